@@ -1,0 +1,133 @@
+"""Training-state checkpoints (resume) and generator exports (inference).
+
+- ``checkpoints/state-<step>.pt``: everything needed to continue bit-for-bit (weights, optimisers,
+  schedulers, position in the epoch, RNG states, loss history, config, format version). Written
+  atomically; read back with ``torch.load(weights_only=True)``, which refuses pickled code.
+- ``generator.safetensors``: the generator's weights with its architecture and training config in
+  the metadata, so :func:`load_generator` rebuilds it from that one file.
+"""
+from __future__ import annotations
+
+import json
+import pickle
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from .errors import FaceganError
+from .fileio import atomic_path
+from .models import Generator
+
+STATE_FORMAT = "facegan.train_state"
+STATE_VERSION = 1
+EXPORT_FORMAT = "facegan.generator"
+EXPORT_VERSION = "1"
+_STATE_NAME = re.compile(r"state-(\d+)\.pt$")
+
+
+def save_state(run_dir: Path, state: dict[str, Any], keep: int) -> Path:
+    """Write ``state`` as checkpoints/state-<step>.pt atomically and keep only the newest ``keep``."""
+    folder = Path(run_dir) / "checkpoints"
+    path = folder / f"state-{state['step']:08d}.pt"
+    with atomic_path(path) as tmp:
+        torch.save({"format": STATE_FORMAT, "format_version": STATE_VERSION, **state}, tmp)
+    for old in list_checkpoints(run_dir)[:-keep]:
+        old.unlink()
+    return path
+
+
+def list_checkpoints(run_dir: Path) -> list[Path]:
+    """Training-state files of a run, oldest first."""
+    folder = Path(run_dir) / "checkpoints"
+    found = [p for p in folder.glob("state-*.pt") if _STATE_NAME.search(p.name)] if folder.is_dir() else []
+    return sorted(found, key=lambda p: int(_STATE_NAME.search(p.name).group(1)))
+
+
+def load_state(path: Path) -> dict[str, Any]:
+    """Read a training-state file safely; anything else gets a one-line explanation."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise FaceganError(f"checkpoint {path} not found") from None
+    except pickle.UnpicklingError as e:
+        raise FaceganError(f"refused to load {path}: it contains pickled objects that are not plain "
+                           f"tensors/containers ({str(e).splitlines()[0][:120]})") from None
+    except Exception as e:  # truncated zip, not a torch file at all, ...
+        raise FaceganError(f"{path} is not a readable checkpoint (truncated or corrupt?): "
+                           f"{type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}") from None
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        raise FaceganError(f"{path} is not a facegan training checkpoint")
+    if state.get("format_version") != STATE_VERSION:
+        raise FaceganError(f"{path} has checkpoint format {state.get('format_version')}, this facegan "
+                           f"reads {STATE_VERSION}")
+    return state
+
+
+def latest_state(run_dir: Path) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FaceganError(f"run directory {run_dir} does not exist")
+    checkpoints = list_checkpoints(run_dir)
+    if not checkpoints:
+        raise FaceganError(f"{run_dir} has no checkpoints/state-*.pt to resume from")
+    return load_state(checkpoints[-1])
+
+
+def load_module_state(module: torch.nn.Module, weights: dict[str, torch.Tensor], what: str) -> None:
+    """load_state_dict with a one-line message when the file holds another architecture."""
+    try:
+        module.load_state_dict(weights)
+    except RuntimeError as e:
+        first = next((ln.strip() for ln in str(e).splitlines()[1:] if ln.strip()), str(e))
+        raise FaceganError(f"{what} does not fit this model (another architecture or width?): {first[:200]}") from None
+
+
+def export_generator(generator: Generator, path: Path, train_config: dict | None = None) -> Path:
+    """Save the generator's weights + architecture (+ training config) as safetensors, atomically."""
+    weights = {k: v.detach().to("cpu").contiguous() for k, v in generator.state_dict().items()}
+    metadata = {"format": EXPORT_FORMAT, "format_version": EXPORT_VERSION,
+                "arch": json.dumps(generator.arch()), "train_config": json.dumps(train_config or {})}
+    with atomic_path(path) as tmp:
+        save_file(weights, str(tmp), metadata=metadata)
+    return Path(path)
+
+
+def read_export(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """(weights, metadata) of a generator export, with clear errors for every wrong kind of file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FaceganError(f"generator file {path} not found")
+    if path.suffix != ".safetensors":
+        raise FaceganError(f"{path} is not a .safetensors generator export; pass the generator.safetensors "
+                           f"of a run directory (state-*.pt checkpoints are for --resume)")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+            weights = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise FaceganError(f"{path} is not a readable safetensors file (truncated or corrupt?): {e}") from None
+    if metadata.get("format") != EXPORT_FORMAT:
+        raise FaceganError(f"{path} is a safetensors file but not a facegan generator export "
+                           "(no facegan metadata)")
+    return weights, metadata
+
+
+def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Generator:
+    """Rebuild a generator from its export alone, in eval mode on ``device``."""
+    weights, metadata = read_export(path)
+    arch = json.loads(metadata["arch"])
+    if arch.get("arch") != "dcgan":
+        raise FaceganError(f"{path} holds a {arch.get('arch')!r} generator; this facegan builds 'dcgan'")
+    generator = Generator(latent_dim=int(arch["latent_dim"]), width=float(arch["width"]))
+    load_module_state(generator, weights, f"{path}")
+    return generator.to(device).eval()
+
+
+def export_config(path: str | Path) -> dict:
+    """The training config stored in an export's metadata."""
+    return json.loads(read_export(path)[1].get("train_config", "{}"))

@@ -1,0 +1,118 @@
+"""``facegan download celeba-small``: the only code in facegan that touches the network.
+
+Downloads to ``<name>.part`` with HTTP Range resume (a broken transfer continues where it stopped,
+within this call's retries or on the next call), checks the result is a valid zip, and unpacks the
+images into ``processed_celeba_small/celeba/`` through a temporary folder (all or nothing).
+"""
+from __future__ import annotations
+
+import shutil
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .data import IMAGE_EXTENSIONS, list_images
+from .errors import FaceganError
+
+CELEBA_SMALL_URL = ("https://s3.amazonaws.com/video.udacity-data.com/topher/2018/November/"
+                    "5be7eb6f_processed-celeba-small/processed-celeba-small.zip")
+DATASETS = {"celeba-small": CELEBA_SMALL_URL}
+CHUNK = 1 << 20
+
+
+def fetch(url: str, dest: Path, retries: int = 3, timeout: float = 30.0, progress: bool = True) -> Path:
+    """Download ``url`` to ``dest``, resuming from ``dest.part`` across broken connections."""
+    part = dest.with_name(dest.name + ".part")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(retries + 1):
+        have = part.stat().st_size if part.exists() else 0
+        request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                if have and response.status != 206:  # server ignored Range: start over
+                    have = 0
+                length = response.headers.get("Content-Length")
+                total = have + int(length) if length else None
+                with open(part, "ab" if have else "wb") as out, tqdm(
+                        total=total, initial=have, unit="B", unit_scale=True, desc=dest.name,
+                        disable=not progress) as bar:
+                    while chunk := response.read(CHUNK):
+                        out.write(chunk)
+                        bar.update(len(chunk))
+                if total is not None and part.stat().st_size < total:
+                    raise ConnectionError(f"connection closed at {part.stat().st_size:,} of {total:,} bytes")
+            part.replace(dest)
+            return dest
+        except urllib.error.HTTPError as e:
+            if e.code == 416 and have:  # asked for bytes past the end: the .part is already complete
+                part.replace(dest)
+                return dest
+            raise FaceganError(f"download of {url} failed: HTTP {e.code} {e.reason}") from None
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as e:
+            reason = getattr(e, "reason", e)
+            if attempt == retries:
+                got = part.stat().st_size if part.exists() else 0
+                raise FaceganError(f"download of {url} failed ({reason}); {got / 1e6:.1f} MB kept in {part}: "
+                                   "run the same command again to resume") from None
+            time.sleep(min(2 ** attempt, 10) * 0.5)
+    raise AssertionError("unreachable")
+
+
+def unpack_images(zip_path: Path, out_dir: Path) -> int:
+    """Extract the zip's images (flattened, no __MACOSX) into out_dir atomically; returns the count."""
+    if not zipfile.is_zipfile(zip_path):
+        zip_path.unlink()
+        raise FaceganError(f"the downloaded file is not a valid zip (deleted it); check the URL and try again")
+    staging = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    count = 0
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            bad = archive.testzip()
+            if bad is not None:
+                raise FaceganError(f"the downloaded zip is corrupt (first bad member: {bad}); delete "
+                                   f"{zip_path} and download again")
+            for info in archive.infolist():
+                name = Path(info.filename)
+                if info.is_dir() or "__MACOSX" in name.parts or name.name.startswith("."):
+                    continue
+                if name.suffix.lower() not in IMAGE_EXTENSIONS:
+                    continue
+                # Basename only: flattens folders and makes "../" paths in the zip harmless.
+                with archive.open(info) as src, open(staging / name.name, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                count += 1
+        if count == 0:
+            raise FaceganError(f"the downloaded zip holds no images ({zip_path})")
+        shutil.rmtree(out_dir, ignore_errors=True)
+        staging.replace(out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return count
+
+
+def download_dataset(name: str = "celeba-small", root: str | Path = "processed_celeba_small",
+                     url: str | None = None, force: bool = False, keep_zip: bool = False,
+                     progress: bool = True) -> Path:
+    """Fetch and unpack a dataset into root/celeba; returns that folder."""
+    if name not in DATASETS:
+        raise FaceganError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}")
+    root = Path(root)
+    out_dir = root / "celeba"
+    if out_dir.is_dir() and not force:
+        existing = len(list_images(out_dir))
+        if existing:
+            print(f"{out_dir} already holds {existing:,} images; nothing to do (--force to download again)")
+            return out_dir
+    url = url or DATASETS[name]
+    zip_path = fetch(url, root / Path(url.split("?")[0]).name, progress=progress)
+    count = unpack_images(zip_path, out_dir)
+    if not keep_zip:
+        zip_path.unlink()
+    print(f"unpacked {count:,} images into {out_dir}")
+    return out_dir

@@ -1,0 +1,22 @@
+"""Small helpers for dlnd_face_generation.ipynb: show images and figures inline, a grid per epoch."""
+from __future__ import annotations
+
+from PIL import Image
+
+from .training import EpochEnd, format_record
+
+
+def show(obj) -> None:
+    """Display a PIL image or matplotlib figure inline (no-op outside IPython)."""
+    try:
+        from IPython.display import display
+    except ImportError:
+        return
+    display(obj)
+
+
+def show_each_epoch(event: EpochEnd) -> None:
+    """Training callback: the epoch's losses in one line, then its fixed-z sample grid."""
+    print(f"epoch {event.epoch}: {format_record(event.record)}")
+    with Image.open(event.grid_path) as grid:
+        show(grid.copy())

@@ -1,0 +1,357 @@
+"""The DCGAN training loop: ``train(cfg)`` -> run directory.
+
+Per step, in the order of pytorch/examples dcgan: D on real and on fake.detach(), then G through D.
+Data is one uint8 tensor on the training device; a batch is an index into it, scaled to [-1, 1]
+(and flipped) on the device. Losses accumulate on the device and are read once per log interval,
+so the step itself never waits for the host.
+
+Run it from the shell with ``facegan train`` (see ``facegan train --help``).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from tqdm import tqdm
+
+from . import checkpoint as ckpt
+from .config import TrainConfig
+from .data import FaceData, load_faces, to_unit_range
+from .device import describe, pick_device
+from .errors import FaceganError
+from .fileio import write_text_atomic
+from .latent import generate, sample_latents
+from .losses import LOSSES, gradient_penalty
+from .models import Discriminator, Generator, count_parameters
+from .viz import plot_losses, save_grid
+
+GRID_SEED = 1234  # the fixed latent batch behind every per-epoch grid
+
+
+@dataclass
+class EpochEnd:
+    """What callbacks receive after each epoch."""
+    epoch: int  # epochs completed
+    step: int
+    record: dict  # the epoch's last log record (losses, D outputs, img/s)
+    grid_path: Path
+    run_dir: Path
+    history: list[dict]
+
+
+Callback = Callable[[EpochEnd], None]
+
+
+# ----------------------------------------------------------------------------- run directory
+def new_run_dir(runs_dir: str | Path, name: str) -> Path:
+    """runs_dir/NNN-name with NNN one above the highest existing number."""
+    runs_dir = Path(runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    numbers = [int(p.name[:3]) for p in runs_dir.iterdir() if p.name[:3].isdigit()]
+    n = max(numbers, default=0) + 1
+    while True:
+        path = runs_dir / f"{n:03d}-{name}"
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            n += 1
+
+
+# ----------------------------------------------------------------------------- one step each
+def d_step(G: Generator, D: Discriminator, opt_d: torch.optim.Optimizer, real: torch.Tensor, z: torch.Tensor,
+           cfg: TrainConfig, autocast: contextlib.AbstractContextManager,
+           noise: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Update D once. Returns (fake images with G's graph, D loss, mean D(x), mean D(G(z)))."""
+    d_loss_fn, _ = LOSSES[cfg.loss]
+    with autocast:
+        fake = G(z)  # (B, 3, 64, 64)
+        real_logits = D(real)  # (B, 1, 1, 1)
+        fake_logits = D(fake.detach())  # detach: this step must not update G
+    loss = d_loss_fn(real_logits, fake_logits)
+    if cfg.gp_weight > 0:
+        with autocast:
+            loss = loss + cfg.gp_weight * gradient_penalty(D, real, fake, noise)
+    opt_d.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_d.step()
+    d_real = torch.sigmoid(real_logits.detach().float()).mean()
+    d_fake = torch.sigmoid(fake_logits.detach().float()).mean()
+    return fake, loss.detach(), d_real, d_fake
+
+
+def g_step(D: Discriminator, opt_g: torch.optim.Optimizer, fake: torch.Tensor, cfg: TrainConfig,
+           autocast: contextlib.AbstractContextManager) -> torch.Tensor:
+    """Update G once through the (just updated) D on ``fake``; returns the G loss."""
+    _, g_loss_fn = LOSSES[cfg.loss]
+    with autocast:
+        fake_logits = D(fake)
+    loss = g_loss_fn(fake_logits)
+    opt_g.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_g.step()
+    return loss.detach()
+
+
+# ----------------------------------------------------------------------------- setup helpers
+def _autocast(cfg: TrainConfig, device: torch.device) -> contextlib.AbstractContextManager:
+    if cfg.precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _schedulers(cfg: TrainConfig, *optimizers: torch.optim.Optimizer) -> list:
+    if cfg.lr_step_size <= 0:
+        return []
+    return [torch.optim.lr_scheduler.StepLR(o, cfg.lr_step_size, cfg.lr_gamma) for o in optimizers]
+
+
+def _real_batch(images: torch.Tensor, index: torch.Tensor, flip: bool, noise: torch.Generator,
+                memory_format: torch.memory_format) -> torch.Tensor:
+    """uint8 (N, 3, 64, 64) on device, index (B,) -> float (B, 3, 64, 64) in [-1, 1], maybe flipped."""
+    batch = to_unit_range(images[index])
+    if flip:
+        mirror = torch.rand(batch.shape[0], device=batch.device, generator=noise) < 0.5  # (B,)
+        batch = torch.where(mirror[:, None, None, None], batch.flip(3), batch)
+    return batch.contiguous(memory_format=memory_format)
+
+
+class _StopAfterStep:
+    """First Ctrl-C: finish the current step, then stop, so the saved state is consistent.
+    A second Ctrl-C interrupts at once. Only the main thread may own the SIGINT handler."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nCtrl-C: stopping after this step and saving a checkpoint (press again to abort now)")
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+class _Meter:
+    """Running sums of (D loss, G loss, D(x), D(G(z))) kept on the device; read once per interval.
+
+    Also remembers the first step whose loss was not finite, without a host sync per step.
+    """
+
+    def __init__(self, device: torch.device):
+        self.sums = torch.zeros(4, device=device)
+        self.count = 0
+        self.first_bad = torch.full((), -1, dtype=torch.long, device=device)
+
+    def add(self, step: int, d_loss, g_loss, d_real, d_fake) -> None:
+        values = torch.stack([d_loss.float(), g_loss.float(), d_real, d_fake])
+        self.sums += values
+        self.count += 1
+        bad = ~torch.isfinite(values[:2]).all()
+        self.first_bad = torch.where(bad & (self.first_bad < 0), torch.full_like(self.first_bad, step), self.first_bad)
+
+    def read(self) -> tuple[list[float], int]:
+        means = (self.sums / max(self.count, 1)).tolist()
+        first_bad = int(self.first_bad)
+        self.sums.zero_()
+        self.count = 0
+        return means, first_bad
+
+
+def resume_config(run_dir: str | Path, epochs: int | None = None, device: str | None = None) -> TrainConfig:
+    """The config a run was trained with, with only the epoch count (and device) changed."""
+    values = ckpt.latest_state(run_dir)["config"]
+    if epochs is not None:
+        values["epochs"] = epochs
+    if device is not None:
+        values["device"] = device
+    return TrainConfig.from_dict(values)
+
+
+# ----------------------------------------------------------------------------- the loop
+def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Path | None = None,
+          callbacks: list[Callback] = (), progress: bool = True, faces: FaceData | None = None) -> Path:
+    """Train a DCGAN as ``cfg`` says and return the run directory.
+
+    ``resume``: a run directory; training continues from its newest checkpoint (``cfg.epochs`` may
+    be larger than before). ``faces``: already-loaded data (else ``cfg.data`` is loaded).
+    Ctrl-C saves a checkpoint, then re-raises KeyboardInterrupt.
+    """
+    # --- state: fresh, or restored from the newest checkpoint ---------------------------------
+    state = ckpt.latest_state(resume) if resume else None
+    if state is not None:
+        run_dir = Path(resume)
+        if cfg.epochs <= state["epoch"]:
+            raise FaceganError(f"{run_dir} has already trained {state['epoch']} epoch(s); "
+                               f"pass --epochs N with N > {state['epoch']} to continue")
+    device = pick_device(cfg.device)
+    print(f"device: {describe(device)} | preset: {cfg.preset} | width {cfg.width} | batch {cfg.batch_size} "
+          f"| {cfg.epochs} epochs | {cfg.precision}{' + channels_last' if cfg.channels_last else ''}")
+
+    faces = faces or load_faces(cfg.data, cfg.synthetic_count, cfg.cache_dir, progress)
+    steps_per_epoch = len(faces) // cfg.batch_size
+    if steps_per_epoch == 0:
+        raise FaceganError(f"the data has {len(faces)} images, fewer than one batch of {cfg.batch_size}; "
+                           "lower --batch-size or add images")
+    print(f"data: {faces.source}; {steps_per_epoch} steps of {cfg.batch_size} per epoch")
+
+    torch.manual_seed(cfg.seed)  # weight init
+    G = Generator(cfg.latent_dim, cfg.width)
+    D = Discriminator(cfg.width)
+    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    G.to(device, memory_format=memory_format)
+    D.to(device, memory_format=memory_format)
+    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
+    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
+    schedulers = _schedulers(cfg, opt_g, opt_d)
+    data_rng = torch.Generator().manual_seed(cfg.seed)  # epoch permutations (CPU)
+    noise_rng = torch.Generator(device).manual_seed(cfg.seed + 1)  # z, flips, GP mixing (device)
+    fixed_z = sample_latents(cfg.grid_size, cfg.latent_dim, GRID_SEED)
+    epoch, batch_in_epoch, step, history, perm = 0, 0, 0, [], None
+
+    if state is not None:
+        ckpt.load_module_state(G, state["generator"], f"checkpoint of {run_dir} (generator)")
+        ckpt.load_module_state(D, state["discriminator"], f"checkpoint of {run_dir} (discriminator)")
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        for sched, saved in zip(schedulers, state["schedulers"]):
+            sched.load_state_dict(saved)
+        data_rng.set_state(state["data_rng"])
+        if state["device_type"] == device.type:
+            noise_rng.set_state(state["noise_rng"])
+        else:
+            print(f"note: resuming on {device.type} after {state['device_type']}: the noise stream restarts")
+        epoch, batch_in_epoch, step = state["epoch"], state["batch_in_epoch"], state["step"]
+        history, perm = state["history"], state["perm"]
+        print(f"resuming {run_dir} at epoch {epoch + 1}, step {step}")
+    else:
+        run_dir = Path(run_dir) if run_dir else new_run_dir(cfg.runs_dir, cfg.name)
+        run_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(run_dir / "config.json", cfg.to_json() + "\n")
+    (run_dir / "samples").mkdir(exist_ok=True)
+    print(f"models: G {count_parameters(G):,} parameters, D {count_parameters(D):,}; run dir: {run_dir}")
+
+    images = faces.images.to(device)  # (N, 3, 64, 64) uint8, resident on the device
+    autocast = _autocast(cfg, device)
+    meter = _Meter(device)
+    log_file = open(run_dir / "log.jsonl", "a")
+
+    def snapshot() -> dict[str, Any]:
+        return {"config": cfg.to_dict(), "generator": G.state_dict(), "discriminator": D.state_dict(),
+                "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+                "schedulers": [s.state_dict() for s in schedulers], "epoch": epoch,
+                "batch_in_epoch": batch_in_epoch, "step": step, "perm": perm,
+                "data_rng": data_rng.get_state(), "noise_rng": noise_rng.get_state(),
+                "device_type": device.type, "history": history}
+
+    def flush(epoch_index: int, seconds: float, images_seen: int) -> dict:
+        """Read the device-side meter once; stop on a non-finite loss; log a JSON line."""
+        (d_loss, g_loss, d_real, d_fake), first_bad = meter.read()
+        if first_bad >= 0:
+            last = ckpt.list_checkpoints(run_dir)
+            raise FaceganError(f"non-finite loss at step {first_bad} (D {d_loss:.4g}, G {g_loss:.4g}); training "
+                               f"stopped, last good checkpoint: {last[-1] if last else 'none yet'}. Try lower "
+                               "learning rates or --precision fp32")
+        record = {"step": step, "epoch": epoch_index + 1, "d_loss": d_loss, "g_loss": g_loss,
+                  "d_real": d_real, "d_fake": d_fake, "img_per_s": images_seen / max(seconds, 1e-9)}
+        history.append(record)
+        log_file.write(json.dumps(record) + "\n")
+        log_file.flush()
+        return record
+
+    run_start = time.perf_counter()
+    images_trained = 0
+    stop = _StopAfterStep()
+    try:
+        with stop:
+            while epoch < cfg.epochs:
+                # --- one epoch: a permutation of the data, drawn by index in batches -----------
+                if batch_in_epoch == 0:
+                    perm = torch.randperm(len(faces), generator=data_rng)
+                order = perm.to(device)
+                bar = tqdm(total=steps_per_epoch, initial=batch_in_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}",
+                           unit="step", disable=not progress, dynamic_ncols=True, leave=True)
+                record, interval_start, interval_images = {}, time.perf_counter(), 0
+                while batch_in_epoch < steps_per_epoch:
+                    index = order[batch_in_epoch * cfg.batch_size:(batch_in_epoch + 1) * cfg.batch_size]
+                    real = _real_batch(images, index, cfg.flip, noise_rng, memory_format)
+                    z = torch.randn(cfg.batch_size, cfg.latent_dim, device=device, generator=noise_rng)
+                    fake, d_loss, d_real, d_fake = d_step(G, D, opt_d, real, z, cfg, autocast, noise_rng)
+                    for k in range(cfg.g_steps):
+                        if k > 0:  # further G steps use fresh samples
+                            z = torch.randn(cfg.batch_size, cfg.latent_dim, device=device, generator=noise_rng)
+                            with autocast:
+                                fake = G(z)
+                        g_loss = g_step(D, opt_g, fake, cfg, autocast)
+                    step += 1
+                    batch_in_epoch += 1
+                    interval_images += cfg.batch_size
+                    meter.add(step, d_loss, g_loss, d_real, d_fake)
+                    if batch_in_epoch % cfg.log_every == 0 or batch_in_epoch == steps_per_epoch:
+                        record = flush(epoch, time.perf_counter() - interval_start, interval_images)
+                        images_trained += interval_images
+                        bar.update(batch_in_epoch - bar.n)
+                        bar.set_postfix(D=f"{record['d_loss']:.3f}", G=f"{record['g_loss']:.3f}",
+                                        Dx=f"{record['d_real']:.2f}", DGz=f"{record['d_fake']:.2f}",
+                                        ips=f"{record['img_per_s']:.0f}")
+                        interval_start, interval_images = time.perf_counter(), 0
+                    if stop.requested:
+                        raise KeyboardInterrupt
+                bar.close()
+                if not progress:  # without a bar, one line per epoch
+                    print(f"epoch {epoch + 1}/{cfg.epochs}: " + format_record(record))
+
+                # --- end of epoch: schedules, fixed-z grid, checkpoint, export, plot -----------
+                for sched in schedulers:
+                    sched.step()
+                epoch, batch_in_epoch = epoch + 1, 0
+                grid_path = save_grid(generate(G, fixed_z), run_dir / "samples" / f"epoch_{epoch:03d}.png")
+                ckpt.save_state(run_dir, snapshot(), cfg.keep_checkpoints)
+                ckpt.export_generator(G, run_dir / "generator.safetensors", cfg.to_dict())
+                plot_losses(history, run_dir / "losses.png")
+                for callback in callbacks:
+                    callback(EpochEnd(epoch, step, record, grid_path, run_dir, history))
+    except KeyboardInterrupt:
+        if not stop.requested:  # interrupted inside a step: G and D may be half-updated
+            print(f"\naborted inside step {step + 1}; the newest checkpoint is left as it was")
+            raise
+        if batch_in_epoch:
+            meter.read()  # the partial interval is not logged; the next one starts clean on resume
+        path = ckpt.save_state(run_dir, snapshot(), cfg.keep_checkpoints)
+        ckpt.export_generator(G, run_dir / "generator.safetensors", cfg.to_dict())
+        print(f"interrupted at step {step}: saved {path}; continue with: facegan train --resume {run_dir}")
+        raise
+    finally:
+        log_file.close()
+
+    seconds = time.perf_counter() - run_start
+    rate = f", {images_trained / seconds:.0f} img/s" if images_trained else ""
+    print(f"done: {epoch} epochs, {step} steps in {_duration(seconds)}{rate}. Run {run_dir}: samples/, "
+          f"losses.png, log.jsonl, checkpoints/, generator.safetensors. More faces: "
+          f"facegan sample --generator {run_dir / 'generator.safetensors'} --out faces.png")
+    return run_dir
+
+
+def format_record(record: dict) -> str:
+    return (f"D {record['d_loss']:.3f}  G {record['g_loss']:.3f}  D(x) {record['d_real']:.2f}  "
+            f"D(G(z)) {record['d_fake']:.2f}  {record['img_per_s']:.0f} img/s")
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{seconds:.1f}s"

@@ -1,0 +1,66 @@
+"""Figures: image grids and training curves, written atomically."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from .data import to_uint8
+from .fileio import atomic_path
+
+
+def grid_image(images: torch.Tensor, nrow: int | None = None, padding: int = 2, scale: int = 1) -> Image.Image:
+    """(N, 3, H, W) in [-1, 1] -> one PIL image, nrow per row (default: square-ish)."""
+    n, _, h, w = images.shape
+    nrow = nrow or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / nrow)
+    canvas = torch.zeros(3, rows * (h + padding) + padding, nrow * (w + padding) + padding, dtype=torch.uint8)
+    pixels = to_uint8(images.cpu())
+    for i in range(n):
+        r, c = divmod(i, nrow)
+        y, x = padding + r * (h + padding), padding + c * (w + padding)
+        canvas[:, y:y + h, x:x + w] = pixels[i]
+    img = Image.fromarray(canvas.permute(1, 2, 0).numpy())  # (3, H, W) -> (H, W, 3)
+    return img.resize((img.width * scale, img.height * scale), Image.NEAREST) if scale > 1 else img
+
+
+def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, scale: int = 1) -> Path:
+    with atomic_path(path) as tmp:
+        grid_image(images, nrow, scale=scale).save(tmp, format="PNG")
+    return Path(path)
+
+
+def save_images(images: torch.Tensor, folder: str | Path, prefix: str = "face") -> list[Path]:
+    """One PNG per image: folder/face_0000.png, ..."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, pixels in enumerate(to_uint8(images.cpu())):
+        path = folder / f"{prefix}_{i:04d}.png"
+        with atomic_path(path) as tmp:
+            Image.fromarray(pixels.permute(1, 2, 0).numpy()).save(tmp, format="PNG")
+        paths.append(path)
+    return paths
+
+
+def plot_losses(history: list[dict], path: str | Path | None = None):
+    """Two panels over training steps: D and G losses; mean D(x) and D(G(z)). Returns the figure."""
+    from matplotlib.figure import Figure  # no pyplot: no global state, works on any backend
+
+    fig = Figure(figsize=(10, 3.6))
+    ax_loss, ax_prob = fig.subplots(1, 2)
+    steps = [h["step"] for h in history]
+    ax_loss.plot(steps, [h["d_loss"] for h in history], label="D loss")
+    ax_loss.plot(steps, [h["g_loss"] for h in history], label="G loss")
+    ax_loss.set_xlabel("step"), ax_loss.set_title("losses"), ax_loss.legend()
+    ax_prob.plot(steps, [h["d_real"] for h in history], label="D(x)")
+    ax_prob.plot(steps, [h["d_fake"] for h in history], label="D(G(z))")
+    ax_prob.set_ylim(0, 1), ax_prob.set_xlabel("step"), ax_prob.set_title("discriminator outputs")
+    ax_prob.legend()
+    fig.tight_layout()
+    if path is not None:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
+    return fig

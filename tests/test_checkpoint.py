@@ -1,0 +1,107 @@
+import json
+import pickle
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from facegan import checkpoint as ckpt
+from facegan.errors import FaceganError
+from facegan.latent import interpolate, sample
+from facegan.models import Generator
+
+
+@pytest.fixture
+def exported(tmp_path):
+    torch.manual_seed(0)
+    G = Generator(latent_dim=16, width=0.125)
+    G(torch.randn(8, 16))  # a train-mode forward moves the BN running stats away from their init
+    path = ckpt.export_generator(G, tmp_path / "generator.safetensors", {"epochs": 3})
+    return G.eval(), path
+
+
+def test_export_load_round_trip_rebuilds_from_the_file_alone(exported):
+    G, path = exported
+    loaded = ckpt.load_generator(path)
+    assert (loaded.latent_dim, loaded.width, loaded.training) == (16, 0.125, False)
+    for k, v in G.state_dict().items():
+        assert torch.equal(v, loaded.state_dict()[k]), k
+    assert ckpt.export_config(path) == {"epochs": 3}
+
+
+def test_same_seed_same_faces_and_different_seed_different_faces(exported):
+    _, path = exported
+    G = ckpt.load_generator(path)
+    a, b, c = sample(G, 6, seed=5), sample(ckpt.load_generator(path), 6, seed=5), sample(G, 6, seed=6)
+    assert a.shape == (6, 3, 64, 64) and torch.equal(a, b) and not torch.equal(a, c)
+    assert torch.allclose(sample(G, 3, seed=5), a[:3], atol=1e-6)  # eval mode: a face does not depend on its batch
+    strip = interpolate(G, 5, 6, steps=4)
+    assert torch.allclose(strip[0], a[0], atol=1e-5) and torch.allclose(strip[-1], c[0], atol=1e-5)
+
+
+class _Evil:
+    def __reduce__(self):
+        return (print, ("this ran code",))
+
+
+def test_malicious_pickle_is_refused(tmp_path, capsys):
+    path = tmp_path / "state-00000001.pt"
+    with open(path, "wb") as f:
+        torch.save({"format": ckpt.STATE_FORMAT, "payload": _Evil()}, f)
+    with pytest.raises(FaceganError, match="refused to load"):
+        ckpt.load_state(path)
+    assert "this ran code" not in capsys.readouterr().out
+
+
+def test_truncated_and_foreign_checkpoints(tmp_path):
+    good = tmp_path / "run" / "checkpoints"
+    good.mkdir(parents=True)
+    torch.save({"format": ckpt.STATE_FORMAT, "format_version": ckpt.STATE_VERSION, "step": 1}, good / "a.pt")
+    data = (good / "a.pt").read_bytes()
+    (good / "state-00000001.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(FaceganError, match="not a readable checkpoint"):
+        ckpt.latest_state(tmp_path / "run")
+    torch.save({"weights": torch.zeros(3)}, good / "state-00000002.pt")
+    with pytest.raises(FaceganError, match="not a facegan training checkpoint"):
+        ckpt.latest_state(tmp_path / "run")
+    with pytest.raises(FaceganError, match="no checkpoints"):
+        ckpt.latest_state(tmp_path)
+
+
+def test_bad_generator_files_each_get_a_clear_error(exported, tmp_path):
+    _, path = exported
+    with pytest.raises(FaceganError, match="not found"):
+        ckpt.load_generator(tmp_path / "missing.safetensors")
+    pt = tmp_path / "state.pt"
+    pt.write_bytes(b"x")
+    with pytest.raises(FaceganError, match="not a .safetensors generator export"):
+        ckpt.load_generator(pt)
+    truncated = tmp_path / "truncated.safetensors"
+    truncated.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(FaceganError, match="not a readable safetensors file"):
+        ckpt.load_generator(truncated)
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.zeros(2)}, str(foreign))
+    with pytest.raises(FaceganError, match="not a facegan generator export"):
+        ckpt.load_generator(foreign)
+
+
+def test_export_of_another_architecture_is_named(exported, tmp_path):
+    _, path = exported
+    weights, meta = ckpt.read_export(path)
+    lying = tmp_path / "lying.safetensors"  # metadata claims width 0.25, weights are width 0.125
+    save_file(weights, str(lying), metadata={**meta, "arch": json.dumps({"arch": "dcgan", "latent_dim": 16, "width": 0.25})})
+    with pytest.raises(FaceganError, match="does not fit this model"):
+        ckpt.load_generator(lying)
+    other = tmp_path / "other.safetensors"
+    save_file(weights, str(other), metadata={**meta, "arch": json.dumps({"arch": "stylegan"})})
+    with pytest.raises(FaceganError, match="'stylegan' generator"):
+        ckpt.load_generator(other)
+
+
+def test_state_files_keep_only_the_newest(tmp_path):
+    for step in range(1, 6):
+        ckpt.save_state(tmp_path, {"step": step}, keep=2)
+    assert [p.name for p in ckpt.list_checkpoints(tmp_path)] == ["state-00000004.pt", "state-00000005.pt"]
+    assert ckpt.latest_state(tmp_path)["step"] == 5
+    assert not list((tmp_path / "checkpoints").glob("*.tmp*"))  # atomic writes leave no temp files

@@ -1,0 +1,49 @@
+import json
+
+import pytest
+
+from facegan.config import PRESETS, TrainConfig, build_config, resolve_preset
+from facegan.errors import FaceganError
+
+
+def test_paper_preset_is_the_seed_table():
+    cfg = build_config("paper")
+    assert (cfg.latent_dim, cfg.batch_size, cfg.epochs) == (256, 128, 50)
+    assert (cfg.beta1, cfg.beta2, cfg.lr_g, cfg.lr_d) == (0.5, 0.999, 2e-4, 1e-4)
+    assert cfg.loss == "bce" and cfg.gp_weight == 0 and cfg.lr_step_size == 0 and cfg.g_steps == 1
+    assert cfg.width == 1.0
+
+
+def test_auto_preset_follows_the_device():
+    assert resolve_preset("auto", "cuda") == "paper"
+    assert resolve_preset("auto", "mps") == "paper"
+    assert resolve_preset("auto", "cpu") == "quick"
+    assert build_config("auto", device_type="cpu").data == "synthetic"
+
+
+def test_overrides_beat_presets_and_round_trip_through_json():
+    cfg = build_config("quick", {"epochs": 7, "lr_g": 1})  # int accepted for a float field
+    assert cfg.epochs == 7 and cfg.lr_g == 1.0 and cfg.width == PRESETS["quick"]["width"]
+    assert TrainConfig.from_dict(json.loads(cfg.to_json())) == cfg
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"epochs": -1}, "epochs must be a positive integer"),
+    ({"batch_size": 0}, "batch_size must be a positive integer"),
+    ({"width": 0.0}, "width must be > 0"),
+    ({"device": "tpu"}, "device must be auto, cpu"),
+    ({"loss": "hinge"}, "loss must be one of bce, wgan"),
+    ({"name": "a/b"}, "name may use"),
+])
+def test_invalid_values_are_named(values, message):
+    with pytest.raises(FaceganError, match=message):
+        build_config("paper", values)
+
+
+def test_unknown_keys_wrong_types_and_presets_are_errors():
+    with pytest.raises(FaceganError, match="unknown config key 'epoch'"):
+        build_config("paper", {"epoch": 3})
+    with pytest.raises(FaceganError, match="epochs must be int"):
+        build_config("paper", {"epochs": "3"})
+    with pytest.raises(FaceganError, match="unknown preset 'fast'"):
+        build_config("fast")

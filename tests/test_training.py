@@ -1,0 +1,125 @@
+import json
+import signal
+from pathlib import Path
+
+import pytest
+import torch
+
+from facegan import checkpoint as ckpt
+from facegan import training
+from facegan.errors import FaceganError
+from facegan.training import train
+
+from conftest import state_tensors
+
+
+def _final_state(run_dir):
+    return ckpt.latest_state(run_dir)
+
+
+def _assert_same_weights(a: dict, b: dict):
+    for part in ("generator", "discriminator"):
+        assert a[part].keys() == b[part].keys()
+        for k in a[part]:
+            assert torch.equal(a[part][k], b[part][k]), f"{part}.{k} differs"
+
+
+def test_training_changes_weights_keeps_losses_finite_and_writes_the_run(tiny_config, tmp_path):
+    cfg = tiny_config(epochs=2)
+    torch.manual_seed(cfg.seed)
+    untrained = state_tensors(training.Generator(cfg.latent_dim, cfg.width))
+    run = train(cfg, progress=False)
+    assert run.name == "001-dcgan"
+    for name in ("config.json", "log.jsonl", "losses.png", "generator.safetensors",
+                 "samples/epoch_001.png", "samples/epoch_002.png"):
+        assert (run / name).is_file(), name
+    assert json.loads((run / "config.json").read_text())["epochs"] == 2
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert records and records[-1]["step"] == 8  # 64 images / batch 16 = 4 steps x 2 epochs
+    for r in records:
+        assert all(torch.isfinite(torch.tensor(r[k])) for k in ("d_loss", "g_loss", "d_real", "d_fake"))
+        assert 0 <= r["d_real"] <= 1 and r["img_per_s"] > 0
+    trained = _final_state(run)["generator"]
+    changed = [k for k in untrained if untrained[k].is_floating_point() and not torch.equal(untrained[k], trained[k])]
+    assert len(changed) == len([k for k in untrained if untrained[k].is_floating_point()])
+    assert train(cfg, progress=False).name == "002-dcgan"  # one run directory per run
+
+
+def test_same_seed_same_weights_bitwise(tiny_config):
+    a = _final_state(train(tiny_config(name="a"), progress=False))
+    b = _final_state(train(tiny_config(name="b"), progress=False))
+    _assert_same_weights(a, b)
+    c = _final_state(train(tiny_config(name="c", seed=1), progress=False))
+    assert not torch.equal(a["generator"]["net.0.weight"], c["generator"]["net.0.weight"])
+
+
+def test_resume_equals_uninterrupted_bitwise(tiny_config):
+    straight = train(tiny_config(name="straight", epochs=2), progress=False)
+    half = train(tiny_config(name="half", epochs=1), progress=False)
+    resumed = train(training.resume_config(half, epochs=2), resume=half, progress=False)
+    assert resumed == half
+    a, b = _final_state(straight), _final_state(resumed)
+    _assert_same_weights(a, b)
+    assert a["opt_g"]["state"][0]["exp_avg"].equal(b["opt_g"]["state"][0]["exp_avg"])
+    assert [r["d_loss"] for r in a["history"]] == [r["d_loss"] for r in b["history"]]
+
+
+def test_options_run_wgan_gp_steplr_and_two_g_steps(tiny_config):
+    cfg = tiny_config(loss="wgan", gp_weight=10.0, lr_step_size=1, lr_gamma=0.5, g_steps=2, epochs=2)
+    state = _final_state(train(cfg, progress=False))
+    assert state["opt_g"]["param_groups"][0]["lr"] == pytest.approx(cfg.lr_g * 0.25)
+    assert state["opt_g"]["state"][0]["step"].item() == 16  # 2 G steps per D step x 8 steps
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_identically(tiny_config, monkeypatch):
+    straight = _final_state(train(tiny_config(name="straight", epochs=2), progress=False))
+    real_g_step, calls = training.g_step, []
+
+    def interrupting_g_step(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 6:  # a real SIGINT in the middle of step 6 (epoch 2)
+            signal.raise_signal(signal.SIGINT)
+        return real_g_step(*args, **kwargs)
+
+    monkeypatch.setattr(training, "g_step", interrupting_g_step)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_config(name="interrupted", epochs=2), progress=False)
+    monkeypatch.setattr(training, "g_step", real_g_step)
+    run = next(Path(tiny_config().runs_dir).glob("*-interrupted"))
+    saved = _final_state(run)
+    assert (saved["epoch"], saved["batch_in_epoch"], saved["step"]) == (1, 2, 6)  # step 6 completed
+    train(training.resume_config(run), resume=run, progress=False)
+    _assert_same_weights(straight, _final_state(run))
+
+
+def test_non_finite_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tiny_config, monkeypatch):
+    d_loss, g_loss = training.LOSSES["bce"]
+    calls = []
+
+    def exploding(real, fake):
+        calls.append(1)
+        return d_loss(real, fake) * (float("nan") if len(calls) >= 6 else 1.0)
+
+    monkeypatch.setitem(training.LOSSES, "bce", (exploding, g_loss))
+    with pytest.raises(FaceganError, match=r"non-finite loss at step 6 .*last good checkpoint: .*state-00000004\.pt"):
+        train(tiny_config(epochs=3), progress=False)
+
+
+def test_resume_refuses_a_finished_run_and_missing_runs(tiny_config, tmp_path):
+    run = train(tiny_config(), progress=False)
+    with pytest.raises(FaceganError, match="already trained 1 epoch"):
+        train(training.resume_config(run), resume=run, progress=False)
+    with pytest.raises(FaceganError, match="does not exist"):
+        training.resume_config(tmp_path / "nope")
+
+
+def test_too_few_images_for_a_batch_is_a_clear_error(tiny_config):
+    with pytest.raises(FaceganError, match="fewer than one batch of 128"):
+        train(tiny_config(batch_size=128), progress=False)
+
+
+def test_callbacks_receive_each_epoch(tiny_config):
+    seen = []
+    train(tiny_config(epochs=2), callbacks=[seen.append], progress=False)
+    assert [e.epoch for e in seen] == [1, 2] and all(e.grid_path.is_file() for e in seen)
+    assert seen[-1].record["step"] == 8
