@@ -27,6 +27,7 @@ IMAGE_SIZE = 64
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 CACHE_VERSION = "1"  # bump when decoding changes, so old caches are rebuilt
 SYNTHETIC_SEED = 0  # the embedded data set is fixed; the training seed does not change it
+CELEBA_SMALL_SIZE = 32_600  # images in the complete Udacity processed_celeba_small/celeba
 
 
 @dataclass
@@ -180,7 +181,10 @@ def load_faces(data: str = DEFAULT_CELEBA_DIR, synthetic_count: int = 10_000, ca
         print(f"note: {DEFAULT_CELEBA_DIR} not found, so using {synthetic_count:,} built-in synthetic faces; "
               "get the CelebA subset with: facegan download celeba-small")
         return load_synthetic(synthetic_count, cache_dir, progress)
-    return load_folder(data, cache_dir, progress)
+    faces = load_folder(data, cache_dir, progress)
+    if Path(data) == Path(DEFAULT_CELEBA_DIR):
+        faces.listed = CELEBA_SMALL_SIZE  # the subset is complete only with all 32,600 faces
+    return faces
 
 
 def load_dataset(data: str = DEFAULT_CELEBA_DIR, **kwargs) -> FaceDataset:

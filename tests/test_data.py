@@ -115,3 +115,11 @@ def test_dataset_view_for_graders():
     assert x.dtype == torch.float32 and x.shape == (3, 64, 64)
     assert -1 <= x.min() and x.max() <= 1 and x.min() < -0.5 and x.max() > 0.5
     assert torch.equal(data.to_uint8(x), ds.images[3])  # exact round trip
+
+
+def test_the_default_celeba_folder_declares_the_full_subset(tmp_path, monkeypatch):
+    """An incomplete CelebA download is visible to graders: it declares 32,600 but has fewer."""
+    monkeypatch.chdir(tmp_path)
+    write_image(tmp_path / DEFAULT_CELEBA_DIR / "000001.jpg")
+    faces = data.load_faces(DEFAULT_CELEBA_DIR, progress=False)
+    assert len(faces) == 1 and faces.listed == data.CELEBA_SMALL_SIZE

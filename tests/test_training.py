@@ -123,3 +123,12 @@ def test_callbacks_receive_each_epoch(tiny_config):
     train(tiny_config(epochs=2), callbacks=[seen.append], progress=False)
     assert [e.epoch for e in seen] == [1, 2] and all(e.grid_path.is_file() for e in seen)
     assert seen[-1].record["step"] == 8
+
+
+def test_resuming_a_checkpoint_of_another_architecture_is_a_clear_error(tiny_config):
+    run = train(tiny_config(), progress=False)
+    state = ckpt.latest_state(run)
+    state["config"]["width"] = 0.25  # the saved weights are width 0.125
+    ckpt.save_state(run, {k: v for k, v in state.items() if k not in ("format", "format_version")}, keep=3)
+    with pytest.raises(FaceganError, match="does not fit this model"):
+        train(training.resume_config(run, epochs=2), resume=run, progress=False)
