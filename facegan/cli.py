@@ -1,4 +1,4 @@
-"""facegan's command line: train | sample | interpolate | download. Thin: parse, then call the package.
+"""facegan's command line: train | sample | interpolate | eval | download. Thin: parse, then call the package.
 
 Training flags are generated from :class:`facegan.config.TrainConfig` (no second list of defaults):
 a flag that is not given keeps the preset's or dataclass's value.
@@ -37,7 +37,7 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="facegan", description="Face generation with GANs: train, sample, interpolate, download.")
+    parser = _Parser(prog="facegan", description="Face generation with GANs: train, sample, interpolate, eval, download.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = sub.add_parser("train", help="train a DCGAN; one run directory per run",
@@ -68,8 +68,20 @@ def build_parser() -> argparse.ArgumentParser:
     interp.add_argument("--out", default="interpolation.png")
     interp.add_argument("--device", default="auto")
 
-    download = sub.add_parser("download", help="fetch a dataset (the only network access facegan makes)")
-    download.add_argument("dataset", choices=["celeba-small"])
+    evaluate = sub.add_parser("eval", help="quality metrics of a generator against real images (offline)",
+                              description="SWD and MS-SSIM diversity (and FID/KID with --metrics ...,fid when the "
+                                          "Inception weights are present); prints a table and appends to the "
+                                          "run's metrics.jsonl.")
+    evaluate.add_argument("--generator", required=True, help="a generator.safetensors from a run directory")
+    evaluate.add_argument("--data", help="real images: a folder or 'synthetic' (default: the run's training data)")
+    evaluate.add_argument("--n", type=int, default=10_000, help="fake and real images compared (default 10000; "
+                                                               "SWD uses at most 2048 of them)")
+    evaluate.add_argument("--metrics", default="swd,msssim", help="comma-separated: swd, msssim, fid")
+    evaluate.add_argument("--device", default="auto")
+
+    download = sub.add_parser("download", help="fetch a dataset or weights (the only network access facegan makes)")
+    download.add_argument("dataset", choices=["celeba-small", "inception"],
+                          help="celeba-small: the Udacity CelebA subset; inception: FID/KID feature weights")
     download.add_argument("--root", default="processed_celeba_small", help="images go to ROOT/celeba")
     download.add_argument("--url", help="a mirror of the zip (default: the Udacity URL)")
     download.add_argument("--force", action="store_true", help="download even if images are present")
@@ -134,13 +146,39 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
     print(f"wrote a {args.steps}-step interpolation (seed {args.seed_a} -> {args.seed_b}) to {args.out}")
 
 
+def cmd_eval(args: argparse.Namespace) -> None:
+    from .checkpoint import export_config, load_generator
+    from .config import DEFAULT_CELEBA_DIR
+    from .data import load_faces
+    from .device import pick_device
+    from .evaluation import append_jsonl, evaluate, format_table
+
+    device = pick_device(args.device)
+    G = load_generator(args.generator, device)
+    trained = export_config(args.generator)
+    data = args.data or trained.get("data", DEFAULT_CELEBA_DIR)
+    faces = load_faces(data, trained.get("synthetic_count", 10_000))
+    chosen = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    print(f"evaluating {args.generator} against {faces.source} on {device}")
+    result = evaluate(G, faces.images, args.n, chosen, data_key=faces.key, device=device)
+    print(format_table(result))
+    run_dir = Path(args.generator).parent
+    if (run_dir / "config.json").is_file():
+        append_jsonl(run_dir / "metrics.jsonl", {"generator": str(args.generator), "data": faces.source, **result})
+        print(f"appended to {run_dir / 'metrics.jsonl'}")
+
+
 def cmd_download(args: argparse.Namespace) -> None:
-    from .download import download_dataset
+    from .download import download_dataset, download_inception
 
-    download_dataset(args.dataset, args.root, url=args.url, force=args.force, keep_zip=args.keep_zip)
+    if args.dataset == "inception":
+        download_inception(url=args.url)
+    else:
+        download_dataset(args.dataset, args.root, url=args.url, force=args.force, keep_zip=args.keep_zip)
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate, "download": cmd_download}
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate, "eval": cmd_eval,
+            "download": cmd_download}
 
 
 def main(argv: list[str] | None = None) -> int:

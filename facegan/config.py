@@ -65,6 +65,9 @@ class TrainConfig:
     log_every: int = _f(50, "steps between log lines / progress-bar updates")
     grid_size: int = _f(64, "images in the per-epoch sample grid (fixed z)")
     keep_checkpoints: int = _f(3, "how many training-state checkpoints to keep")
+    metrics_every: int = _f(0, "evaluate quality metrics every N epochs and at the end (0 = off)")
+    metrics: str = _f("swd,msssim", "comma-separated metrics for metrics_every: swd, msssim, fid")
+    metrics_samples: int = _f(1024, "generated (and real) images per metrics evaluation")
     preset: str = _f("custom", "which preset built this config (informational)")
 
     def __post_init__(self) -> None:
@@ -84,7 +87,7 @@ class TrainConfig:
 # Presets: named partial overrides. "paper" is the seed's table (the defaults); "quick" is sized to
 # show recognisable faces within 5 minutes on 2 CPU cores (measured: see README, Training).
 PRESETS: dict[str, dict[str, Any]] = {
-    "paper": {"name": "paper"},
+    "paper": {"name": "paper", "metrics_every": 5},
     "quick": {
         "name": "quick",
         "data": SYNTHETIC,
@@ -131,7 +134,7 @@ def validate(cfg: TrainConfig) -> None:
         if choices and value not in choices:
             raise FaceganError(f"{f.name} must be one of {', '.join(choices)} (got {value!r})")
     positive = ["synthetic_count", "latent_dim", "epochs", "batch_size", "g_steps", "log_every",
-                "grid_size", "keep_checkpoints"]
+                "grid_size", "keep_checkpoints", "metrics_samples"]
     for name in positive:
         if getattr(cfg, name) < 1:
             raise FaceganError(f"{name} must be a positive integer (got {getattr(cfg, name)})")
@@ -141,12 +144,21 @@ def validate(cfg: TrainConfig) -> None:
     for name in ["beta1", "beta2"]:
         if not 0 <= getattr(cfg, name) < 1:
             raise FaceganError(f"{name} must be in [0, 1) (got {getattr(cfg, name)})")
-    if cfg.gp_weight < 0 or cfg.lr_step_size < 0:
-        raise FaceganError("gp_weight and lr_step_size must be >= 0")
+    if cfg.gp_weight < 0 or cfg.lr_step_size < 0 or cfg.metrics_every < 0:
+        raise FaceganError("gp_weight, lr_step_size and metrics_every must be >= 0")
+    from .metrics import METRICS  # lazy: metrics imports torch
+
+    unknown = [m for m in metric_names(cfg) if m not in METRICS]
+    if unknown:
+        raise FaceganError(f"metrics: unknown {unknown[0]!r}; choose from {', '.join(METRICS)}")
     if not re.fullmatch(DEVICE_PATTERN, cfg.device):
         raise FaceganError(f"{DEVICE_HELP} (got {cfg.device!r})")
     if not re.fullmatch(r"[A-Za-z0-9._-]+", cfg.name):
         raise FaceganError(f"name may use letters, digits, '.', '_' and '-' only (got {cfg.name!r})")
+
+
+def metric_names(cfg: TrainConfig) -> tuple[str, ...]:
+    return tuple(m.strip() for m in cfg.metrics.split(",") if m.strip())
 
 
 def resolve_preset(preset: str, device_type: str) -> str:

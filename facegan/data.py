@@ -36,6 +36,7 @@ class FaceData:
     source: str  # human description, e.g. "32,600 images from processed_celeba_small/celeba"
     attributes: dict[str, torch.Tensor] = field(default_factory=dict)  # name -> (N,) labels
     listed: int | None = None  # images the source declares (files found / faces asked for)
+    key: str | None = None  # identifies the decoded contents (the cache key)
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -137,7 +138,7 @@ def load_folder(folder: str | os.PathLike, cache_dir: str = "", progress: bool =
     cached = _read_cache(cache_file)
     if cached is not None:
         return FaceData(cached["images"], f"{len(cached['images']):,} images from {folder} (cached)",
-                        listed=len(files))
+                        listed=len(files), key=key)
 
     images = np.empty((len(files), IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)
     bad: list[str] = []
@@ -156,7 +157,7 @@ def load_folder(folder: str | os.PathLike, cache_dir: str = "", progress: bool =
                            f"(e.g. {bad[0]}); check the files or use --data synthetic")
     tensor = torch.from_numpy(images[:n]).permute(0, 3, 1, 2).contiguous()  # (n, 64, 64, 3) -> (n, 3, 64, 64)
     _write_cache(cache_file, {"images": tensor}, {"source": str(folder.resolve()), "skipped": str(len(bad))})
-    return FaceData(tensor, f"{n:,} images from {folder}", listed=len(files))
+    return FaceData(tensor, f"{n:,} images from {folder}", listed=len(files), key=key)
 
 
 def load_synthetic(count: int, cache_dir: str = "", progress: bool = True) -> FaceData:
@@ -168,7 +169,8 @@ def load_synthetic(count: int, cache_dir: str = "", progress: bool = True) -> Fa
         tensors = {"images": images, **{f"attr.{k}": v for k, v in attrs.items()}}
         _write_cache(cache_file, tensors, {"source": "facegan.synthetic"})
     attrs = {k.removeprefix("attr."): v for k, v in tensors.items() if k.startswith("attr.")}
-    return FaceData(tensors["images"], f"{count:,} built-in synthetic faces", attrs, listed=count)
+    return FaceData(tensors["images"], f"{count:,} built-in synthetic faces", attrs, listed=count,
+                    key=cache_file.stem)
 
 
 def load_faces(data: str = DEFAULT_CELEBA_DIR, synthetic_count: int = 10_000, cache_dir: str = "",

@@ -1,4 +1,4 @@
-"""``facegan download celeba-small``: the only code in facegan that touches the network.
+"""``facegan download celeba-small | inception``: the only code in facegan that touches the network.
 
 Downloads to ``<name>.part`` with HTTP Range resume (a broken transfer continues where it stopped,
 within this call's retries or on the next call), checks the result is a valid zip, and unpacks the
@@ -94,6 +94,19 @@ def unpack_images(zip_path: Path, out_dir: Path) -> int:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return count
+
+
+def download_inception(url: str | None = None, progress: bool = True) -> Path:
+    """Fetch the Inception-v3 FID weights (torch-fidelity's) into facegan's cache, for eval's fid metric."""
+    from .metrics import INCEPTION_URL, inception_weights_path
+
+    path = inception_weights_path()
+    if path.is_file():
+        print(f"{path} already present; nothing to do")
+        return path
+    fetch(url or INCEPTION_URL, path, progress=progress)
+    print(f"saved the Inception weights to {path}")
+    return path
 
 
 def download_dataset(name: str = "celeba-small", root: str | Path = "processed_celeba_small",

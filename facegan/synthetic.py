@@ -168,7 +168,7 @@ def render_faces(n: int, seed: int = 0, progress: bool = False) -> tuple[torch.T
 
     images = np.empty((n, SIZE, SIZE, 3), dtype=np.uint8)
     columns: dict[str, list[int]] = {k: [] for k in ATTRIBUTES}
-    for i in tqdm(range(n), desc="rendering synthetic faces", disable=not progress, unit="img"):
+    for i in tqdm(range(n), desc="rendering synthetic faces", disable=not progress, unit="img", mininterval=2.0):
         img, attrs = render_face(np.random.default_rng([seed, i]))
         images[i] = np.asarray(img)
         for k, v in attrs.items():

@@ -22,10 +22,11 @@ import torch
 from tqdm import tqdm
 
 from . import checkpoint as ckpt
-from .config import TrainConfig
+from .config import TrainConfig, metric_names
 from .data import FaceData, load_faces, to_unit_range
 from .device import describe, pick_device
 from .errors import FaceganError
+from .evaluation import append_jsonl, evaluate
 from .fileio import write_text_atomic
 from .latent import generate, sample_latents
 from .losses import LOSSES, gradient_penalty
@@ -222,7 +223,7 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
     data_rng = torch.Generator().manual_seed(cfg.seed)  # epoch permutations (CPU)
     noise_rng = torch.Generator(device).manual_seed(cfg.seed + 1)  # z, flips, GP mixing (device)
     fixed_z = sample_latents(cfg.grid_size, cfg.latent_dim, GRID_SEED)
-    epoch, batch_in_epoch, step, history, perm = 0, 0, 0, [], None
+    epoch, batch_in_epoch, step, history, metric_history, perm = 0, 0, 0, [], [], None
 
     if state is not None:
         ckpt.load_module_state(G, state["generator"], f"checkpoint of {run_dir} (generator)")
@@ -237,7 +238,7 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
         else:
             print(f"note: resuming on {device.type} after {state['device_type']}: the noise stream restarts")
         epoch, batch_in_epoch, step = state["epoch"], state["batch_in_epoch"], state["step"]
-        history, perm = state["history"], state["perm"]
+        history, metric_history, perm = state["history"], state["metric_history"], state["perm"]
         print(f"resuming {run_dir} at epoch {epoch + 1}, step {step}")
     else:
         run_dir = Path(run_dir) if run_dir else new_run_dir(cfg.runs_dir, cfg.name)
@@ -257,7 +258,7 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
                 "schedulers": [s.state_dict() for s in schedulers], "epoch": epoch,
                 "batch_in_epoch": batch_in_epoch, "step": step, "perm": perm,
                 "data_rng": data_rng.get_state(), "noise_rng": noise_rng.get_state(),
-                "device_type": device.type, "history": history}
+                "device_type": device.type, "history": history, "metric_history": metric_history}
 
     def flush(epoch_index: int, seconds: float, images_seen: int) -> dict:
         """Read the device-side meter once; stop on a non-finite loss; log a JSON line."""
@@ -321,9 +322,16 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
                     sched.step()
                 epoch, batch_in_epoch = epoch + 1, 0
                 grid_path = save_grid(generate(G, fixed_z), run_dir / "samples" / f"epoch_{epoch:03d}.png")
+                if cfg.metrics_every and (epoch % cfg.metrics_every == 0 or epoch == cfg.epochs):
+                    scores = evaluate(G, faces.images, cfg.metrics_samples, metric_names(cfg),
+                                      data_key=faces.key, device=device)
+                    metric_history.append({"epoch": epoch, "step": step, **scores})
+                    append_jsonl(run_dir / "metrics.jsonl", metric_history[-1])
+                    print(f"epoch {epoch} metrics: " + ", ".join(
+                        f"{k} {v:.4g}" for k, v in scores.items() if k in ("swd_avg", "msssim", "fid", "kid")))
                 ckpt.save_state(run_dir, snapshot(), cfg.keep_checkpoints)
                 ckpt.export_generator(G, run_dir / "generator.safetensors", cfg.to_dict())
-                plot_losses(history, run_dir / "losses.png")
+                plot_losses(history, run_dir / "losses.png", metric_history)
                 for callback in callbacks:
                     callback(EpochEnd(epoch, step, record, grid_path, run_dir, history))
     except KeyboardInterrupt:

@@ -45,12 +45,15 @@ def save_images(images: torch.Tensor, folder: str | Path, prefix: str = "face") 
     return paths
 
 
-def plot_losses(history: list[dict], path: str | Path | None = None):
-    """Two panels over training steps: D and G losses; mean D(x) and D(G(z)). Returns the figure."""
+def plot_losses(history: list[dict], path: str | Path | None = None, metric_history: list[dict] = ()):
+    """Panels over training steps: D and G losses; mean D(x) and D(G(z)); and, when the run evaluated
+    metrics, SWD and MS-SSIM diversity. Returns the figure (and saves it when ``path`` is given)."""
     from matplotlib.figure import Figure  # no pyplot: no global state, works on any backend
 
-    fig = Figure(figsize=(10, 3.6))
-    ax_loss, ax_prob = fig.subplots(1, 2)
+    panels = 3 if metric_history else 2
+    fig = Figure(figsize=(5 * panels, 3.6))
+    axes = fig.subplots(1, panels)
+    ax_loss, ax_prob = axes[0], axes[1]
     steps = [h["step"] for h in history]
     ax_loss.plot(steps, [h["d_loss"] for h in history], label="D loss")
     ax_loss.plot(steps, [h["g_loss"] for h in history], label="G loss")
@@ -59,8 +62,25 @@ def plot_losses(history: list[dict], path: str | Path | None = None):
     ax_prob.plot(steps, [h["d_fake"] for h in history], label="D(G(z))")
     ax_prob.set_ylim(0, 1), ax_prob.set_xlabel("step"), ax_prob.set_title("discriminator outputs")
     ax_prob.legend()
+    if metric_history:
+        _plot_metrics(axes[2], metric_history)
     fig.tight_layout()
     if path is not None:
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=100, format="png")
     return fig
+
+
+def _plot_metrics(ax, metric_history: list[dict]) -> None:
+    """SWD (left axis, lower is better) and MS-SSIM diversity (right axis, with the real reference)."""
+    steps = [m["step"] for m in metric_history]
+    if "swd_avg" in metric_history[0]:
+        ax.plot(steps, [m["swd_avg"] for m in metric_history], "o-", color="C0", label="SWD avg x1e3")
+        ax.set_ylabel("SWD x1e3 (lower is better)", color="C0")
+    if "msssim" in metric_history[0]:
+        twin = ax.twinx()
+        twin.plot(steps, [m["msssim"] for m in metric_history], "s-", color="C1", label="MS-SSIM fakes")
+        twin.axhline(metric_history[-1]["msssim_real"], color="C1", ls="--", lw=1, label="MS-SSIM real")
+        twin.set_ylabel("MS-SSIM (lower = more diverse)", color="C1")
+        twin.legend(loc="upper right", fontsize=8)
+    ax.set_xlabel("step"), ax.set_title("quality metrics")

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The quality report on real CelebA faces (shared/data/faces64_train.tar, 12,000 faces; never
+# committed): extract outside the repo, hold out the first 1,000 by file name, train the quick preset
+# on the other 11,000 on this CPU, copy its last grid to assets/, and print the SWD / MS-SSIM table.
+#   bash bench/real_faces.sh [path/to/faces64_train.tar] [work dir]
+set -euo pipefail
+tar_file=${1:-../shared/data/faces64_train.tar}
+work=${2:-/tmp/facegan-real}
+mkdir -p "$work/train" "$work/holdout"
+if [ -z "$(ls -A "$work/train")" ]; then
+    tar -xf "$tar_file" -C "$work"
+    ls "$work/faces64" | sort | head -1000 | while read -r f; do mv "$work/faces64/$f" "$work/holdout/"; done
+    find "$work/faces64" -name '*.jpg' -exec mv {} "$work/train/" +
+fi
+echo "train: $(ls "$work/train" | wc -l) faces, holdout: $(ls "$work/holdout" | wc -l) faces"
+rm -rf "$work/runs"
+start=$(date +%s)
+facegan train --preset quick --data "$work/train" --runs-dir "$work/runs" --name real-quick --no-progress | tail -2
+echo "training wall time: $(( $(date +%s) - start )) s"
+cp "$work/runs/001-real-quick/samples/epoch_010.png" assets/real_quick_grid.png
+python bench/quality_report.py --train-data "$work/train" --holdout "$work/holdout" \
+    --generator "quick, CPU=$work/runs/001-real-quick/generator.safetensors"
