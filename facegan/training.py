@@ -22,6 +22,7 @@ import torch
 from tqdm import tqdm
 
 from . import checkpoint as ckpt
+from . import distributed
 from .config import TrainConfig, metric_names
 from .data import FaceData, load_faces, to_unit_range
 from .device import describe, pick_device
@@ -82,6 +83,7 @@ def d_step(G: Generator, D: Discriminator, opt_d: torch.optim.Optimizer, real: t
             loss = loss + cfg.gp_weight * gradient_penalty(D, real, fake, noise)
     opt_d.zero_grad(set_to_none=True)
     loss.backward()
+    distributed.average_gradients(opt_d)  # no-op in one process
     opt_d.step()
     d_real = torch.sigmoid(real_logits.detach().float()).mean()
     d_fake = torch.sigmoid(fake_logits.detach().float()).mean()
@@ -97,6 +99,7 @@ def g_step(D: Discriminator, opt_g: torch.optim.Optimizer, fake: torch.Tensor, c
     loss = g_loss_fn(fake_logits)
     opt_g.zero_grad(set_to_none=True)
     loss.backward()
+    distributed.average_gradients(opt_g)
     opt_g.step()
     return loss.detach()
 
@@ -128,9 +131,10 @@ class _StopAfterStep:
     """First Ctrl-C: finish the current step, then stop, so the saved state is consistent.
     A second Ctrl-C interrupts at once. Only the main thread may own the SIGINT handler."""
 
-    def __init__(self):
+    def __init__(self, enabled: bool = True):
         self.requested = False
         self._previous = None
+        self.enabled = enabled  # off under torchrun: ranks could stop at different steps and hang
 
     def _handle(self, signum, frame):
         if self.requested:
@@ -139,7 +143,7 @@ class _StopAfterStep:
         print("\nCtrl-C: stopping after this step and saving a checkpoint (press again to abort now)")
 
     def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
+        if self.enabled and threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
@@ -167,8 +171,8 @@ class _Meter:
         self.first_bad = torch.where(bad & (self.first_bad < 0), torch.full_like(self.first_bad, step), self.first_bad)
 
     def read(self) -> tuple[list[float], int]:
-        means = (self.sums / max(self.count, 1)).tolist()
-        first_bad = int(self.first_bad)
+        means = distributed.reduce_(self.sums / max(self.count, 1)).tolist()  # mean over ranks too
+        first_bad = int(distributed.reduce_(self.first_bad.clone(), "max"))
         self.sums.zero_()
         self.count = 0
         return means, first_bad
@@ -200,16 +204,21 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
         if cfg.epochs <= state["epoch"]:
             raise FaceganError(f"{run_dir} has already trained {state['epoch']} epoch(s); "
                                f"pass --epochs N with N > {state['epoch']} to continue")
-    device = pick_device(cfg.device)
-    print(f"device: {describe(device)} | preset: {cfg.preset} | width {cfg.width} | batch {cfg.batch_size} "
-          f"| {cfg.epochs} epochs | {cfg.precision}{' + channels_last' if cfg.channels_last else ''}")
+    ranks, device = distributed.setup(pick_device(cfg.device))
+    say = print if ranks.is_main else _silent  # rank 0 alone prints and writes files
+    progress = progress and ranks.is_main
+    say(f"device: {describe(device)} | preset: {cfg.preset} | width {cfg.width} | batch {cfg.batch_size} "
+        f"| {cfg.epochs} epochs | {cfg.precision}{' + channels_last' if cfg.channels_last else ''}")
+    if ranks.world > 1:
+        say(f"distributed: {ranks.world} processes x batch {cfg.batch_size} = effective batch "
+            f"{ranks.world * cfg.batch_size}; each rank trains on 1/{ranks.world} of every epoch")
 
     faces = faces or load_faces(cfg.data, cfg.synthetic_count, cfg.cache_dir, progress)
-    steps_per_epoch = len(faces) // cfg.batch_size
+    steps_per_epoch = len(faces) // ranks.world // cfg.batch_size
     if steps_per_epoch == 0:
-        raise FaceganError(f"the data has {len(faces)} images, fewer than one batch of {cfg.batch_size}; "
-                           "lower --batch-size or add images")
-    print(f"data: {faces.source}; {steps_per_epoch} steps of {cfg.batch_size} per epoch")
+        raise FaceganError(f"the data has {len(faces)} images, fewer than one batch of {cfg.batch_size} per "
+                           "process; lower --batch-size or add images")
+    say(f"data: {faces.source}; {steps_per_epoch} steps of {cfg.batch_size} per epoch")
 
     torch.manual_seed(cfg.seed)  # weight init
     G = Generator(cfg.latent_dim, cfg.width)
@@ -221,7 +230,8 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
     schedulers = _schedulers(cfg, opt_g, opt_d)
     data_rng = torch.Generator().manual_seed(cfg.seed)  # epoch permutations (CPU)
-    noise_rng = torch.Generator(device).manual_seed(cfg.seed + 1)  # z, flips, GP mixing (device)
+    noise_seed = cfg.seed + 1 + 7919 * ranks.rank  # each rank its own z, flips, GP mixing
+    noise_rng = torch.Generator(device).manual_seed(noise_seed)
     fixed_z = sample_latents(cfg.grid_size, cfg.latent_dim, GRID_SEED)
     epoch, batch_in_epoch, step, history, metric_history, perm = 0, 0, 0, [], [], None
 
@@ -233,24 +243,28 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
         for sched, saved in zip(schedulers, state["schedulers"]):
             sched.load_state_dict(saved)
         data_rng.set_state(state["data_rng"])
-        if state["device_type"] == device.type:
+        if ranks.world > 1:  # the checkpoint holds rank 0's stream only: every rank starts a fresh one
+            noise_rng.manual_seed(noise_seed + state["step"])
+        elif state["device_type"] == device.type:
             noise_rng.set_state(state["noise_rng"])
         else:
-            print(f"note: resuming on {device.type} after {state['device_type']}: the noise stream restarts")
+            say(f"note: resuming on {device.type} after {state['device_type']}: the noise stream restarts")
         epoch, batch_in_epoch, step = state["epoch"], state["batch_in_epoch"], state["step"]
         history, metric_history, perm = state["history"], state["metric_history"], state["perm"]
-        print(f"resuming {run_dir} at epoch {epoch + 1}, step {step}")
-    else:
+        say(f"resuming {run_dir} at epoch {epoch + 1}, step {step}")
+    elif ranks.is_main:
         run_dir = Path(run_dir) if run_dir else new_run_dir(cfg.runs_dir, cfg.name)
         run_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(run_dir / "config.json", cfg.to_json() + "\n")
-    (run_dir / "samples").mkdir(exist_ok=True)
-    print(f"models: G {count_parameters(G):,} parameters, D {count_parameters(D):,}; run dir: {run_dir}")
+    run_dir = Path(distributed.broadcast_object(str(run_dir)))
+    if ranks.is_main:
+        write_text_atomic(run_dir / "config.json", cfg.to_json() + "\n")
+        (run_dir / "samples").mkdir(exist_ok=True)
+    say(f"models: G {count_parameters(G):,} parameters, D {count_parameters(D):,}; run dir: {run_dir}")
 
     images = faces.images.to(device)  # (N, 3, 64, 64) uint8, resident on the device
     autocast = _autocast(cfg, device)
     meter = _Meter(device)
-    log_file = open(run_dir / "log.jsonl", "a")
+    log_file = open(run_dir / "log.jsonl", "a") if ranks.is_main else None
 
     def snapshot() -> dict[str, Any]:
         return {"config": cfg.to_dict(), "generator": G.state_dict(), "discriminator": D.state_dict(),
@@ -271,20 +285,21 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
         record = {"step": step, "epoch": epoch_index + 1, "d_loss": d_loss, "g_loss": g_loss,
                   "d_real": d_real, "d_fake": d_fake, "img_per_s": images_seen / max(seconds, 1e-9)}
         history.append(record)
-        log_file.write(json.dumps(record) + "\n")
-        log_file.flush()
+        if log_file:
+            log_file.write(json.dumps(record) + "\n")
+            log_file.flush()
         return record
 
     run_start = time.perf_counter()
     images_trained = 0
-    stop = _StopAfterStep()
+    stop = _StopAfterStep(enabled=ranks.world == 1)
     try:
         with stop:
             while epoch < cfg.epochs:
                 # --- one epoch: a permutation of the data, drawn by index in batches -----------
                 if batch_in_epoch == 0:
                     perm = torch.randperm(len(faces), generator=data_rng)
-                order = perm.to(device)
+                order = perm[ranks.rank::ranks.world].to(device)  # this rank's shard of the epoch
                 bar = tqdm(total=steps_per_epoch, initial=batch_in_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}",
                            unit="step", disable=not progress, dynamic_ncols=True, leave=True)
                 record, interval_start, interval_images = {}, time.perf_counter(), 0
@@ -315,12 +330,16 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
                         raise KeyboardInterrupt
                 bar.close()
                 if not progress:  # without a bar, one line per epoch
-                    print(f"epoch {epoch + 1}/{cfg.epochs}: " + format_record(record))
+                    say(f"epoch {epoch + 1}/{cfg.epochs}: " + format_record(record))
 
                 # --- end of epoch: schedules, fixed-z grid, checkpoint, export, plot -----------
                 for sched in schedulers:
                     sched.step()
                 epoch, batch_in_epoch = epoch + 1, 0
+                distributed.average_buffers(G)  # BatchNorm running stats: the mean over the ranks' shards
+                distributed.average_buffers(D)
+                if not ranks.is_main:
+                    continue
                 grid_path = save_grid(generate(G, fixed_z), run_dir / "samples" / f"epoch_{epoch:03d}.png")
                 if cfg.metrics_every and (epoch % cfg.metrics_every == 0 or epoch == cfg.epochs):
                     scores = evaluate(G, faces.images, cfg.metrics_samples, metric_names(cfg),
@@ -335,7 +354,7 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
                 for callback in callbacks:
                     callback(EpochEnd(epoch, step, record, grid_path, run_dir, history))
     except KeyboardInterrupt:
-        if not stop.requested:  # interrupted inside a step: G and D may be half-updated
+        if not stop.requested or not ranks.is_main:  # interrupted inside a step: G and D may be half-updated
             print(f"\naborted inside step {step + 1}; the newest checkpoint is left as it was")
             raise
         if batch_in_epoch:
@@ -345,14 +364,25 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
         print(f"interrupted at step {step}: saved {path}; continue with: facegan train --resume {run_dir}")
         raise
     finally:
-        log_file.close()
+        if log_file:
+            log_file.close()
 
+    if ranks.world > 1:
+        in_sync = distributed.weights_in_sync(G, D)
+        say(f"ranks in sync: G and D weights {'identical' if in_sync else 'DIFFER'} on {ranks.world} processes")
+        distributed.teardown()
+        if not in_sync:
+            raise FaceganError("distributed ranks ended with different weights; please report this")
     seconds = time.perf_counter() - run_start
     rate = f", {images_trained / seconds:.0f} img/s" if images_trained else ""
-    print(f"done: {epoch} epochs, {step} steps in {_duration(seconds)}{rate}. Run {run_dir}: samples/, "
+    say(f"done: {epoch} epochs, {step} steps in {_duration(seconds)}{rate}. Run {run_dir}: samples/, "
           f"losses.png, log.jsonl, checkpoints/, generator.safetensors. More faces: "
           f"facegan sample --generator {run_dir / 'generator.safetensors'} --out faces.png")
     return run_dir
+
+
+def _silent(*args, **kwargs) -> None:
+    pass
 
 
 def format_record(record: dict) -> str:
