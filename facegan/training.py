@@ -94,11 +94,15 @@ def g_step(D: Discriminator, opt_g: torch.optim.Optimizer, fake: torch.Tensor, c
            autocast: contextlib.AbstractContextManager) -> torch.Tensor:
     """Update G once through the (just updated) D on ``fake``; returns the G loss."""
     _, g_loss_fn = LOSSES[cfg.loss]
-    with autocast:
-        fake_logits = D(fake)
-    loss = g_loss_fn(fake_logits)
-    opt_g.zero_grad(set_to_none=True)
-    loss.backward()
+    D.requires_grad_(False)  # gradients flow through D to G, but D's own weight gradients are not needed
+    try:
+        with autocast:
+            fake_logits = D(fake)
+        loss = g_loss_fn(fake_logits)
+        opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+    finally:
+        D.requires_grad_(True)
     distributed.average_gradients(opt_g)
     opt_g.step()
     return loss.detach()

@@ -1,0 +1,174 @@
+"""Training throughput: facegan's trainer step vs the classic course-project loop, side by side.
+
+    python bench/throughput.py [--device auto] [--width 1.0] [--batch 128] [--windows 5] [--steps 5]
+                               [--images DIR] [--precision fp32|bf16] [--channels-last/--no-channels-last]
+
+One image = its share of one D step on real + fake and one G step. Both loops train the paper DCGAN
+at the same width and batch in this one process, in alternating timed windows after a warm-up; the
+table shows the median img/s of each and the ratio facegan / reference.
+
+- facegan: the dataset decoded once into a uint8 tensor on the device; batches drawn by index,
+  scaled (and flipped) on the device; d_step / g_step from facegan.training (BCE with logits),
+  channels_last and the chosen precision.
+- reference: torchvision ImageFolder + DataLoader decoding the JPEGs every epoch (ToTensor,
+  Normalize), Sigmoid + BCELoss, fp32, NCHW, no compile, as course projects write it.
+
+The JPEGs come from --images (a folder of 64x64 faces, e.g. the shared CelebA sample), else 2,048
+synthetic faces are written as JPEGs (quality 95) into bench/_work/jpegs once.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from facegan.config import TrainConfig
+from facegan.data import load_folder
+from facegan.device import describe, pick_device
+from facegan.models import Discriminator, Generator
+from facegan.training import _real_batch, d_step, g_step
+
+
+def jpeg_folder(images: str | None) -> Path:
+    if images:
+        return Path(images)
+    folder = Path("bench/_work/jpegs/faces")
+    if not folder.is_dir() or len(list(folder.glob("*.jpg"))) < 2048:
+        from PIL import Image
+
+        from facegan.synthetic import render_faces
+
+        folder.mkdir(parents=True, exist_ok=True)
+        faces, _ = render_faces(2048, seed=7)
+        for i, face in enumerate(faces):
+            Image.fromarray(face.permute(1, 2, 0).numpy()).save(folder / f"{i:05d}.jpg", quality=95)
+    return folder
+
+
+class FaceganLoop:
+    def __init__(self, folder: Path, device: torch.device, width: float, batch: int, precision: str,
+                 channels_last: bool):
+        self.cfg = TrainConfig(width=width, batch_size=batch, precision=precision, channels_last=channels_last,
+                               device=str(device))
+        self.device, self.batch = device, batch
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.images = load_folder(folder, progress=False).images.to(device)  # decoded once
+        torch.manual_seed(0)
+        self.G = Generator(256, width).to(device, memory_format=self.memory_format)
+        self.D = Discriminator(width).to(device, memory_format=self.memory_format)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), 2e-4, betas=(0.5, 0.999))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), 1e-4, betas=(0.5, 0.999))
+        self.noise = torch.Generator(device).manual_seed(1)
+        self.autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16"
+                         else contextlib.nullcontext())
+        self.losses = torch.zeros(2, device=device)
+
+    def step(self) -> None:
+        index = torch.randint(len(self.images), (self.batch,), device=self.device, generator=self.noise)
+        real = _real_batch(self.images, index, True, self.noise, self.memory_format)
+        z = torch.randn(self.batch, 256, device=self.device, generator=self.noise)
+        fake, d_loss, _, _ = d_step(self.G, self.D, self.opt_d, real, z, self.cfg, self.autocast, self.noise)
+        g_loss = g_step(self.D, self.opt_g, fake, self.cfg, self.autocast)
+        self.losses += torch.stack([d_loss, g_loss])  # stays on the device: no host sync per step
+
+
+class ReferenceLoop:
+    def __init__(self, folder: Path, device: torch.device, width: float, batch: int):
+        from torchvision import datasets, transforms
+
+        transform = transforms.Compose([transforms.Resize(64), transforms.CenterCrop(64), transforms.ToTensor(),
+                                        transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))])
+        root = Path("bench/_work/imagefolder_root")  # ImageFolder wants root/<class>/images: link the folder in
+        root.mkdir(parents=True, exist_ok=True)
+        link = root / "faces"
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(folder.resolve(), target_is_directory=True)
+        dataset = datasets.ImageFolder(str(root), transform=transform)
+        self.loader = torch.utils.data.DataLoader(dataset, batch_size=batch, shuffle=True, drop_last=True,
+                                                  num_workers=0)
+        self.batches = iter(self.loader)
+        self.device, self.batch = device, batch
+        torch.manual_seed(0)
+        self.G = Generator(256, width).to(device)
+        self.D = nn.Sequential(Discriminator(width), nn.Sigmoid()).to(device)
+        self.criterion = nn.BCELoss()
+        self.opt_g = torch.optim.Adam(self.G.parameters(), 2e-4, betas=(0.5, 0.999))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), 1e-4, betas=(0.5, 0.999))
+
+    def step(self) -> None:
+        try:
+            real, _ = next(self.batches)
+        except StopIteration:  # a new epoch: the DataLoader decodes every JPEG again
+            self.batches = iter(self.loader)
+            real, _ = next(self.batches)
+        real = real.to(self.device)
+        self.D.zero_grad()
+        out = self.D(real).view(-1)
+        err_real = self.criterion(out, torch.ones_like(out))
+        err_real.backward()
+        fake = self.G(torch.randn(self.batch, 256, 1, 1, device=self.device))
+        out = self.D(fake.detach()).view(-1)
+        err_fake = self.criterion(out, torch.zeros_like(out))
+        err_fake.backward()
+        self.opt_d.step()
+        self.G.zero_grad()
+        out = self.D(fake).view(-1)
+        err_g = self.criterion(out, torch.ones_like(out))
+        err_g.backward()
+        self.opt_g.step()
+        _ = (err_real + err_fake).item(), err_g.item()  # the classic loop reads its losses every step
+
+
+def timed(loop, steps: int, device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(steps):
+        loop.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return loop.batch * steps / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--width", type=float, default=1.0)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--windows", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=5, help="steps per timed window")
+    parser.add_argument("--images", help="folder of 64x64 JPEGs (default: synthetic faces written as JPEGs)")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True)
+    args = parser.parse_args()
+
+    device = pick_device(args.device)
+    folder = jpeg_folder(args.images)
+    loops = {"facegan": FaceganLoop(folder, device, args.width, args.batch, args.precision, args.channels_last),
+             "reference": ReferenceLoop(folder, device, args.width, args.batch)}
+    for loop in loops.values():  # warm-up
+        timed(loop, 2, device)
+    rates: dict[str, list[float]] = {name: [] for name in loops}
+    for _ in range(args.windows):
+        for name, loop in loops.items():
+            rates[name].append(timed(loop, args.steps, device))
+    medians = {name: statistics.median(r) for name, r in rates.items()}
+    print(f"torch {torch.__version__} | {describe(device)} | {torch.get_num_threads()} threads | width {args.width} "
+          f"| batch {args.batch} | facegan: {args.precision}{', channels_last' if args.channels_last else ''}")
+    print(f"{len(list(folder.glob('*.jpg'))):,} JPEGs from {folder}; {args.windows} alternating windows of "
+          f"{args.steps} steps after 2 warm-up steps")
+    print("| loop | median img/s | windows |")
+    print("|---|---|---|")
+    for name in loops:
+        print(f"| {name} | {medians[name]:.1f} | {', '.join(f'{r:.0f}' for r in rates[name])} |")
+    print(f"ratio facegan / reference: {medians['facegan'] / medians['reference']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
