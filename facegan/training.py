@@ -287,7 +287,8 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
                                f"stopped, last good checkpoint: {last[-1] if last else 'none yet'}. Try lower "
                                "learning rates or --precision fp32")
         record = {"step": step, "epoch": epoch_index + 1, "d_loss": d_loss, "g_loss": g_loss,
-                  "d_real": d_real, "d_fake": d_fake, "img_per_s": images_seen / max(seconds, 1e-9)}
+                  "d_real": d_real, "d_fake": d_fake,
+                  "img_per_s": images_seen * ranks.world / max(seconds, 1e-9)}  # all processes together
         history.append(record)
         if log_file:
             log_file.write(json.dumps(record) + "\n")
