@@ -70,9 +70,8 @@ def evaluate(generator: Generator, real: torch.Tensor, n: int = 10_000, metrics=
         k = min(n, SWD_MAX_IMAGES)
         result.update(M.swd(fake[:k], real_subset(real, k, seed=1), device=device))
     if "msssim" in metrics:
-        result["msssim"] = M.msssim_diversity(fake, pairs, device=device)
-        result["msssim_real"] = _cached_msssim_real(real, data_key, pairs, device)
-        result["msssim_pairs"] = pairs
+        reference = _cached_msssim_real(real, data_key, pairs, device)
+        result.update(M.msssim(fake, real, pairs, device=device, real_reference=reference))
     if "fid" in metrics:
         result.update(M.fid_kid(fake, real, feature=feature, device=stats_device))
     result["seconds"] = time.perf_counter() - start

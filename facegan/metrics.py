@@ -178,9 +178,13 @@ def msssim_diversity(images: torch.Tensor, pairs: int = 2000, seed: int = 0, bat
 
 
 def msssim(fake: torch.Tensor, real: torch.Tensor, pairs: int = 2000, seed: int = 0,
-           device: str | torch.device = "cpu") -> dict:
-    return {"msssim": msssim_diversity(fake, pairs, seed, device=device),
-            "msssim_real": msssim_diversity(real, pairs, seed, device=device), "msssim_pairs": pairs}
+           device: str | torch.device = "cpu", real_reference: float | None = None) -> dict:
+    """MS-SSIM diversity of the fakes, and of the real images as the reference (pass a cached
+    ``real_reference`` to skip recomputing it)."""
+    if real_reference is None:
+        real_reference = msssim_diversity(real, pairs, seed, device=device)
+    return {"msssim": msssim_diversity(fake, pairs, seed, device=device), "msssim_real": real_reference,
+            "msssim_pairs": pairs}
 
 
 # ----------------------------------------------------------------------------- FID / KID
