@@ -153,6 +153,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     from .device import pick_device
     from .evaluation import append_jsonl, evaluate, format_table
 
+    if args.n < 2:
+        raise FaceganError(f"--n must be at least 2 (got {args.n})")
     device = pick_device(args.device)
     G = load_generator(args.generator, device)
     trained = export_config(args.generator)

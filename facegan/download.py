@@ -56,8 +56,9 @@ def fetch(url: str, dest: Path, retries: int = 3, timeout: float = 30.0, progres
             reason = getattr(e, "reason", e)
             if attempt == retries:
                 got = part.stat().st_size if part.exists() else 0
-                raise FaceganError(f"download of {url} failed ({reason}); {got / 1e6:.1f} MB kept in {part}: "
-                                   "run the same command again to resume") from None
+                kept = f"{got / 1e6:.1f} MB kept in {part}: run the same command again to resume" if got else \
+                    "nothing was received: check the network (or --url) and run the same command again"
+                raise FaceganError(f"download of {url} failed ({reason}); {kept}") from None
             time.sleep(min(2 ** attempt, 10) * 0.5)
     raise AssertionError("unreachable")
 

@@ -81,6 +81,8 @@ def test_resume_from_the_cli(tmp_path, tiny_config, capsys):
     (["train", "--data", "no/such/folder", "--device", "cpu"], "data folder no/such/folder does not exist"),
     (["sample", "--generator", "missing.safetensors"], "generator file missing.safetensors not found"),
     (["sample", "--generator", "x.safetensors", "--n", "0"], "--n must be a positive integer"),
+    (["eval", "--generator", "x.safetensors", "--n", "1"], "--n must be at least 2 (got 1)"),
+    (["interpolate", "--generator", "x.safetensors", "--steps", "0"], "--steps must be a positive integer"),
     (["train", "--resume", "runs/none"], "run directory runs/none does not exist"),
 ])
 def test_bad_input_gets_one_clear_line(args, message, tmp_path, monkeypatch, capsys):
