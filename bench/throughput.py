@@ -2,6 +2,7 @@
 
     python bench/throughput.py [--device auto] [--width 1.0] [--batch 128] [--windows 5] [--steps 5]
                                [--images DIR] [--precision fp32|bf16] [--channels-last/--no-channels-last]
+                               [--compile]
 
 One image = its share of one D step on real + fake and one G step. Both loops train the paper DCGAN
 at the same width and batch in this one process, in alternating timed windows after a warm-up; the
@@ -31,7 +32,7 @@ from facegan.config import TrainConfig
 from facegan.data import load_folder
 from facegan.device import describe, pick_device
 from facegan.models import Discriminator, Generator
-from facegan.training import _real_batch, d_step, g_step
+from facegan.training import _compile, _real_batch, d_step, g_step
 
 
 def jpeg_folder(images: str | None) -> Path:
@@ -52,15 +53,17 @@ def jpeg_folder(images: str | None) -> Path:
 
 class FaceganLoop:
     def __init__(self, folder: Path, device: torch.device, width: float, batch: int, precision: str,
-                 channels_last: bool):
+                 channels_last: bool, compile: bool):
         self.cfg = TrainConfig(width=width, batch_size=batch, precision=precision, channels_last=channels_last,
-                               device=str(device))
+                               device=str(device), compile=compile)
         self.device, self.batch = device, batch
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.images = load_folder(folder, progress=False).images.to(device)  # decoded once
         torch.manual_seed(0)
         self.G = Generator(256, width).to(device, memory_format=self.memory_format)
         self.D = Discriminator(width).to(device, memory_format=self.memory_format)
+        if compile:
+            _compile(print, self.G, self.D)
         self.opt_g = torch.optim.Adam(self.G.parameters(), 2e-4, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.D.parameters(), 1e-4, betas=(0.5, 0.999))
         self.noise = torch.Generator(device).manual_seed(1)
@@ -146,23 +149,26 @@ def main() -> None:
     parser.add_argument("--images", help="folder of 64x64 JPEGs (default: synthetic faces written as JPEGs)")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False)
     args = parser.parse_args()
 
     device = pick_device(args.device)
     folder = jpeg_folder(args.images)
-    loops = {"facegan": FaceganLoop(folder, device, args.width, args.batch, args.precision, args.channels_last),
+    loops = {"facegan": FaceganLoop(folder, device, args.width, args.batch, args.precision, args.channels_last,
+                                    args.compile),
              "reference": ReferenceLoop(folder, device, args.width, args.batch)}
-    for loop in loops.values():  # warm-up
-        timed(loop, 2, device)
+    for loop in loops.values():  # warm-up (and compilation, with --compile)
+        timed(loop, 3, device)
     rates: dict[str, list[float]] = {name: [] for name in loops}
     for _ in range(args.windows):
         for name, loop in loops.items():
             rates[name].append(timed(loop, args.steps, device))
     medians = {name: statistics.median(r) for name, r in rates.items()}
     print(f"torch {torch.__version__} | {describe(device)} | {torch.get_num_threads()} threads | width {args.width} "
-          f"| batch {args.batch} | facegan: {args.precision}{', channels_last' if args.channels_last else ''}")
+          f"| batch {args.batch} | facegan: {args.precision}{', channels_last' if args.channels_last else ''}"
+          f"{', compile' if args.compile else ''}")
     print(f"{len(list(folder.glob('*.jpg'))):,} JPEGs from {folder}; {args.windows} alternating windows of "
-          f"{args.steps} steps after 2 warm-up steps")
+          f"{args.steps} steps after 3 warm-up steps")
     print("| loop | median img/s | windows |")
     print("|---|---|---|")
     for name in loops:

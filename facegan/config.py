@@ -57,6 +57,7 @@ class TrainConfig:
     precision: str = _f("fp32", "compute precision of convolutions (bf16 autocast keeps BN/losses fp32)",
                         ("fp32", "bf16"))
     channels_last: bool = _f(False, "NHWC memory format (faster convolutions on many CPUs/GPUs)")
+    compile: bool = _f(False, "torch.compile G and D (slow first steps; falls back to eager if it cannot compile)")
     seed: int = _f(0, "seed for weights, data order, flips and noise")
     # --- outputs ---
     name: str = _f("dcgan", "run name: the run directory is runs_dir/NNN-name")

@@ -121,6 +121,20 @@ def _schedulers(cfg: TrainConfig, *optimizers: torch.optim.Optimizer) -> list:
     return [torch.optim.lr_scheduler.StepLR(o, cfg.lr_step_size, cfg.lr_gamma) for o in optimizers]
 
 
+def _compile(say: Callable, *modules: torch.nn.Module) -> None:
+    """torch.compile in place (state_dict keys unchanged, so checkpoints stay compatible). A graph
+    that fails to compile runs eagerly instead of stopping training (dynamo's suppress_errors)."""
+    if not hasattr(torch.nn.Module, "compile"):
+        say(f"note: this torch ({torch.__version__}) has no Module.compile; training eagerly")
+        return
+    import torch._dynamo as dynamo
+
+    dynamo.config.suppress_errors = True
+    for module in modules:
+        module.compile()
+    say("torch.compile: on (the first steps compile, which takes a while)")
+
+
 def _real_batch(images: torch.Tensor, index: torch.Tensor, flip: bool, noise: torch.Generator,
                 memory_format: torch.memory_format) -> torch.Tensor:
     """uint8 (N, 3, 64, 64) on device, index (B,) -> float (B, 3, 64, 64) in [-1, 1], maybe flipped."""
@@ -230,6 +244,8 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
     memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
     G.to(device, memory_format=memory_format)
     D.to(device, memory_format=memory_format)
+    if cfg.compile:
+        _compile(say, G, D)
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
     schedulers = _schedulers(cfg, opt_g, opt_d)
