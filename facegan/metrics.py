@@ -198,17 +198,23 @@ def inception_weights_path() -> Path:
     return cache_root() / Path(INCEPTION_URL).name
 
 
+def inception_weights_present() -> Path:
+    """The local Inception weights file, or a one-line error naming the command that fetches it."""
+    path = inception_weights_path()
+    if not path.is_file():
+        raise FaceganError(f"FID/KID with Inception features need its weights at {path}, which are not there "
+                           "(offline?); fetch them once with: facegan download inception; or pass your own "
+                           "feature network")
+    return path
+
+
 def inception_features() -> nn.Module:
     """torchmetrics' Inception-v3 feature extractor (2048-d pool features) from the local weights file.
 
     Nothing is downloaded here: without the file this is a one-line error naming the command that
     fetches it (``facegan download inception``, which needs the network once).
     """
-    path = inception_weights_path()
-    if not path.is_file():
-        raise FaceganError(f"FID/KID with Inception features need its weights at {path}, which are not there "
-                           "(offline?); fetch them once with: facegan download inception; or pass your own "
-                           "feature network")
+    path = inception_weights_present()
     try:
         from torchmetrics.image.fid import NoTrainInceptionV3
 

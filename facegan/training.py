@@ -28,6 +28,7 @@ from .data import FaceData, load_faces, to_unit_range
 from .device import describe, pick_device
 from .errors import FaceganError
 from .evaluation import append_jsonl, evaluate
+from .metrics import inception_weights_present
 from .fileio import write_text_atomic
 from .latent import generate, sample_latents
 from .losses import LOSSES, gradient_penalty
@@ -231,6 +232,8 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
         say(f"distributed: {ranks.world} processes x batch {cfg.batch_size} = effective batch "
             f"{ranks.world * cfg.batch_size}; each rank trains on 1/{ranks.world} of every epoch")
 
+    if cfg.metrics_every and "fid" in metric_names(cfg):
+        inception_weights_present()  # fail now, not after the first epoch, when FID cannot run
     faces = faces or load_faces(cfg.data, cfg.synthetic_count, cfg.cache_dir, progress)
     steps_per_epoch = len(faces) // ranks.world // cfg.batch_size
     if steps_per_epoch == 0:

@@ -1,4 +1,6 @@
 """Metrics must separate real from broken image sets, and FID must match its formula."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -192,3 +194,12 @@ def test_untrained_collapsed_and_trained_generators_are_told_apart():
     collapsed = evaluate(Collapsed(16, 0.125), real, n=128)
     assert collapsed["msssim"] > 0.99 > untrained["msssim_real"]
     assert untrained["swd_avg"] > 0 and collapsed["swd_avg"] > 0
+
+
+def test_training_with_fid_but_no_inception_weights_stops_before_training(tiny_config):
+    from facegan.training import train
+
+    cfg = tiny_config(metrics_every=1, metrics="swd,fid")
+    with pytest.raises(FaceganError, match="facegan download inception"):
+        train(cfg, progress=False)
+    assert not (Path(cfg.runs_dir)).exists()  # nothing was created
