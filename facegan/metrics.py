@@ -242,6 +242,17 @@ class _Features(nn.Module):
         return self.net(x).reshape(images.shape[0], -1)
 
 
+class _Passthrough(nn.Module):
+    """Features in, features out: lets torchmetrics accumulate features computed elsewhere."""
+
+    def __init__(self, num_features: int):
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return features
+
+
 def _feature_module(feature: nn.Module | None) -> nn.Module:
     if feature is None:
         return _Features(inception_features(), wants_uint8=True)
@@ -258,15 +269,18 @@ def fid_kid(fake: torch.Tensor, real: torch.Tensor, feature: nn.Module | None = 
 
     net = _feature_module(feature).to(device).eval()
     subset = min(kid_subset_size, len(fake), len(real))
+    # Both metrics read the same features: extract them once and hand them over through an identity.
+    passthrough = _Passthrough(net.num_features)
     with warnings.catch_warnings():  # KID's notice that it keeps all features: expected, by design
         warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
-        metrics = [FrechetInceptionDistance(feature=net).to(device),
-                   KernelInceptionDistance(feature=net, subset_size=subset, subsets=50).to(device)]
+        metrics = [FrechetInceptionDistance(feature=passthrough).to(device),
+                   KernelInceptionDistance(feature=passthrough, subset_size=subset, subsets=50).to(device)]
     with torch.no_grad():
         for images, is_real in ((real, True), (fake, False)):
             for chunk in images.split(batch):
+                features = net(chunk.to(device))  # (B, num_features)
                 for metric in metrics:
-                    metric.update(chunk.to(device), real=is_real)
+                    metric.update(features, real=is_real)
     fid = metrics[0].compute().item()
     kid_mean, kid_std = (v.item() for v in metrics[1].compute())
     return {"fid": fid, "kid": kid_mean, "kid_std": kid_std, "fid_images": len(fake)}
