@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import PRESET_CHOICES, build_config, fields
+from .config import DEFAULT_METRICS, PRESET_CHOICES, build_config, fields
 from .errors import FaceganError
 
 
@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", help="real images: a folder or 'synthetic' (default: the run's training data)")
     evaluate.add_argument("--n", type=int, default=10_000, help="fake and real images compared (default 10000; "
                                                                "SWD uses at most 2048 of them)")
-    evaluate.add_argument("--metrics", default="swd,msssim", help="comma-separated: swd, msssim, fid")
+    evaluate.add_argument("--metrics", default=DEFAULT_METRICS, help=f"comma-separated: swd, msssim, fid "
+                                                                  f"(default {DEFAULT_METRICS})")
     evaluate.add_argument("--device", default="auto")
 
     download = sub.add_parser("download", help="fetch a dataset or weights (the only network access facegan makes)")
@@ -151,16 +152,16 @@ def cmd_eval(args: argparse.Namespace) -> None:
     from .config import DEFAULT_CELEBA_DIR
     from .data import load_faces
     from .device import pick_device
-    from .evaluation import append_jsonl, evaluate, format_table
+    from .evaluation import append_jsonl, check_sample_count, evaluate, format_table
+    from .metrics import parse_names
 
-    if args.n < 2:
-        raise FaceganError(f"--n must be at least 2 (got {args.n})")
+    check_sample_count(args.n)  # before anything is loaded
+    chosen = parse_names(args.metrics)
     device = pick_device(args.device)
     G = load_generator(args.generator, device)
     trained = export_config(args.generator)
     data = args.data or trained.get("data", DEFAULT_CELEBA_DIR)
     faces = load_faces(data, trained.get("synthetic_count", 10_000))
-    chosen = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
     print(f"evaluating {args.generator} against {faces.source} on {device}")
     result = evaluate(G, faces.images, args.n, chosen, data_key=faces.key, device=device)
     print(format_table(result))

@@ -1,9 +1,9 @@
 """Evaluate a generator against real images with the metrics in :mod:`facegan.metrics`.
 
 ``evaluate`` draws ``n`` seeded fakes, takes ``n`` real images (a seeded random subset), runs the
-chosen metrics and returns one flat dict. The real side's MS-SSIM reference (the costliest real-only
-figure) is cached next to the image cache, keyed by the data's cache key; SWD's real descriptors
-(a pyramid and a gather) and FID/KID's real features are recomputed each time.
+chosen metrics and returns one flat dict. The real side's MS-SSIM reference is cached next to the
+image cache, keyed by the data's cache key; SWD's real descriptors (a pyramid and a gather) and
+FID/KID's real features are recomputed each time.
 """
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from . import metrics as M
+from .config import DEFAULT_METRICS
 from .data import cache_root, to_uint8
 from .errors import FaceganError
 from .fileio import atomic_path
 from .latent import generate, sample_latents
 from .models import Generator
 
-DEFAULT_METRICS = ("swd", "msssim")
 SWD_MAX_IMAGES = 2048  # SWD cost grows with images x 128 patches; ProGAN-style figures settle well before
 EVAL_SEED = 2024  # fakes are drawn from this seed so evaluations of different runs compare alike
 
@@ -50,15 +50,18 @@ def _cached_msssim_real(real: torch.Tensor, data_key: str | None, pairs: int, de
     return value
 
 
-def evaluate(generator: Generator, real: torch.Tensor, n: int = 10_000, metrics=DEFAULT_METRICS,
+def check_sample_count(n: int) -> int:
+    if n < 2:
+        raise FaceganError(f"--n must be at least 2 (got {n})")
+    return n
+
+
+def evaluate(generator: Generator, real: torch.Tensor, n: int = 10_000, metrics=M.parse_names(DEFAULT_METRICS),
              feature: torch.nn.Module | None = None, data_key: str | None = None,
              device: str | torch.device = "cpu", pairs: int = 2000) -> dict:
     """Run ``metrics`` on n fakes vs n real images; returns {"n": ..., metric values..., "seconds": ...}."""
-    unknown = [m for m in metrics if m not in M.METRICS]
-    if unknown:
-        raise FaceganError(f"unknown metric {unknown[0]!r}; choose from {', '.join(M.METRICS)}")
-    if n < 2:
-        raise FaceganError(f"--n must be at least 2 (got {n})")
+    M.check_names(tuple(metrics))
+    check_sample_count(n)
     device = torch.device(device)
     stats_device = "cpu" if device.type == "mps" else device  # MPS has no float64 for FID statistics
     start = time.perf_counter()

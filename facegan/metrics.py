@@ -289,3 +289,16 @@ def fid_kid(fake: torch.Tensor, real: torch.Tensor, feature: nn.Module | None = 
 # ----------------------------------------------------------------------------- registry
 MetricFn = Callable[..., dict]
 METRICS: dict[str, MetricFn] = {"swd": swd, "msssim": msssim, "fid": fid_kid}
+
+
+def check_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """``names`` if every one is a metric here, else a one-line error listing the valid ones."""
+    unknown = [m for m in names if m not in METRICS]
+    if unknown:
+        raise FaceganError(f"unknown metric {unknown[0]!r}; choose from {', '.join(METRICS)}")
+    return names
+
+
+def parse_names(text: str) -> tuple[str, ...]:
+    """'swd, msssim' -> ('swd', 'msssim'), checked."""
+    return check_names(tuple(m.strip() for m in text.split(",") if m.strip()))

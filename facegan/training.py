@@ -370,7 +370,7 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
                                       data_key=faces.key, device=device)
                     metric_history.append({"epoch": epoch, "step": step, **scores})
                     append_jsonl(run_dir / "metrics.jsonl", metric_history[-1])
-                    print(f"epoch {epoch} metrics: " + ", ".join(
+                    say(f"epoch {epoch} metrics: " + ", ".join(
                         f"{k} {v:.4g}" for k, v in scores.items() if k in ("swd_avg", "msssim", "fid", "kid")))
                 ckpt.save_state(run_dir, snapshot(), cfg.keep_checkpoints)
                 ckpt.export_generator(G, run_dir / "generator.safetensors", cfg.to_dict())
