@@ -1,44 +1,39 @@
-"""Training img/s of the DCGAN step by precision and memory format, side by side in one process.
+"""Training img/s of facegan's step by precision and memory format, side by side in one process.
 
     python bench/cpu_precision.py [--width 0.5] [--batch 64] [--steps 4] [--device cpu]
+                                  [--precisions fp32,bf16]
 
-Why: the quick preset's choices (fp32 + channels_last on CPU) come from this table. One image is
-its share of a D step on real + fake and a G step, as in facegan's trainer.
+Why: `--precision auto` and the channels_last default come from this table. One image is its share
+of a D step on real + fake and a G step: facegan.training's d_step and g_step, with the trainer's
+Amp (autocast, and loss scaling for fp16).
 """
 import argparse
-import contextlib
 import time
 
 import torch
 
-from facegan.losses import d_loss_bce, g_loss_bce
+from facegan.amp import Amp, native_bf16
+from facegan.config import TrainConfig
 from facegan.models import Discriminator, Generator
+from facegan.training import adam, d_step, g_step
 
 
-def images_per_second(width: float, bf16: bool, channels_last: bool, batch: int, steps: int,
+def images_per_second(width: float, precision: str, channels_last: bool, batch: int, steps: int,
                       device: torch.device) -> float:
     torch.manual_seed(0)
+    cfg = TrainConfig(width=width, batch_size=batch, precision=precision, channels_last=channels_last)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     G = Generator(256, width).to(device, memory_format=memory_format)
     D = Discriminator(width).to(device, memory_format=memory_format)
-    opt_g = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
+    opt_g, opt_d = adam(G, 2e-4, cfg, device), adam(D, 2e-4, cfg, device)
+    amp = Amp(precision, device, [opt_g, opt_d])
     real = (torch.rand(batch, 3, 64, 64, device=device) * 2 - 1).contiguous(memory_format=memory_format)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    noise = torch.Generator(device).manual_seed(1)
 
     def step() -> None:
-        z = torch.randn(batch, 256, device=device)
-        with autocast:
-            fake = G(z)
-            d_loss = d_loss_bce(D(real), D(fake.detach()))
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        with autocast:
-            g_loss = g_loss_bce(D(fake))
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
+        z = torch.randn(batch, 256, device=device, generator=noise)
+        fake, _, _, _ = d_step(G, D, opt_d, real, z, cfg, amp, noise)
+        g_step(D, opt_g, fake, cfg, amp)
 
     step()  # warm-up
     if device.type == "cuda":
@@ -57,13 +52,15 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precisions", default="fp32,bf16", help="comma-separated: fp32, bf16, fp16")
     args = parser.parse_args()
     device = torch.device(args.device)
-    print(f"torch {torch.__version__}, {device}, width {args.width}, batch {args.batch}, {torch.get_num_threads()} threads")
-    for bf16 in (False, True):
+    print(f"torch {torch.__version__}, {device}, CPU {torch.backends.cpu.get_cpu_capability()}, native bf16 "
+          f"{native_bf16(device)}, width {args.width}, batch {args.batch}, {torch.get_num_threads()} threads")
+    for precision in args.precisions.split(","):
         for channels_last in (False, True):
-            ips = images_per_second(args.width, bf16, channels_last, args.batch, args.steps, device)
-            print(f"{'bf16' if bf16 else 'fp32'} {'channels_last' if channels_last else 'NCHW         '}: {ips:7.1f} img/s")
+            ips = images_per_second(args.width, precision, channels_last, args.batch, args.steps, device)
+            print(f"{precision} {'channels_last' if channels_last else 'NCHW         '}: {ips:7.1f} img/s")
 
 
 if __name__ == "__main__":

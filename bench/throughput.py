@@ -1,26 +1,26 @@
 """Training throughput: facegan's trainer step vs the classic course-project loop, side by side.
 
-    python bench/throughput.py [--device auto] [--width 1.0] [--batch 128] [--windows 5] [--steps 5]
-                               [--images DIR] [--precision fp32|bf16] [--channels-last/--no-channels-last]
-                               [--compile]
+    python bench/throughput.py [--device auto] [--width 1.0] [--batch 128] [--windows 5] [--steps 5] [--warmup 3]
+                               [--images DIR] [--precision auto|fp32|bf16|fp16]
+                               [--channels-last/--no-channels-last] [--compile] [--compile-mode MODE]
 
 One image = its share of one D step on real + fake and one G step. Both loops train the paper DCGAN
 at the same width and batch in this one process, in alternating timed windows after a warm-up; the
 table shows the median img/s of each and the ratio facegan / reference.
 
 - facegan: the dataset decoded once into a uint8 tensor on the device; batches drawn by index,
-  scaled (and flipped) on the device; d_step / g_step from facegan.training (BCE with logits),
-  channels_last and the chosen precision.
+  scaled (and flipped) on the device; d_step / g_step and the fused Adam from facegan.training (BCE
+  with logits), channels_last and the chosen precision (auto: what `facegan train` picks here).
 - reference: torchvision ImageFolder + DataLoader decoding the JPEGs every epoch (ToTensor,
   Normalize), Sigmoid + BCELoss, fp32, NCHW, no compile, as course projects write it.
 
-The JPEGs come from --images (a folder of 64x64 faces, e.g. the shared CelebA sample), else 2,048
+On CUDA, facegan's cuDNN autotuning (a process-wide switch) applies to both loops; pytorch/examples'
+dcgan sets it too. The JPEGs come from --images (a folder of 64x64 faces, e.g. the shared CelebA sample), else 2,048
 synthetic faces are written as JPEGs (quality 95) into bench/_work/jpegs once.
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
 import statistics
 import time
 from pathlib import Path
@@ -28,11 +28,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from facegan.amp import Amp, native_bf16, resolve
 from facegan.config import TrainConfig
 from facegan.data import load_folder
 from facegan.device import describe, pick_device
 from facegan.models import Discriminator, Generator
-from facegan.training import _compile, _real_batch, d_step, g_step
+from facegan.training import _compile, _cudagraph_step_marker, _real_batch, _tune_cuda, adam, d_step, g_step
 
 
 def jpeg_folder(images: str | None) -> Path:
@@ -53,30 +54,33 @@ def jpeg_folder(images: str | None) -> Path:
 
 class FaceganLoop:
     def __init__(self, folder: Path, device: torch.device, width: float, batch: int, precision: str,
-                 channels_last: bool, compile: bool):
+                 channels_last: bool, compile: bool, compile_mode: str):
         self.cfg = TrainConfig(width=width, batch_size=batch, precision=precision, channels_last=channels_last,
-                               device=str(device), compile=compile)
+                               device=str(device), compile=compile, compile_mode=compile_mode)
         self.device, self.batch = device, batch
+        _tune_cuda(device)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.images = load_folder(folder, progress=False).images.to(device)  # decoded once
         torch.manual_seed(0)
         self.G = Generator(256, width).to(device, memory_format=self.memory_format)
         self.D = Discriminator(width).to(device, memory_format=self.memory_format)
         if compile:
-            _compile(print, self.G, self.D)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), 2e-4, betas=(0.5, 0.999))
-        self.opt_d = torch.optim.Adam(self.D.parameters(), 1e-4, betas=(0.5, 0.999))
+            _compile(print, compile_mode, self.G, self.D)
+        self.opt_g = adam(self.G, self.cfg.lr_g, self.cfg, device)
+        self.opt_d = adam(self.D, self.cfg.lr_d, self.cfg, device)
+        self.precision = resolve(precision, device)[0]
+        self.amp = Amp(self.precision, device, [self.opt_g, self.opt_d])
+        self.mark_step = _cudagraph_step_marker(self.cfg, device)
         self.noise = torch.Generator(device).manual_seed(1)
-        self.autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16"
-                         else contextlib.nullcontext())
         self.losses = torch.zeros(2, device=device)
 
     def step(self) -> None:
         index = torch.randint(len(self.images), (self.batch,), device=self.device, generator=self.noise)
         real = _real_batch(self.images, index, True, self.noise, self.memory_format)
         z = torch.randn(self.batch, 256, device=self.device, generator=self.noise)
-        fake, d_loss, _, _ = d_step(self.G, self.D, self.opt_d, real, z, self.cfg, self.autocast, self.noise)
-        g_loss = g_step(self.D, self.opt_g, fake, self.cfg, self.autocast)
+        self.mark_step()
+        fake, d_loss, _, _ = d_step(self.G, self.D, self.opt_d, real, z, self.cfg, self.amp, self.noise)
+        g_loss = g_step(self.D, self.opt_g, fake, self.cfg, self.amp)
         self.losses += torch.stack([d_loss, g_loss])  # stays on the device: no host sync per step
 
 
@@ -146,29 +150,33 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--windows", type=int, default=5)
     parser.add_argument("--steps", type=int, default=5, help="steps per timed window")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (compilation happens here)")
     parser.add_argument("--images", help="folder of 64x64 JPEGs (default: synthetic faces written as JPEGs)")
-    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False)
+    parser.add_argument("--compile-mode", default="default", choices=["default", "reduce-overhead", "max-autotune"])
     args = parser.parse_args()
 
     device = pick_device(args.device)
     folder = jpeg_folder(args.images)
     loops = {"facegan": FaceganLoop(folder, device, args.width, args.batch, args.precision, args.channels_last,
-                                    args.compile),
+                                    args.compile, args.compile_mode),
              "reference": ReferenceLoop(folder, device, args.width, args.batch)}
     for loop in loops.values():  # warm-up (and compilation, with --compile)
-        timed(loop, 3, device)
+        timed(loop, args.warmup, device)
     rates: dict[str, list[float]] = {name: [] for name in loops}
     for _ in range(args.windows):
         for name, loop in loops.items():
             rates[name].append(timed(loop, args.steps, device))
     medians = {name: statistics.median(r) for name, r in rates.items()}
-    print(f"torch {torch.__version__} | {describe(device)} | {torch.get_num_threads()} threads | width {args.width} "
-          f"| batch {args.batch} | facegan: {args.precision}{', channels_last' if args.channels_last else ''}"
-          f"{', compile' if args.compile else ''}")
+    isa = f"CPU {torch.backends.cpu.get_cpu_capability()}, native bf16 {native_bf16(torch.device('cpu'))}"
+    print(f"torch {torch.__version__} | {describe(device)} | {isa} | {torch.get_num_threads()} threads "
+          f"| width {args.width} | batch {args.batch} | facegan: {loops['facegan'].precision}"
+          f"{', channels_last' if args.channels_last else ''}"
+          f"{f', compile {args.compile_mode}' if args.compile else ''}")
     print(f"{len(list(folder.glob('*.jpg'))):,} JPEGs from {folder}; {args.windows} alternating windows of "
-          f"{args.steps} steps after 3 warm-up steps")
+          f"{args.steps} steps after {args.warmup} warm-up steps")
     print("| loop | median img/s | windows |")
     print("|---|---|---|")
     for name in loops:

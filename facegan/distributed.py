@@ -1,11 +1,14 @@
 """Data-parallel training across processes started by torchrun (NCCL on CUDA, gloo on CPU).
 
-Every rank holds the same G and D (same seed), trains on its own shard of each epoch's permutation,
-and averages its gradients with the other ranks before every optimiser step, so the weights stay
-identical everywhere. Gradients are averaged by one all-reduce per optimiser step over a flattened
-copy, instead of by wrapping the models in DistributedDataParallel: a GAN step runs D twice (real
-and fake) per backward, and WGAN-GP differentiates through D twice, neither of which DDP's reducer
-(one forward per backward) supports. BatchNorm running statistics are averaged at each epoch end.
+Every rank holds the same G and D (same seed; DistributedDataParallel also broadcasts rank 0's
+weights when it wraps them), trains on its own shard of each epoch's permutation, and DDP averages
+the gradients in buckets while the backward pass runs, so the weights stay identical everywhere.
+
+The trainer runs D through its DDP wrapper two or three times (real, fake, and the WGAN-GP
+interpolates) before one backward: DDP allows that, since each parameter's gradient is summed by
+autograd before DDP's hook sees it once. The G step runs D's plain module with D's weights frozen,
+so only G's gradients are reduced then. BatchNorm running statistics are not broadcast at every
+forward (that would keep rank 0's only); they are averaged over the ranks at each epoch end.
 
     torchrun --nproc_per_node 2 -m facegan train --device cpu ...
 """
@@ -48,23 +51,29 @@ def setup(device: torch.device) -> tuple[DistInfo, torch.device]:
     return info, device
 
 
+def backend() -> str:
+    return dist.get_backend() if active() else "none"
+
+
 def teardown() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
 
 
-def average_gradients(optimizer: torch.optim.Optimizer) -> None:
-    """Mean of every parameter gradient over the ranks, in one all-reduce (no-op in one process)."""
+def wrap(module: nn.Module, device: torch.device) -> nn.Module:
+    """``module`` in DistributedDataParallel under torchrun; ``module`` itself in one process."""
     if not active():
-        return
-    grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
-    flat = torch.cat([g.reshape(-1) for g in grads])
-    dist.all_reduce(flat)
-    flat /= dist.get_world_size()
-    offset = 0
-    for g in grads:
-        g.copy_(flat[offset:offset + g.numel()].view_as(g))
-        offset += g.numel()
+        return module
+    import inspect
+
+    from torch.nn.parallel import DistributedDataParallel
+
+    # No buffer broadcast at each forward (newer torch renames the switch; both still sync at wrap time).
+    no_forward_sync = ({"forward_sync_buffers": False}
+                       if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
+                       else {"broadcast_buffers": False})
+    return DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None,
+                                   **no_forward_sync)
 
 
 def average_buffers(module: nn.Module) -> None:

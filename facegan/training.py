@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
+from torch import nn
 from tqdm import tqdm
 
 from . import checkpoint as ckpt
 from . import distributed
+from .amp import Amp, resolve as resolve_precision
 from .config import TrainConfig, metric_names
 from .data import FaceData, load_faces, to_unit_range
 from .device import describe, pick_device
@@ -69,51 +71,62 @@ def new_run_dir(runs_dir: str | Path, name: str) -> Path:
 
 
 # ----------------------------------------------------------------------------- one step each
-def d_step(G: Generator, D: Discriminator, opt_d: torch.optim.Optimizer, real: torch.Tensor, z: torch.Tensor,
-           cfg: TrainConfig, autocast: contextlib.AbstractContextManager,
-           noise: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Update D once. Returns (fake images with G's graph, D loss, mean D(x), mean D(G(z)))."""
+def d_step(G: nn.Module, D: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor, z: torch.Tensor,
+           cfg: TrainConfig, amp: Amp, noise: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """Update D once. Returns (fake images with G's graph, D loss, mean D(x), mean D(G(z))).
+
+    G and D may be DistributedDataParallel wrappers: then D's gradients are averaged over the
+    processes during ``backward``.
+    """
     d_loss_fn, _ = LOSSES[cfg.loss]
-    with autocast:
+    with amp.autocast():
         fake = G(z)  # (B, 3, 64, 64)
         real_logits = D(real)  # (B, 1, 1, 1)
         fake_logits = D(fake.detach())  # detach: this step must not update G
-    loss = d_loss_fn(real_logits, fake_logits)
-    if cfg.gp_weight > 0:
-        with autocast:
+        loss = d_loss_fn(real_logits, fake_logits)  # computed in fp32 (see losses.py)
+        if cfg.gp_weight > 0:
             loss = loss + cfg.gp_weight * gradient_penalty(D, real, fake, noise)
     opt_d.zero_grad(set_to_none=True)
-    loss.backward()
-    distributed.average_gradients(opt_d)  # no-op in one process
-    opt_d.step()
+    amp.backward(loss, opt_d)
+    amp.step(opt_d)
     d_real = torch.sigmoid(real_logits.detach().float()).mean()
     d_fake = torch.sigmoid(fake_logits.detach().float()).mean()
     return fake, loss.detach(), d_real, d_fake
 
 
 def g_step(D: Discriminator, opt_g: torch.optim.Optimizer, fake: torch.Tensor, cfg: TrainConfig,
-           autocast: contextlib.AbstractContextManager) -> torch.Tensor:
-    """Update G once through the (just updated) D on ``fake``; returns the G loss."""
+           amp: Amp) -> torch.Tensor:
+    """Update G once through the (just updated) D on ``fake``; returns the G loss.
+
+    ``D`` is the plain module, never a DDP wrapper: its weights are frozen here, only G learns.
+    """
     _, g_loss_fn = LOSSES[cfg.loss]
     D.requires_grad_(False)  # gradients flow through D to G, but D's own weight gradients are not needed
     try:
-        with autocast:
-            fake_logits = D(fake)
-        loss = g_loss_fn(fake_logits)
+        with amp.autocast():
+            loss = g_loss_fn(D(fake))
         opt_g.zero_grad(set_to_none=True)
-        loss.backward()
+        amp.backward(loss, opt_g)
     finally:
         D.requires_grad_(True)
-    distributed.average_gradients(opt_g)
-    opt_g.step()
+    amp.step(opt_g)
     return loss.detach()
 
 
 # ----------------------------------------------------------------------------- setup helpers
-def _autocast(cfg: TrainConfig, device: torch.device) -> contextlib.AbstractContextManager:
-    if cfg.precision == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+def adam(module: nn.Module, lr: float, cfg: TrainConfig, device: torch.device) -> torch.optim.Adam:
+    """Adam as the seed sets it up. Fused (one kernel for all parameters) on CUDA and CPU, where it is
+    measured 4x faster than the default multi-tensor step on CPU (bench/RESULTS.md)."""
+    fused = {"fused": True} if device.type in ("cuda", "cpu") else {}
+    return torch.optim.Adam(module.parameters(), lr=lr, betas=(cfg.beta1, cfg.beta2), **fused)
+
+
+def _tune_cuda(device: torch.device) -> None:
+    """cuDNN picks the fastest convolution algorithms for our fixed shapes (measured once per shape);
+    fp32 matmuls may use TF32 tensor cores, as cuDNN convolutions already do by default."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.set_float32_matmul_precision("high")
 
 
 def _schedulers(cfg: TrainConfig, *optimizers: torch.optim.Optimizer) -> list:
@@ -122,9 +135,11 @@ def _schedulers(cfg: TrainConfig, *optimizers: torch.optim.Optimizer) -> list:
     return [torch.optim.lr_scheduler.StepLR(o, cfg.lr_step_size, cfg.lr_gamma) for o in optimizers]
 
 
-def _compile(say: Callable, *modules: torch.nn.Module) -> None:
+def _compile(say: Callable, mode: str, *modules: torch.nn.Module) -> None:
     """torch.compile in place (state_dict keys unchanged, so checkpoints stay compatible). A graph
-    that fails to compile runs eagerly instead of stopping training (dynamo's suppress_errors)."""
+    that fails to compile runs eagerly instead of stopping training (dynamo's suppress_errors).
+    mode "reduce-overhead" adds CUDA graphs on CUDA (one replay per module call instead of one
+    launch per kernel); on a CPU it compiles as "default"."""
     if not hasattr(torch.nn.Module, "compile"):
         say(f"note: this torch ({torch.__version__}) has no Module.compile; training eagerly")
         return
@@ -132,8 +147,16 @@ def _compile(say: Callable, *modules: torch.nn.Module) -> None:
 
     dynamo.config.suppress_errors = True
     for module in modules:
-        module.compile()
-    say("torch.compile: on (the first steps compile, which takes a while)")
+        module.compile(mode=mode)
+    say(f"torch.compile: on, mode {mode} (the first steps compile, which takes a while)")
+
+
+def _cudagraph_step_marker(cfg: TrainConfig, device: torch.device) -> Callable[[], None]:
+    """With CUDA graphs (compile mode reduce-overhead on CUDA), tell them where a training step
+    begins, so the previous step's graph outputs may be overwritten; otherwise a no-op."""
+    if cfg.compile and cfg.compile_mode == "reduce-overhead" and device.type == "cuda":
+        return torch.compiler.cudagraph_mark_step_begin
+    return lambda: None
 
 
 def _real_batch(images: torch.Tensor, index: torch.Tensor, flip: bool, noise: torch.Generator,
@@ -226,11 +249,16 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
     ranks, device = distributed.setup(pick_device(cfg.device))
     say = print if ranks.is_main else _silent  # rank 0 alone prints and writes files
     progress = progress and ranks.is_main
+    precision, note = resolve_precision(cfg.precision, device)
     say(f"device: {describe(device)} | preset: {cfg.preset} | width {cfg.width} | batch {cfg.batch_size} "
-        f"| {cfg.epochs} epochs | {cfg.precision}{' + channels_last' if cfg.channels_last else ''}")
+        f"| {cfg.epochs} epochs | {precision}{' (auto)' if cfg.precision == 'auto' else ''}"
+        f"{' + channels_last' if cfg.channels_last else ''}")
+    if note:
+        say(note)
     if ranks.world > 1:
         say(f"distributed: {ranks.world} processes x batch {cfg.batch_size} = effective batch "
-            f"{ranks.world * cfg.batch_size}; each rank trains on 1/{ranks.world} of every epoch")
+            f"{ranks.world * cfg.batch_size}; each rank trains on 1/{ranks.world} of every epoch "
+            f"(DistributedDataParallel, {distributed.backend()})")
 
     if cfg.metrics_every and "fid" in metric_names(cfg):
         inception_weights_present()  # fail now, not after the first epoch, when FID cannot run
@@ -241,6 +269,7 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
                            "process; lower --batch-size or add images")
     say(f"data: {faces.source}; {steps_per_epoch} steps of {cfg.batch_size} per epoch")
 
+    _tune_cuda(device)
     torch.manual_seed(cfg.seed)  # weight init
     G = Generator(cfg.latent_dim, cfg.width)
     D = Discriminator(cfg.width)
@@ -248,9 +277,10 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
     G.to(device, memory_format=memory_format)
     D.to(device, memory_format=memory_format)
     if cfg.compile:
-        _compile(say, G, D)
-    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
-    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
+        _compile(say, cfg.compile_mode, G, D)
+    opt_g = adam(G, cfg.lr_g, cfg, device)
+    opt_d = adam(D, cfg.lr_d, cfg, device)
+    amp = Amp(precision, device, [opt_g, opt_d])
     schedulers = _schedulers(cfg, opt_g, opt_d)
     data_rng = torch.Generator().manual_seed(cfg.seed)  # epoch permutations (CPU)
     noise_seed = cfg.seed + 1 + 7919 * ranks.rank  # each rank its own z, flips, GP mixing
@@ -265,6 +295,7 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
         opt_d.load_state_dict(state["opt_d"])
         for sched, saved in zip(schedulers, state["schedulers"]):
             sched.load_state_dict(saved)
+        amp.load_state_dict(state.get("loss_scalers"))
         data_rng.set_state(state["data_rng"])
         if ranks.world > 1:  # the checkpoint holds rank 0's stream only: every rank starts a fresh one
             noise_rng.manual_seed(noise_seed + state["step"])
@@ -285,14 +316,16 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
     say(f"models: G {count_parameters(G):,} parameters, D {count_parameters(D):,}; run dir: {run_dir}")
 
     images = faces.images.to(device)  # (N, 3, 64, 64) uint8, resident on the device
-    autocast = _autocast(cfg, device)
+    G_train, D_train = distributed.wrap(G, device), distributed.wrap(D, device)  # DDP under torchrun
+    mark_step = _cudagraph_step_marker(cfg, device)
     meter = _Meter(device)
     log_file = open(run_dir / "log.jsonl", "a") if ranks.is_main else None
 
     def snapshot() -> dict[str, Any]:
         return {"config": cfg.to_dict(), "generator": G.state_dict(), "discriminator": D.state_dict(),
                 "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                "schedulers": [s.state_dict() for s in schedulers], "epoch": epoch,
+                "schedulers": [s.state_dict() for s in schedulers], "loss_scalers": amp.state_dict(),
+                "epoch": epoch,
                 "batch_in_epoch": batch_in_epoch, "step": step, "perm": perm,
                 "data_rng": data_rng.get_state(), "noise_rng": noise_rng.get_state(),
                 "device_type": device.type, "history": history, "metric_history": metric_history}
@@ -315,6 +348,7 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
         return record
 
     run_start = time.perf_counter()
+    spent = {"files": 0.0, "metrics": 0.0}  # seconds at epoch ends: grids, checkpoints, plots; metrics
     images_trained = 0
     stop = _StopAfterStep(enabled=ranks.world == 1)
     try:
@@ -331,13 +365,14 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
                     index = order[batch_in_epoch * cfg.batch_size:(batch_in_epoch + 1) * cfg.batch_size]
                     real = _real_batch(images, index, cfg.flip, noise_rng, memory_format)
                     z = torch.randn(cfg.batch_size, cfg.latent_dim, device=device, generator=noise_rng)
-                    fake, d_loss, d_real, d_fake = d_step(G, D, opt_d, real, z, cfg, autocast, noise_rng)
+                    mark_step()
+                    fake, d_loss, d_real, d_fake = d_step(G_train, D_train, opt_d, real, z, cfg, amp, noise_rng)
                     for k in range(cfg.g_steps):
                         if k > 0:  # further G steps use fresh samples
                             z = torch.randn(cfg.batch_size, cfg.latent_dim, device=device, generator=noise_rng)
-                            with autocast:
-                                fake = G(z)
-                        g_loss = g_step(D, opt_g, fake, cfg, autocast)
+                            with amp.autocast():
+                                fake = G_train(z)
+                        g_loss = g_step(D, opt_g, fake, cfg, amp)
                     step += 1
                     batch_in_epoch += 1
                     interval_images += cfg.batch_size
@@ -364,19 +399,23 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
                 distributed.average_buffers(D)
                 if not ranks.is_main:
                     continue
+                chores_start = time.perf_counter()
                 grid_path = save_grid(generate(G, fixed_z), run_dir / "samples" / f"epoch_{epoch:03d}.png")
                 if cfg.metrics_every and (epoch % cfg.metrics_every == 0 or epoch == cfg.epochs):
+                    metrics_start = time.perf_counter()
                     scores = evaluate(G, faces.images, cfg.metrics_samples, metric_names(cfg),
                                       data_key=faces.key, device=device)
                     metric_history.append({"epoch": epoch, "step": step, **scores})
                     append_jsonl(run_dir / "metrics.jsonl", metric_history[-1])
                     say(f"epoch {epoch} metrics: " + ", ".join(
                         f"{k} {v:.4g}" for k, v in scores.items() if k in ("swd_avg", "msssim", "fid", "kid")))
+                    spent["metrics"] += time.perf_counter() - metrics_start
                 ckpt.save_state(run_dir, snapshot(), cfg.keep_checkpoints)
                 ckpt.export_generator(G, run_dir / "generator.safetensors", cfg.to_dict())
                 plot_losses(history, run_dir / "losses.png", metric_history)
                 for callback in callbacks:
                     callback(EpochEnd(epoch, step, record, grid_path, run_dir, history))
+                spent["files"] += time.perf_counter() - chores_start  # (callbacks show the grid: counted here)
     except KeyboardInterrupt:
         if not stop.requested or not ranks.is_main:  # interrupted inside a step: G and D may be half-updated
             print(f"\naborted inside step {step + 1}; the newest checkpoint is left as it was")
@@ -399,7 +438,11 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
             raise FaceganError("distributed ranks ended with different weights; please report this")
     seconds = time.perf_counter() - run_start
     rate = f", {images_trained / seconds:.0f} img/s" if images_trained else ""
-    say(f"done: {epoch} epochs, {step} steps in {_duration(seconds)}{rate}. Run {run_dir}: samples/, "
+    spent["files"] -= spent["metrics"]
+    breakdown = (f"{_duration(seconds - spent['files'] - spent['metrics'])} training steps, "
+                 f"{_duration(spent['files'])} grids/checkpoints/plots"
+                 + (f", {_duration(spent['metrics'])} metrics" if spent["metrics"] else ""))
+    say(f"done: {epoch} epochs, {step} steps in {_duration(seconds)}{rate} ({breakdown}). Run {run_dir}: samples/, "
           f"losses.png, log.jsonl, checkpoints/, generator.safetensors. More faces: "
           f"facegan sample --generator {run_dir / 'generator.safetensors'} --out faces.png")
     return run_dir

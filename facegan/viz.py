@@ -74,13 +74,16 @@ def plot_losses(history: list[dict], path: str | Path | None = None, metric_hist
 def _plot_metrics(ax, metric_history: list[dict]) -> None:
     """SWD (left axis, lower is better) and MS-SSIM diversity (right axis, with the real reference)."""
     steps = [m["step"] for m in metric_history]
+    lines = []
     if "swd_avg" in metric_history[0]:
-        ax.plot(steps, [m["swd_avg"] for m in metric_history], "o-", color="C0", label="SWD avg x1e3")
+        lines += ax.plot(steps, [m["swd_avg"] for m in metric_history], "o-", color="C0", label="SWD avg x1e3")
         ax.set_ylabel("SWD x1e3 (lower is better)", color="C0")
     if "msssim" in metric_history[0]:
         twin = ax.twinx()
-        twin.plot(steps, [m["msssim"] for m in metric_history], "s-", color="C1", label="MS-SSIM fakes")
-        twin.axhline(metric_history[-1]["msssim_real"], color="C1", ls="--", lw=1, label="MS-SSIM real")
+        lines += twin.plot(steps, [m["msssim"] for m in metric_history], "s-", color="C1", label="MS-SSIM fakes")
+        lines.append(twin.axhline(metric_history[-1]["msssim_real"], color="C1", ls="--", lw=1, label="MS-SSIM real"))
         twin.set_ylabel("MS-SSIM (lower = more diverse)", color="C1")
-        twin.legend(loc="upper right", fontsize=8)
+        twin.set_ylim(0, 1.05)  # MS-SSIM lies in [0, 1]: a fixed scale keeps runs comparable
+    # One legend for both axes, under the panel: inside, it covered the curves (early MS-SSIM is near 1).
+    ax.legend(handles=lines, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=3, fontsize=8, frameon=False)
     ax.set_xlabel("step"), ax.set_title("quality metrics")

@@ -29,6 +29,7 @@ def test_two_process_training_and_resume(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "2 processes x batch 8 = effective batch 16" in out
+    assert "(DistributedDataParallel, gloo)" in out
     assert "ranks in sync: G and D weights identical on 2 processes" in out
     assert out.count("done: 1 epochs") == 1  # rank 0 alone reports
     runs = sorted((tmp_path / "runs").iterdir())
@@ -43,3 +44,12 @@ def test_two_process_training_and_resume(tmp_path):
     assert "resuming" in resumed.stdout and "identical on 2 processes" in resumed.stdout
     assert (run / "samples" / "epoch_002.png").is_file()
     assert [r["step"] for r in map(json.loads, (run / "log.jsonl").read_text().splitlines())] == [2, 4, 6, 8]
+
+
+def test_two_processes_stay_in_sync_with_gradient_penalty_two_g_steps_and_fp16(tmp_path):
+    """D runs three times (real, fake, GP interpolates) and G twice per step through the DDP wrappers;
+    fp16 adds loss scaling. Without gradient averaging the ranks' weights would drift apart."""
+    done = torchrun("train", "--epochs", "1", "--loss", "wgan", "--gp-weight", "10", "--g-steps", "2",
+                    "--precision", "fp16", *TINY, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ranks in sync: G and D weights identical on 2 processes" in done.stdout

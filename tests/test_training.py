@@ -53,15 +53,18 @@ def test_same_seed_same_weights_bitwise(tiny_config):
     assert not torch.equal(a["generator"]["net.0.weight"], c["generator"]["net.0.weight"])
 
 
-def test_resume_equals_uninterrupted_bitwise(tiny_config):
-    straight = train(tiny_config(name="straight", epochs=2), progress=False)
-    half = train(tiny_config(name="half", epochs=1), progress=False)
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_resume_equals_uninterrupted_bitwise(tiny_config, precision):
+    straight = train(tiny_config(name="straight", epochs=2, precision=precision), progress=False)
+    half = train(tiny_config(name="half", epochs=1, precision=precision), progress=False)
     resumed = train(training.resume_config(half, epochs=2), resume=half, progress=False)
     assert resumed == half
     a, b = _final_state(straight), _final_state(resumed)
     _assert_same_weights(a, b)
     assert a["opt_g"]["state"][0]["exp_avg"].equal(b["opt_g"]["state"][0]["exp_avg"])
     assert [r["d_loss"] for r in a["history"]] == [r["d_loss"] for r in b["history"]]
+    assert len(a["loss_scalers"]) == (2 if precision == "fp16" else 0)
+    assert a["loss_scalers"] == b["loss_scalers"]  # fp16: scale and growth tracker carried over the resume
 
 
 def test_options_run_wgan_gp_steplr_and_two_g_steps(tiny_config):
@@ -138,11 +141,19 @@ def test_compiled_training_runs_and_checkpoints_load_into_plain_modules(tiny_con
     from torch._dynamo.utils import counters
 
     counters.clear()
-    run = train(tiny_config(compile=True), progress=False)
-    assert "torch.compile: on" in capsys.readouterr().out
+    run = train(tiny_config(compile=True, compile_mode="reduce-overhead"), progress=False)
+    assert "torch.compile: on, mode reduce-overhead" in capsys.readouterr().out  # on a CPU: no CUDA graphs
     assert counters["stats"]["unique_graphs"] >= 2  # G and D really were compiled, not skipped
     state = ckpt.latest_state(run)
     assert not any(k.startswith("_orig_mod") for k in state["generator"])  # plain keys: loads anywhere
     for record in state["history"]:
         assert torch.isfinite(torch.tensor([record["d_loss"], record["g_loss"]])).all()
     ckpt.load_generator(run / "generator.safetensors")
+
+
+def test_cuda_graph_steps_are_marked_only_for_reduce_overhead_on_cuda(tiny_config):
+    marker = training._cudagraph_step_marker
+    assert marker(tiny_config(compile=True, compile_mode="reduce-overhead"), torch.device("cuda")) \
+        is torch.compiler.cudagraph_mark_step_begin
+    assert marker(tiny_config(compile=True, compile_mode="reduce-overhead"), torch.device("cpu"))() is None
+    assert marker(tiny_config(compile=True), torch.device("cuda"))() is None

@@ -1,0 +1,93 @@
+"""Mixed precision: which dtype the convolutions run in, and the optimiser step that goes with it.
+
+``--precision auto`` (the default) turns bf16 autocast on only where the hardware runs bf16 natively,
+because elsewhere it is slower than fp32, not faster:
+
+- CUDA: bf16 when the GPU supports it (Ampere and newer), else fp32 (fp16 is the option there);
+- CPU: bf16 when oneDNN has native bf16 kernels (AVX-512 BF16 or AMX); on an AVX2-only CPU bf16 is
+  emulated and measured 14-25x slower than fp32 (bench/RESULTS.md), so fp32;
+- MPS: fp32.
+
+Under autocast BatchNorm and the losses stay fp32 (autocast keeps batch_norm in fp32, and
+facegan.losses casts logits to fp32). fp16 needs loss scaling to keep small gradients from
+flushing to zero: one GradScaler per optimiser, because D's and G's gradients have different ranges.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from .errors import FaceganError
+
+DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def native_bf16(device: torch.device) -> bool:
+    """True when bf16 convolutions run on dedicated hardware on ``device`` (not emulated)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        try:
+            return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):  # a build without oneDNN
+            return False
+    return False
+
+
+def resolve(requested: str, device: torch.device) -> tuple[str, str | None]:
+    """(precision to use, a note for the user or None). ``requested``: auto, fp32, bf16 or fp16."""
+    if requested == "auto":
+        return ("bf16" if native_bf16(device) else "fp32"), None
+    if requested not in DTYPES:
+        raise FaceganError(f"precision must be auto, fp32, bf16 or fp16 (got {requested!r})")
+    if requested == "bf16" and not native_bf16(device):
+        return requested, (f"note: {device.type} here has no native bf16 (needs AVX-512 BF16/AMX on a CPU, Ampere+ "
+                           "on a GPU): bf16 is emulated and much slower than fp32; --precision auto picks for you")
+    if requested == "fp16" and device.type != "cuda":
+        return requested, f"note: fp16 is meant for older GPUs; on {device.type} it is emulated and slow"
+    return requested, None
+
+
+class Amp:
+    """The autocast context and the optimiser step for one run's precision.
+
+    >>> amp = Amp("fp32", torch.device("cpu"), [])
+    >>> with amp.autocast():
+    ...     y = torch.ones(2) * 2
+    >>> y.dtype
+    torch.float32
+    """
+
+    def __init__(self, precision: str, device: torch.device, optimizers: list[torch.optim.Optimizer]):
+        self.precision, self.device_type = precision, device.type
+        self.dtype = DTYPES[precision]
+        # fp16 only: a loss scaler per optimiser, in the order given (the checkpoint keeps that order)
+        self.scalers = ([torch.amp.GradScaler(device.type) for _ in optimizers] if precision == "fp16" else [])
+        self._scaler_of = {id(opt): s for opt, s in zip(optimizers, self.scalers)}
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device_type, dtype=self.dtype)
+
+    def backward(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        scaler = self._scaler_of.get(id(optimizer))
+        (scaler.scale(loss) if scaler else loss).backward()
+
+    def step(self, optimizer: torch.optim.Optimizer) -> None:
+        """optimizer.step(); with fp16, skipped when the scaled gradients overflowed (then the scale halves)."""
+        scaler = self._scaler_of.get(id(optimizer))
+        if scaler is None:
+            optimizer.step()
+            return
+        scaler.step(optimizer)  # unscales first; reads one flag from the device (fp16 only)
+        scaler.update()
+
+    def state_dict(self) -> list[dict]:
+        return [s.state_dict() for s in self.scalers]
+
+    def load_state_dict(self, states: list[dict] | None) -> None:
+        if states and len(states) == len(self.scalers):  # a run saved in another precision starts fresh scales
+            for scaler, state in zip(self.scalers, states):
+                scaler.load_state_dict(state)
