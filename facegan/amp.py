@@ -5,7 +5,7 @@ because elsewhere it is slower than fp32, not faster:
 
 - CUDA: bf16 when the GPU supports it (Ampere and newer), else fp32 (fp16 is the option there);
 - CPU: bf16 when oneDNN has native bf16 kernels (AVX-512 BF16 or AMX); on an AVX2-only CPU bf16 is
-  emulated and measured 14-25x slower than fp32 (bench/RESULTS.md), so fp32;
+  emulated and measured 14-24x slower than fp32 (bench/RESULTS.md), so fp32;
 - MPS: fp32.
 
 Under autocast BatchNorm and the losses stay fp32 (autocast keeps batch_norm in fp32, and

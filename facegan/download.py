@@ -67,7 +67,7 @@ def unpack_images(zip_path: Path, out_dir: Path) -> int:
     """Extract the zip's images (flattened, no __MACOSX) into out_dir atomically; returns the count."""
     if not zipfile.is_zipfile(zip_path):
         zip_path.unlink()
-        raise FaceganError(f"the downloaded file is not a valid zip (deleted it); check the URL and try again")
+        raise FaceganError("the downloaded file is not a valid zip (deleted it); check the URL and try again")
     staging = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

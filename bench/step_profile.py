@@ -1,0 +1,84 @@
+"""Where a training step and an epoch end spend their time (paper DCGAN by default).
+
+    python bench/step_profile.py [--width 1.0] [--batch 128] [--device cpu]
+
+Prints three tables: the trainer's step (d_step + g_step, fp32 + channels_last) by operator
+(torch.profiler); one Adam step of G's parameters with each implementation (for-loop, foreach,
+fused); and the epoch-end work of `facegan train` (grid of 64 fixed-z samples, checkpoint write,
+generator export, loss plot).
+"""
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+from facegan import checkpoint as ckpt
+from facegan.amp import Amp
+from facegan.config import TrainConfig
+from facegan.latent import generate, sample_latents
+from facegan.models import Discriminator, Generator
+from facegan.training import adam, d_step, g_step
+from facegan.viz import plot_losses, save_grid
+
+
+def milliseconds(fn, repeats: int = 3) -> float:
+    fn()  # warm-up
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - start) / repeats * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--width", type=float, default=1.0)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    cfg = TrainConfig(width=args.width, batch_size=args.batch, precision="fp32", device=args.device)
+    G = Generator(256, args.width).to(device, memory_format=torch.channels_last)
+    D = Discriminator(args.width).to(device, memory_format=torch.channels_last)
+    opt_g, opt_d = adam(G, cfg.lr_g, cfg, device), adam(D, cfg.lr_d, cfg, device)
+    amp = Amp("fp32", device, [opt_g, opt_d])
+    real = (torch.rand(args.batch, 3, 64, 64, device=device) * 2 - 1).contiguous(memory_format=torch.channels_last)
+    noise = torch.Generator(device).manual_seed(0)
+
+    def step() -> None:
+        z = torch.randn(args.batch, 256, device=device, generator=noise)
+        fake, *_ = d_step(G, D, opt_d, real, z, cfg, amp, noise)
+        g_step(D, opt_g, fake, cfg, amp)
+
+    step()
+    with profile(activities=[ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if device.type == "cuda" else [])]) as prof:
+        for _ in range(2):
+            step()
+    sort = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    print(f"torch {torch.__version__}, {device}, width {args.width}, batch {args.batch}: two training steps")
+    print(prof.key_averages().table(sort_by=sort, row_limit=12))
+
+    print(f"Adam step over G's {sum(p.numel() for p in G.parameters()):,} parameters:")
+    for name, options in [("for-loop", {"foreach": False}), ("foreach", {"foreach": True}), ("fused", {"fused": True})]:
+        optimizer = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999), **options)
+        print(f"  {name:9s} {milliseconds(optimizer.step, 10):7.2f} ms")
+
+    history = [{"step": i, "epoch": 1 + i // 5, "d_loss": 1.0, "g_loss": 2.0, "d_real": 0.5, "d_fake": 0.4,
+                "img_per_s": 60.0} for i in range(250)]  # 50 epochs of 5 log lines
+    state = {"config": cfg.to_dict(), "generator": G.state_dict(), "discriminator": D.state_dict(),
+             "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "history": history, "step": 1}
+    fixed_z = sample_latents(64, 256, 1234)
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(tmp)
+        print("epoch-end work of facegan train:")
+        for name, work in [("64-image grid", lambda: save_grid(generate(G, fixed_z), run / "grid.png")),
+                           ("checkpoint", lambda: ckpt.save_state(run, state, 3)),
+                           ("generator export", lambda: ckpt.export_generator(G, run / "g.safetensors", cfg.to_dict())),
+                           ("loss plot", lambda: plot_losses(history, run / "losses.png"))]:
+            print(f"  {name:17s} {milliseconds(work):7.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
