@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Is bf16 training sound? The quick preset for 4 epochs in bf16 (seed 0) and in fp32 (seeds 0, 1, 2),
+# Is bf16 training sound? The quick preset for 4 epochs in bf16 (seeds 0, 1) and in fp32 (seeds 0, 1, 2),
 # each scored with `facegan eval` (SWD, MS-SSIM on 2,048 samples), and the two seed-0 grids side by
-# side. On a CPU without native bf16 the bf16 run is emulated: about 25 minutes on 2 cores.
+# side. On a CPU without native bf16 the bf16 runs are emulated: about 25 minutes each on 2 cores.
 #   bash bench/bf16_quality.sh [work dir] [figure]      # runs already in the work dir are reused
 set -euo pipefail
 work=${1:-bench/_work/bf16}
@@ -14,6 +14,7 @@ run() {  # name, then extra train flags
     facegan eval --generator "$(ls -d "$work"/runs/*-"$name")/generator.safetensors" --n 2048 --data synthetic >/dev/null
 }
 run bf16 --precision bf16
+run bf16-seed1 --precision bf16 --seed 1
 run fp32 --precision fp32
 run fp32-seed1 --precision fp32 --seed 1
 run fp32-seed2 --precision fp32 --seed 2
@@ -24,7 +25,7 @@ from PIL import Image
 work, figure = Path(sys.argv[1]), sys.argv[2]
 print("| run (4 epochs, quick preset) | SWD avg x1e3 | SWD 16 | MS-SSIM fakes | MS-SSIM real |")
 print("|---|---|---|---|---|")
-for name in ("bf16", "fp32", "fp32-seed1", "fp32-seed2"):
+for name in ("bf16", "bf16-seed1", "fp32", "fp32-seed1", "fp32-seed2"):
     run = next((work / "runs").glob(f"*-{name}"))
     m = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
     print(f"| {name} | {m['swd_avg']:.1f} | {m['swd16']:.1f} | {m['msssim']:.3f} | {m['msssim_real']:.3f} |")

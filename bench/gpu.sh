@@ -7,6 +7,7 @@
 #   bash bench/gpu.sh paper-fast  # the same with --compile --compile-mode reduce-overhead
 # The tar is looked for at bench/_work/faces64_train.tar (carry it there: it is 44 MB, git-ignored).
 # Results go to $OUT when set (the device tool brings that folder back), else bench/_work/gpu.
+# A smoke test of the paper stage on a CPU: DEVICE=cpu EPOCHS=1 EXTRA="--width 0.0625" bash bench/gpu.sh paper
 set -euo pipefail
 stage=${1:?usage: bash bench/gpu.sh data|throughput|paper|paper-fast}
 tar_file=${FACES_TAR:-bench/_work/faces64_train.tar}
@@ -50,9 +51,10 @@ paper|paper-fast)
     rm -rf "$out/runs-$stage"
     start=$(date +%s)
     # shellcheck disable=SC2086
-    python -m facegan train --preset paper --data "$data" --device cuda --metrics-every 0 --no-progress \
-        --runs-dir "$out/runs-$stage" --name "$stage" $extra 2>&1 | tee "$out/$stage.txt"
+    python -m facegan train --preset paper --data "$data" --device "${DEVICE:-cuda}" --metrics-every 0 \
+        --epochs "${EPOCHS:-50}" --no-progress --runs-dir "$out/runs-$stage" --name "$stage" $extra ${EXTRA:-} \
+        2>&1 | tee "$out/$stage.txt"
     echo "wall time incl. start-up: $(( $(date +%s) - start )) s" | tee -a "$out/$stage.txt"
-    cp "$out/runs-$stage/001-$stage/samples/epoch_050.png" "$out/$stage-epoch_050.png" ;;
+    cp "$(ls "$out/runs-$stage"/001-"$stage"/samples/epoch_*.png | tail -1)" "$out/$stage-last-grid.png" ;;
 *) echo "unknown stage $stage: use data, throughput, paper or paper-fast" >&2; exit 2 ;;
 esac

@@ -68,7 +68,8 @@ def wrap(module: nn.Module, device: torch.device) -> nn.Module:
 
     from torch.nn.parallel import DistributedDataParallel
 
-    # No buffer broadcast at each forward (newer torch renames the switch; both still sync at wrap time).
+    # No buffer broadcast at each forward (newer torch renames that switch). The buffers start equal
+    # on every rank anyway: same seed, or the same checkpoint.
     no_forward_sync = ({"forward_sync_buffers": False}
                        if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
                        else {"broadcast_buffers": False})
