@@ -41,11 +41,12 @@ def resolve(requested: str, device: torch.device) -> tuple[str, str | None]:
         return ("bf16" if native_bf16(device) else "fp32"), None
     if requested not in DTYPES:
         raise FaceganError(f"precision must be auto, fp32, bf16 or fp16 (got {requested!r})")
-    if requested == "bf16" and not native_bf16(device):
-        return requested, (f"note: {device.type} here has no native bf16 (needs AVX-512 BF16/AMX on a CPU, Ampere+ "
-                           "on a GPU): bf16 is emulated and much slower than fp32; --precision auto picks for you")
-    if requested == "fp16" and device.type != "cuda":
-        return requested, f"note: fp16 is meant for older GPUs; on {device.type} it is emulated and slow"
+    if requested == "bf16" and device.type in ("cpu", "cuda") and not native_bf16(device):
+        return requested, (f"note: this {device.type.upper()} has no native bf16 (needs AVX-512 BF16/AMX on a CPU, "
+                           "Ampere or newer on a GPU): it is emulated and much slower than fp32; --precision auto "
+                           "picks for you")
+    if requested == "fp16" and device.type == "cpu":
+        return requested, "note: fp16 is meant for older GPUs; on a CPU it is emulated and slow"
     return requested, None
 
 
