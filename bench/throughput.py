@@ -14,9 +14,11 @@ table shows the median img/s of each and the ratio facegan / reference.
 - reference: torchvision ImageFolder + DataLoader decoding the JPEGs every epoch (ToTensor,
   Normalize), Sigmoid + BCELoss, fp32, NCHW, no compile, as course projects write it.
 
-On CUDA, facegan's cuDNN autotuning (a process-wide switch) applies to both loops; pytorch/examples'
-dcgan sets it too. The JPEGs come from --images (a folder of 64x64 faces, e.g. the shared CelebA sample), else 2,048
-synthetic faces are written as JPEGs (quality 95) into bench/_work/jpegs once.
+On CUDA it also runs facegan's step under torch.cuda.set_sync_debug_mode("error") and says whether
+the step ever waits for the GPU; facegan's cuDNN autotuning (a process-wide switch) then applies to
+both loops, as pytorch/examples' dcgan sets it too. The JPEGs come from --images (a folder of 64x64
+faces, e.g. the shared CelebA sample), else 2,048 synthetic faces are written as JPEGs (quality 95)
+into bench/_work/jpegs once.
 """
 from __future__ import annotations
 
@@ -143,6 +145,22 @@ def timed(loop, steps: int, device: torch.device) -> float:
     return loop.batch * steps / (time.perf_counter() - start)
 
 
+def host_syncs_in_step(loop: FaceganLoop) -> str:
+    """On CUDA, run facegan steps with torch's sync debug mode set to error: a step that waits for the
+    GPU (a .item(), a data-dependent shape, a blocking copy) raises. Elsewhere there is nothing to check."""
+    if loop.device.type != "cuda":
+        return "host-device syncs: not checked (needs CUDA)"
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for _ in range(3):
+            loop.step()
+        return "host-device syncs inside facegan's step: none (3 steps under sync debug mode 'error')"
+    except RuntimeError as error:
+        return f"host-device sync inside facegan's step: {error}"
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto")
@@ -165,6 +183,7 @@ def main() -> None:
              "reference": ReferenceLoop(folder, device, args.width, args.batch)}
     for loop in loops.values():  # warm-up (and compilation, with --compile)
         timed(loop, args.warmup, device)
+    sync_report = host_syncs_in_step(loops["facegan"])
     rates: dict[str, list[float]] = {name: [] for name in loops}
     for _ in range(args.windows):
         for name, loop in loops.items():
@@ -182,6 +201,7 @@ def main() -> None:
     for name in loops:
         print(f"| {name} | {medians[name]:.1f} | {', '.join(f'{r:.0f}' for r in rates[name])} |")
     print(f"ratio facegan / reference: {medians['facegan'] / medians['reference']:.2f}x")
+    print(sync_report)
 
 
 if __name__ == "__main__":
