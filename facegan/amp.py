@@ -26,7 +26,8 @@ DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 def native_bf16(device: torch.device) -> bool:
     """True when bf16 convolutions run on dedicated hardware on ``device`` (not emulated)."""
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+        # Not torch.cuda.is_bf16_supported(): by default it also says True where bf16 is only emulated.
+        return bool(torch.version.hip) or torch.cuda.get_device_properties(device).major >= 8  # Ampere+
     if device.type == "cpu":
         try:
             return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())

@@ -17,6 +17,14 @@ def test_auto_picks_bf16_only_where_the_hardware_has_it(monkeypatch, native, exp
     assert resolve("auto", CPU) == (expected, None)
 
 
+@pytest.mark.parametrize("major, native", [(7, False), (8, True), (9, True)])
+def test_cuda_bf16_counts_as_native_from_ampere_on(monkeypatch, major, native):
+    """Volta/Turing GPUs only emulate bf16 (torch.cuda.is_bf16_supported() says True for them by default)."""
+    monkeypatch.setattr(torch.version, "hip", None)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: type("Props", (), {"major": major}))
+    assert amp_module.native_bf16(torch.device("cuda")) is native
+
+
 def test_explicit_choices_are_kept_with_a_note_when_emulated(monkeypatch):
     monkeypatch.setattr(amp_module, "native_bf16", lambda device: False)
     precision, note = resolve("bf16", CPU)
