@@ -15,7 +15,8 @@ data=bench/_work/celeba32600
 out=${OUT:-bench/_work/gpu}
 mkdir -p "$out"
 export PYTHONPATH=$PWD FACEGAN_CACHE=$PWD/bench/_work/cache  # the GPU image has torch and no internet
-python -c "import torch; print('torch', torch.__version__, '|', torch.cuda.get_device_name() if torch.cuda.is_available() else 'no CUDA device')"
+PY=${PYTHON:-python3}  # on the GPU image python3 is the interpreter that holds torch
+"$PY" -c "import torch; print('torch', torch.__version__, '|', torch.cuda.get_device_name() if torch.cuda.is_available() else 'no CUDA device')"
 
 make_data() {
     [ -d "$data" ] && [ "$(ls "$data" | wc -l)" -eq 32600 ] && return
@@ -23,14 +24,14 @@ make_data() {
     tar -xf "$tar_file" -C bench/_work
     mv bench/_work/faces64/*.jpg "$data/" && rmdir bench/_work/faces64
     # 32,600 files, the course subset's size: the real faces once, then links to them in turn
-    python - "$data" <<'PY'
+    "$PY" - "$data" <<'END_PYTHON'
 import os, sys
 from pathlib import Path
 folder = Path(sys.argv[1])
 faces = sorted(p.name for p in folder.glob("*.jpg"))
 for n in range(32600 - len(faces)):
     os.symlink(faces[n % len(faces)], folder / f"dup{n:05d}-{faces[n % len(faces)]}")
-PY
+END_PYTHON
     echo "data: $(ls "$data" | wc -l) files in $data"
 }
 
@@ -42,7 +43,7 @@ throughput)
                 "--precision bf16 --compile --compile-mode reduce-overhead"; do
         echo "== $args"
         # shellcheck disable=SC2086
-        python bench/throughput.py --device cuda --images "$data" --steps 20 --windows 5 --warmup 10 $args
+        "$PY" bench/throughput.py --device cuda --images "$data" --steps 20 --windows 5 --warmup 10 $args
     done 2>&1 | tee "$out/throughput.txt" ;;
 paper|paper-fast)
     make_data
@@ -51,7 +52,7 @@ paper|paper-fast)
     rm -rf "$out/runs-$stage"
     start=$(date +%s)
     # shellcheck disable=SC2086
-    python -m facegan train --preset paper --data "$data" --device "${DEVICE:-cuda}" --metrics-every 0 \
+    "$PY" -m facegan train --preset paper --data "$data" --device "${DEVICE:-cuda}" --metrics-every 0 \
         --epochs "${EPOCHS:-50}" --no-progress --runs-dir "$out/runs-$stage" --name "$stage" $extra ${EXTRA:-} \
         2>&1 | tee "$out/$stage.txt"
     echo "wall time incl. start-up: $(( $(date +%s) - start )) s" | tee -a "$out/$stage.txt"

@@ -8,9 +8,10 @@ because elsewhere it is slower than fp32, not faster:
   emulated and measured 14-24x slower than fp32 (bench/RESULTS.md), so fp32;
 - MPS: fp32.
 
-Under autocast BatchNorm and the losses stay fp32 (autocast keeps batch_norm in fp32, and
-facegan.losses casts logits to fp32). fp16 needs loss scaling to keep small gradients from
-flushing to zero: one GradScaler per optimiser, because D's and G's gradients have different ranges.
+Under autocast the weights, BatchNorm's running statistics and the losses stay fp32 (facegan.losses
+casts the logits to fp32); activations are bf16/fp16. fp16 needs loss scaling to keep small gradients from
+flushing to zero: one GradScaler per optimiser, because D's and G's gradients have different ranges;
+the WGAN-GP penalty, whose inner gradient no scaler covers, runs in fp32 then.
 """
 from __future__ import annotations
 
@@ -68,8 +69,11 @@ class Amp:
         self.scalers = ([torch.amp.GradScaler(device.type) for _ in optimizers] if precision == "fp16" else [])
         self._scaler_of = {id(opt): s for opt, s in zip(optimizers, self.scalers)}
 
-    def autocast(self) -> contextlib.AbstractContextManager:
-        if self.dtype is None:
+    def autocast(self, double_backward: bool = False) -> contextlib.AbstractContextManager:
+        """Autocast to this run's dtype. ``double_backward``: for code that differentiates twice (the
+        gradient penalty), which runs in fp32 under fp16: its inner gradient is not loss-scaled and
+        would underflow or overflow in fp16's narrow range. bf16 has fp32's range and stays on."""
+        if self.dtype is None or (double_backward and self.dtype == torch.float16):
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device_type, dtype=self.dtype)
 
@@ -83,7 +87,7 @@ class Amp:
         if scaler is None:
             optimizer.step()
             return
-        scaler.step(optimizer)  # unscales first; reads one flag from the device (fp16 only)
+        scaler.step(optimizer)  # unscales first (a non-fused optimiser makes it read one flag from the device)
         scaler.update()
 
     def state_dict(self) -> list[dict]:

@@ -57,7 +57,7 @@ class TrainConfig:
     device: str = _f("auto", "auto picks cuda, then mps, then cpu; or cpu, cuda, cuda:N, mps")
     precision: str = _f("auto", "convolution precision: auto = bf16 where the hardware has it natively "
                         "(recent GPUs, AVX-512 BF16/AMX CPUs), else fp32; fp16 adds loss scaling (older GPUs). "
-                        "BatchNorm and losses stay fp32", ("auto", "fp32", "bf16", "fp16"))
+                        "Weights, BatchNorm statistics and losses stay fp32", ("auto", "fp32", "bf16", "fp16"))
     channels_last: bool = _f(True, "NHWC memory format (measured 1.2x faster on CPU; tensor cores prefer it)")
     compile: bool = _f(False, "torch.compile G and D (slow first steps; falls back to eager if it cannot compile)")
     compile_mode: str = _f("default", "torch.compile mode; reduce-overhead adds CUDA graphs on CUDA",

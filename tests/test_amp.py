@@ -78,3 +78,15 @@ def test_scaler_state_round_trips_and_ignores_a_mismatched_checkpoint():
     assert fresh.scalers[0].get_scale() == 32768.0
     fresh.load_state_dict([])  # a checkpoint written in fp32 holds no scalers: the scale stays
     assert fresh.scalers[0].get_scale() == 32768.0
+
+
+def test_double_backward_code_runs_in_fp32_under_fp16_and_in_bf16_under_bf16():
+    """The gradient penalty's inner gradient is not loss-scaled: fp16 would underflow or overflow there."""
+    conv = nn.Conv2d(3, 1, 3)
+    x = torch.randn(2, 3, 8, 8)
+    with Amp("fp16", CPU, []).autocast(double_backward=True):
+        assert conv(x).dtype == torch.float32
+    with Amp("fp16", CPU, []).autocast():
+        assert conv(x).dtype == torch.float16
+    with Amp("bf16", CPU, []).autocast(double_backward=True):
+        assert conv(x).dtype == torch.bfloat16
