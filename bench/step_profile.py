@@ -2,7 +2,7 @@
 
     python bench/step_profile.py [--width 1.0] [--batch 128] [--device cpu]
 
-Prints three tables: the trainer's step (d_step + g_step, fp32 + channels_last) by operator
+Prints three tables: the trainer's step (bench/throughput.py's FaceganLoop, fp32 + channels_last) by operator
 (torch.profiler); one Adam step of G's parameters with each implementation (for-loop, foreach,
 fused); and the epoch-end work of `facegan train` (grid of 64 fixed-z samples, checkpoint write,
 generator export, loss plot).
@@ -16,12 +16,9 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from facegan import checkpoint as ckpt
-from facegan.amp import Amp
-from facegan.config import TrainConfig
 from facegan.latent import generate, sample_latents
-from facegan.models import Discriminator, Generator
-from facegan.training import adam, d_step, g_step
 from facegan.viz import plot_losses, save_grid
+from throughput import FaceganLoop  # bench/ is the script's folder, so it is on sys.path
 
 
 def milliseconds(fn, repeats: int = 3) -> float:
@@ -39,18 +36,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     device = torch.device(args.device)
-    cfg = TrainConfig(width=args.width, batch_size=args.batch, precision="fp32", device=args.device)
-    G = Generator(256, args.width).to(device, memory_format=torch.channels_last)
-    D = Discriminator(args.width).to(device, memory_format=torch.channels_last)
-    opt_g, opt_d = adam(G, cfg.lr_g, cfg, device), adam(D, cfg.lr_d, cfg, device)
-    amp = Amp("fp32", device, [opt_g, opt_d])
-    real = (torch.rand(args.batch, 3, 64, 64, device=device) * 2 - 1).contiguous(memory_format=torch.channels_last)
-    noise = torch.Generator(device).manual_seed(0)
-
-    def step() -> None:
-        z = torch.randn(args.batch, 256, device=device, generator=noise)
-        fake, *_ = d_step(G, D, opt_d, real, z, cfg, amp, noise)
-        g_step(D, opt_g, fake, cfg, amp)
+    images = torch.randint(0, 256, (1024, 3, 64, 64), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    loop = FaceganLoop(images, device, args.width, args.batch, precision="fp32")
+    G, D, cfg, step = loop.G, loop.D, loop.cfg, loop.step
 
     step()
     with profile(activities=[ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if device.type == "cuda" else [])]) as prof:
@@ -68,7 +56,7 @@ def main() -> None:
     history = [{"step": i, "epoch": 1 + i // 5, "d_loss": 1.0, "g_loss": 2.0, "d_real": 0.5, "d_fake": 0.4,
                 "img_per_s": 60.0} for i in range(250)]  # 50 epochs of 5 log lines
     state = {"config": cfg.to_dict(), "generator": G.state_dict(), "discriminator": D.state_dict(),
-             "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "history": history, "step": 1}
+             "opt_g": loop.opt_g.state_dict(), "opt_d": loop.opt_d.state_dict(), "history": history, "step": 1}
     fixed_z = sample_latents(64, 256, 1234)
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp)

@@ -55,14 +55,19 @@ def jpeg_folder(images: str | None) -> Path:
 
 
 class FaceganLoop:
-    def __init__(self, folder: Path, device: torch.device, width: float, batch: int, precision: str,
-                 channels_last: bool, compile: bool, compile_mode: str):
+    """facegan's training step as `facegan train` runs it (also used by cpu_precision.py, step_profile.py).
+
+    images: uint8 (N, 3, 64, 64), decoded once; moved to the device here.
+    """
+
+    def __init__(self, images: torch.Tensor, device: torch.device, width: float, batch: int, precision: str = "auto",
+                 channels_last: bool = True, compile: bool = False, compile_mode: str = "default"):
         self.cfg = TrainConfig(width=width, batch_size=batch, precision=precision, channels_last=channels_last,
                                device=str(device), compile=compile, compile_mode=compile_mode)
         self.device, self.batch = device, batch
         _tune_cuda(device)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        self.images = load_folder(folder, progress=False).images.to(device)  # decoded once
+        self.images = images.to(device)
         torch.manual_seed(0)
         self.G = Generator(256, width).to(device, memory_format=self.memory_format)
         self.D = Discriminator(width).to(device, memory_format=self.memory_format)
@@ -178,7 +183,8 @@ def main() -> None:
 
     device = pick_device(args.device)
     folder = jpeg_folder(args.images)
-    loops = {"facegan": FaceganLoop(folder, device, args.width, args.batch, args.precision, args.channels_last,
+    images = load_folder(folder, progress=False).images  # decoded once, as facegan's cache does
+    loops = {"facegan": FaceganLoop(images, device, args.width, args.batch, args.precision, args.channels_last,
                                     args.compile, args.compile_mode),
              "reference": ReferenceLoop(folder, device, args.width, args.batch)}
     for loop in loops.values():  # warm-up (and compilation, with --compile)
