@@ -8,26 +8,18 @@ of a D step on real + fake and a G step: the trainer's step (bench/throughput.py
 g_step, fused Adam, and the Amp with autocast, and loss scaling for fp16) on random uint8 images.
 """
 import argparse
-import time
 
 import torch
 
 from facegan.amp import native_bf16
-from throughput import FaceganLoop  # bench/ is the script's folder, so it is on sys.path
+from throughput import FaceganLoop, timed  # bench/ is the script's folder, so it is on sys.path
 
 
 def images_per_second(images: torch.Tensor, width: float, precision: str, channels_last: bool, batch: int,
                       steps: int, device: torch.device) -> float:
     loop = FaceganLoop(images, device, width, batch, precision, channels_last)
     loop.step()  # warm-up
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(steps):
-        loop.step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return batch * steps / (time.perf_counter() - start)
+    return timed(loop, steps, device)
 
 
 def main() -> None:
