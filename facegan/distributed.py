@@ -56,7 +56,9 @@ def backend() -> str:
 
 
 def teardown() -> None:
+    """Leave the process group once every rank has finished its collectives."""
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 

@@ -444,6 +444,7 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
     if ranks.world > 1:
         in_sync = distributed.weights_in_sync(G, D)
         say(f"ranks in sync: G and D weights {'identical' if in_sync else 'DIFFER'} on {ranks.world} processes")
+        del G_train, D_train  # DDP's reducers must go before their process group (else a rare abort at exit)
         distributed.teardown()
         if not in_sync:
             raise FaceganError("distributed ranks ended with different weights; please report this")
