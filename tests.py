@@ -112,13 +112,13 @@ def test_facegan_dataset():
 
 
 def test_facegan_discriminator():
-    from facegan.models import Discriminator
+    from facegan.models.dcgan import Discriminator
 
     check_discriminator(Discriminator())
 
 
 def test_facegan_generator():
-    from facegan.models import Generator
+    from facegan.models.dcgan import Generator
 
     check_generator(Generator(latent_dim=256), 256)
 

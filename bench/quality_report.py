@@ -24,13 +24,13 @@ from facegan.data import load_faces
 from facegan.evaluation import evaluate, real_subset
 from facegan.latent import sample_latents
 from facegan.metrics import msssim_diversity, swd
-from facegan.models import Generator
+from facegan.models import generator_from_meta
 
 
 class Collapsed(torch.nn.Module):
     """Wraps a generator so that every latent vector is replaced by one fixed vector: total mode collapse."""
 
-    def __init__(self, generator: Generator):
+    def __init__(self, generator: torch.nn.Module):
         super().__init__()
         self.generator, self.latent_dim = generator, generator.latent_dim
         self.register_buffer("z0", sample_latents(1, generator.latent_dim, seed=0))
@@ -73,8 +73,8 @@ def main() -> None:
         name, _, path = spec.rpartition("=")
         G = load_generator(path)
         torch.manual_seed(0)
-        untrained = Generator(G.latent_dim, G.width).eval()
-        for label, model in ((f"untrained (width {G.width})", untrained), (f"collapsed {name or path}", Collapsed(G)),
+        untrained = generator_from_meta(G.arch()).eval()  # same architecture, fresh weights
+        for label, model in ((f"untrained ({G.arch()['arch']})", untrained), (f"collapsed {name or path}", Collapsed(G)),
                              (name or path, G)):
             scores = evaluate(model, held, n=n, pairs=args.pairs)
             print(row(label, scores))

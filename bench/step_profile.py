@@ -16,6 +16,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from facegan import checkpoint as ckpt
+from facegan import training
 from facegan.latent import generate, sample_latents
 from facegan.viz import plot_losses, save_grid
 from throughput import FaceganLoop  # bench/ is the script's folder, so it is on sys.path
@@ -55,8 +56,7 @@ def main() -> None:
 
     history = [{"step": i, "epoch": 1 + i // 5, "d_loss": 1.0, "g_loss": 2.0, "d_real": 0.5, "d_fake": 0.4,
                 "img_per_s": 60.0} for i in range(250)]  # 50 epochs of 5 log lines
-    state = {"config": cfg.to_dict(), "generator": G.state_dict(), "discriminator": D.state_dict(),
-             "opt_g": loop.opt_g.state_dict(), "opt_d": loop.opt_d.state_dict(), "history": history, "step": 1}
+    state = training.snapshot(loop.parts, loop.position, [])  # exactly what the trainer checkpoints
     fixed_z = sample_latents(64, 256, 1234)
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp)

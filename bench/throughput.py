@@ -30,12 +30,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from facegan.amp import Amp, native_bf16, resolve
+from facegan import training
+from facegan.amp import native_bf16
 from facegan.config import TrainConfig
 from facegan.data import load_folder
 from facegan.device import describe, pick_device
-from facegan.models import Discriminator, Generator
-from facegan.training import _compile, _cudagraph_step_marker, _real_batch, _tune_cuda, adam, d_step, g_step
+from facegan.models.dcgan import Discriminator, Generator
 
 
 def jpeg_folder(images: str | None) -> Path:
@@ -55,40 +55,26 @@ def jpeg_folder(images: str | None) -> Path:
 
 
 class FaceganLoop:
-    """facegan's training step as `facegan train` runs it (also used by cpu_precision.py, step_profile.py).
-
-    images: uint8 (N, 3, 64, 64), decoded once; moved to the device here.
-    """
+    """facegan's training step exactly as `facegan train` runs it: training.setup + training.train_step
+    (also used by cpu_precision.py and step_profile.py). images: uint8 (N, 3, 64, 64), decoded once."""
 
     def __init__(self, images: torch.Tensor, device: torch.device, width: float, batch: int, precision: str = "auto",
-                 channels_last: bool = True, compile: bool = False, compile_mode: str = "default"):
+                 channels_last: bool = True, compile: bool = False, compile_mode: str = "default", **config):
         self.cfg = TrainConfig(width=width, batch_size=batch, precision=precision, channels_last=channels_last,
-                               device=str(device), compile=compile, compile_mode=compile_mode)
+                               device=str(device), compile=compile, compile_mode=compile_mode, **config)
         self.device, self.batch = device, batch
-        _tune_cuda(device)
-        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.images = images.to(device)
-        torch.manual_seed(0)
-        self.G = Generator(256, width).to(device, memory_format=self.memory_format)
-        self.D = Discriminator(width).to(device, memory_format=self.memory_format)
-        if compile:
-            _compile(print, compile_mode, self.G, self.D)
-        self.opt_g = adam(self.G, self.cfg.lr_g, self.cfg, device)
-        self.opt_d = adam(self.D, self.cfg.lr_d, self.cfg, device)
-        self.precision = resolve(precision, device)[0]
-        self.amp = Amp(self.precision, device, [self.opt_g, self.opt_d])
-        self.mark_step = _cudagraph_step_marker(self.cfg, device)
-        self.noise = torch.Generator(device).manual_seed(1)
+        self.parts = training.setup(self.cfg, images.shape[1], images.shape[-1], device)
+        self.G, self.D, self.precision = self.parts.G, self.parts.D, self.parts.amp.precision
+        self.position = training.Position(torch.Generator().manual_seed(0))
         self.losses = torch.zeros(2, device=device)
 
     def step(self) -> None:
-        index = torch.randint(len(self.images), (self.batch,), device=self.device, generator=self.noise)
-        real = _real_batch(self.images, index, True, self.noise, self.memory_format)
-        z = torch.randn(self.batch, 256, device=self.device, generator=self.noise)
-        self.mark_step()
-        fake, d_loss, _, _ = d_step(self.G, self.D, self.opt_d, real, z, self.cfg, self.amp, self.noise)
-        g_loss = g_step(self.D, self.opt_g, fake, self.cfg, self.amp)
-        self.losses += torch.stack([d_loss, g_loss])  # stays on the device: no host sync per step
+        index = torch.randint(len(self.images), (self.batch,), device=self.device, generator=self.parts.noise)
+        real = training.real_batch(self.images, index, True, self.parts.noise, self.parts.memory_format)
+        with training.eager_fallback(self.cfg.compile):
+            stats = training.train_step(self.parts, self.position, real)
+        self.losses += torch.stack([stats["d_loss"], stats["g_loss"]])  # stays on the device: no host sync per step
 
 
 class ReferenceLoop:

@@ -1,19 +1,52 @@
-"""facegan: face generation with GANs — data, DCGAN, training, checkpoints, sampling.
+"""facegan: face generation with GANs — data, models (a registry), training, checkpoints, sampling.
 
 Draw faces from a trained run::
 
     from facegan import load_generator, sample
-    faces = sample(load_generator("runs/001-quick/generator.safetensors"), n=16, seed=0)
+    faces = sample(load_generator("runs/001-quick"), n=16, seed=0)
+
+``import facegan`` (and so ``python -m facegan``) is light: the names below that need torch are
+imported on first use, so the command line reports a mistake without waiting for torch to load.
 """
-from .checkpoint import export_generator, load_generator
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from .config import PRESETS, TrainConfig, build_config
-from .data import FaceDataset, load_dataset, load_faces
 from .errors import FaceganError
-from .latent import interpolate, sample
-from .models import Discriminator, Generator
-from .training import train
 
 __version__ = "0.1.0"
+
+# public name -> the submodule that defines it (imported on first access: they all import torch)
+_LAZY = {
+    "export_generator": "checkpoint", "load_generator": "checkpoint",
+    "FaceDataset": "data", "load_dataset": "data", "load_faces": "data",
+    "interpolate": "latent", "sample": "latent",
+    "Discriminator": "models.dcgan", "Generator": "models.dcgan",  # the course project's classic names
+    "train": "training",
+}
+
 __all__ = ["TrainConfig", "build_config", "PRESETS", "Generator", "Discriminator", "FaceDataset",
            "load_dataset", "load_faces", "train", "export_generator", "load_generator", "sample",
            "interpolate", "FaceganError", "__version__"]
+
+if TYPE_CHECKING:  # type checkers and IDEs see the real names
+    from .checkpoint import export_generator, load_generator
+    from .data import FaceDataset, load_dataset, load_faces
+    from .latent import interpolate, sample
+    from .models.dcgan import Discriminator, Generator
+    from .training import train
+
+
+def __getattr__(name: str):
+    """PEP 562: import a torch-backed public name on first access, then cache it as a module global."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

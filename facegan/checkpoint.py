@@ -1,10 +1,13 @@
 """Training-state checkpoints (resume) and generator exports (inference).
 
-- ``checkpoints/state-<step>.pt``: everything needed to continue bit-for-bit (weights, optimisers,
-  schedulers, position in the epoch, RNG states, loss history, config, format version). Written
-  atomically; read back with ``torch.load(weights_only=True)``, which refuses pickled code.
-- ``generator.safetensors``: the generator's weights with its architecture and training config in
-  the metadata, so :func:`load_generator` rebuilds it from that one file.
+- ``checkpoints/state-<step>.pt``: everything needed to continue bit-for-bit (weights, EMA weights,
+  optimisers, schedulers, position in the epoch, RNG states, config, format version). Written
+  atomically; read back with ``torch.load(weights_only=True)``, which refuses pickled code. The loss
+  history is not in it (it grows with every step): it is the run's ``log.jsonl``, read back by
+  :func:`read_history`. Older formats are migrated on load (:func:`migrate`).
+- ``generator.safetensors``: the generator's weights (the EMA generator when the run has one) with
+  its architecture and training config in the metadata, so :func:`load_generator` rebuilds it from
+  that one file through the model registry.
 """
 from __future__ import annotations
 
@@ -19,11 +22,11 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from .errors import FaceganError
-from .fileio import atomic_path
-from .models import Generator
+from .fileio import atomic_path, export_path
+from .models import generator_from_meta
 
 STATE_FORMAT = "facegan.train_state"
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: no loss history (log.jsonl has it), EMA generator, images_seen
 EXPORT_FORMAT = "facegan.generator"
 EXPORT_VERSION = "1"
 _STATE_NAME = re.compile(r"state-(\d+)\.pt$")
@@ -62,9 +65,23 @@ def load_state(path: Path) -> dict[str, Any]:
                            f"{type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}") from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise FaceganError(f"{path} is not a facegan training checkpoint")
-    if state.get("format_version") != STATE_VERSION:
+    if state.get("format_version") not in (1, STATE_VERSION):
         raise FaceganError(f"{path} has checkpoint format {state.get('format_version')}, this facegan "
-                           f"reads {STATE_VERSION}")
+                           f"reads 1 to {STATE_VERSION}: update facegan to resume it")
+    return migrate(state)
+
+
+def migrate(state: dict[str, Any]) -> dict[str, Any]:
+    """Bring a checkpoint of an older format to the current one (the keys the trainer restores).
+
+    Version 1 (before the model registry): the loss history was stored in the state, there was no EMA
+    generator, and images were counted as steps x batch (one process). Its config lacks the newer
+    fields, whose defaults (dcgan, EMA and augmentation off) are exactly what version 1 trained with.
+    """
+    if state["format_version"] == 1:
+        state = {k: v for k, v in state.items() if k != "history"}
+        state.update(format_version=2, generator_ema=None,
+                     images_seen=state["step"] * state["config"]["batch_size"])
     return state
 
 
@@ -87,7 +104,7 @@ def load_module_state(module: torch.nn.Module, weights: dict[str, torch.Tensor],
         raise FaceganError(f"{what} does not fit this model (another architecture or width?): {first[:200]}") from None
 
 
-def export_generator(generator: Generator, path: Path, train_config: dict | None = None) -> Path:
+def export_generator(generator: torch.nn.Module, path: Path, train_config: dict | None = None) -> Path:
     """Save the generator's weights + architecture (+ training config) as safetensors, atomically."""
     weights = {k: v.detach().to("cpu").contiguous() for k, v in generator.state_dict().items()}
     metadata = {"format": EXPORT_FORMAT, "format_version": EXPORT_VERSION,
@@ -98,8 +115,9 @@ def export_generator(generator: Generator, path: Path, train_config: dict | None
 
 
 def read_export(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """(weights, metadata) of a generator export, with clear errors for every wrong kind of file."""
-    path = Path(path)
+    """(weights, metadata) of a generator export (or run directory), with clear errors for every wrong
+    kind of file."""
+    path = export_path(path)
     if not path.is_file():
         raise FaceganError(f"generator file {path} not found")
     if path.suffix != ".safetensors":
@@ -117,15 +135,27 @@ def read_export(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, st
     return weights, metadata
 
 
-def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Generator:
-    """Rebuild a generator from its export alone, in eval mode on ``device``."""
+def load_generator(path: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """Rebuild a generator from its export (or a run directory's) alone, in eval mode on ``device``."""
     weights, metadata = read_export(path)
-    arch = json.loads(metadata["arch"])
-    if arch.get("arch") != "dcgan":
-        raise FaceganError(f"{path} holds a {arch.get('arch')!r} generator; this facegan builds 'dcgan'")
-    generator = Generator(latent_dim=int(arch["latent_dim"]), width=float(arch["width"]))
-    load_module_state(generator, weights, f"{path}")
+    try:
+        arch = json.loads(metadata["arch"])
+        generator = generator_from_meta(arch)
+    except FaceganError as e:
+        raise FaceganError(f"{path}: {e}") from None
+    except (KeyError, TypeError, ValueError) as e:  # metadata edited or written by something else
+        raise FaceganError(f"{path} has unreadable architecture metadata ({type(e).__name__}: {e})") from None
+    load_module_state(generator, weights, f"{path}")  # load_state_dict casts fp16 files to the model's fp32
     return generator.to(device).eval()
+
+
+def read_history(run_dir: Path, up_to_step: int | None = None) -> list[dict]:
+    """The run's log records (log.jsonl), those with step <= ``up_to_step`` if given."""
+    log = Path(run_dir) / "log.jsonl"
+    if not log.is_file():
+        return []
+    records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return [r for r in records if up_to_step is None or r["step"] <= up_to_step]
 
 
 def export_config(path: str | Path) -> dict:

@@ -6,11 +6,17 @@ a flag that is not given keeps the preset's or dataclass's value.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
-from .config import DEFAULT_METRICS, PRESET_CHOICES, build_config, fields
-from .errors import FaceganError
+# Only torch-free modules at import time: every argument check below runs before a command imports
+# torch (3-4 s), so a mistake is reported at once. Heavy modules are imported inside the commands.
+from .config import (DEFAULT_CELEBA_DIR, DEFAULT_EVAL_SAMPLES, DEFAULT_METRICS, DEVICE_HELP, DEVICE_PATTERN,
+                     METRIC_NAMES, PRESET_CHOICES, build_config, default, fields, parse_metric_names)
+from .errors import FaceganError, require_int_at_least
+from .fileio import GENERATOR_FILE, export_path
+
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,35 +56,38 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
     _add_config_flags(train)
 
-    sample = sub.add_parser("sample", help="draw faces from an exported generator")
-    sample.add_argument("--generator", required=True, help="a generator.safetensors from a run directory")
+    # --generator and --device, shared by sample, interpolate and eval (declared once)
+    uses_generator = argparse.ArgumentParser(add_help=False)
+    uses_generator.add_argument("--generator", required=True, metavar="PATH",
+                                help=f"a run directory (its {GENERATOR_FILE} is used) or a {GENERATOR_FILE} file")
+    uses_generator.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+
+    sample = sub.add_parser("sample", parents=[uses_generator], help="draw faces from a trained generator")
     sample.add_argument("--n", type=int, default=64, help="how many faces (default 64)")
     sample.add_argument("--seed", type=int, default=0, help="the same seed gives the same faces (default 0)")
     out = sample.add_mutually_exclusive_group()
     out.add_argument("--out", default="faces.png", help="grid PNG to write (default faces.png)")
     out.add_argument("--separate", metavar="DIR", help="write one PNG per face into DIR instead of a grid")
     sample.add_argument("--nrow", type=int, help="faces per grid row (default: square)")
-    sample.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
 
-    interp = sub.add_parser("interpolate", help="a strip of faces along a latent path between two seeds")
-    interp.add_argument("--generator", required=True, help="a generator.safetensors from a run directory")
-    interp.add_argument("--seed-a", type=int, default=0)
-    interp.add_argument("--seed-b", type=int, default=1)
+    interp = sub.add_parser("interpolate", parents=[uses_generator],
+                            help="a strip of faces along a latent path between two seeds")
+    interp.add_argument("--seed-a", type=int, default=0, help="seed of the first face (default 0)")
+    interp.add_argument("--seed-b", type=int, default=1, help="seed of the last face (default 1)")
     interp.add_argument("--steps", type=int, default=10, help="faces in the strip (default 10)")
-    interp.add_argument("--out", default="interpolation.png")
-    interp.add_argument("--device", default="auto")
+    interp.add_argument("--out", default="interpolation.png", help="strip PNG to write (default interpolation.png)")
 
-    evaluate = sub.add_parser("eval", help="quality metrics of a generator against real images (offline)",
+    evaluate = sub.add_parser("eval", parents=[uses_generator],
+                              help="quality metrics of a generator against real images (offline)",
                               description="SWD and MS-SSIM diversity (and FID/KID with --metrics ...,fid when the "
                                           "Inception weights are present); prints a table and appends to the "
                                           "run's metrics.jsonl.")
-    evaluate.add_argument("--generator", required=True, help="a generator.safetensors from a run directory")
     evaluate.add_argument("--data", help="real images: a folder or 'synthetic' (default: the run's training data)")
-    evaluate.add_argument("--n", type=int, default=10_000, help="fake and real images compared (default 10000; "
-                                                               "SWD uses at most 2048 of them)")
-    evaluate.add_argument("--metrics", default=DEFAULT_METRICS, help=f"comma-separated: swd, msssim, fid "
-                                                                  f"(default {DEFAULT_METRICS})")
-    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--n", type=int, default=DEFAULT_EVAL_SAMPLES,
+                          help=f"fake and real images compared, at least 2 (default {DEFAULT_EVAL_SAMPLES}; "
+                               "SWD uses a capped subset of them)")
+    evaluate.add_argument("--metrics", default=DEFAULT_METRICS,
+                          help=f"comma-separated: {', '.join(METRIC_NAMES)} (default {DEFAULT_METRICS})")
 
     download = sub.add_parser("download", help="fetch a dataset or weights (the only network access facegan makes)")
     download.add_argument("dataset", choices=["celeba-small", "inception"],
@@ -95,27 +104,47 @@ def _config_overrides(args: argparse.Namespace) -> dict:
     return {k: v for k, v in vars(args).items() if k in names}
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """Every check that needs no torch, before any command imports it: a mistake costs no import time.
+
+    Resolves ``args.generator`` to the export file (a run directory means its generator.safetensors).
+    """
+    if args.command == "train" and args.resume:
+        extra = sorted(set(_config_overrides(args)) - {"epochs", "device"})
+        if extra or args.preset:
+            changed = ", ".join("--" + k.replace("_", "-") for k in extra) or "--preset"
+            raise FaceganError(f"--resume continues a run with its saved config; only --epochs and --device "
+                               f"may be given (got {changed})")
+        if not Path(args.resume).is_dir():
+            raise FaceganError(f"run directory {args.resume} does not exist")
+    elif args.command == "train":
+        build_config(args.preset or "auto", _config_overrides(args))  # validates every value, torch-free
+    elif args.command == "sample":
+        require_int_at_least("--n", args.n)
+        if args.nrow is not None:
+            require_int_at_least("--nrow", args.nrow)
+    elif args.command == "interpolate":
+        require_int_at_least("--steps", args.steps)
+    elif args.command == "eval":
+        require_int_at_least("--n", args.n, minimum=2)
+        parse_metric_names(args.metrics)
+    if "device" in args and not re.fullmatch(DEVICE_PATTERN, args.device):  # train: only if --device was given
+        raise FaceganError(f"{DEVICE_HELP} (got {args.device!r})")
+    if "generator" in args:
+        args.generator = export_path(args.generator)
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     from .device import pick_device
     from .training import resume_config, train
 
     overrides = _config_overrides(args)
     if args.resume:
-        extra = sorted(set(overrides) - {"epochs", "device"})
-        if extra or args.preset:
-            changed = ", ".join("--" + k.replace("_", "-") for k in extra) or "--preset"
-            raise FaceganError(f"--resume continues a run with its saved config; only --epochs and --device "
-                               f"may be given (got {changed})")
         cfg = resume_config(args.resume, overrides.get("epochs"), overrides.get("device"))
     else:
         device = pick_device(overrides.get("device", "auto"))
         cfg = build_config(args.preset or "auto", overrides, device.type)
     train(cfg, resume=args.resume, progress=not args.no_progress)
-
-
-def _positive(name: str, value: int) -> None:
-    if value < 1:
-        raise FaceganError(f"--{name} must be a positive integer (got {value})")
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
@@ -124,7 +153,6 @@ def cmd_sample(args: argparse.Namespace) -> None:
     from .latent import sample
     from .viz import save_grid, save_images
 
-    _positive("n", args.n)
     G = load_generator(args.generator, pick_device(args.device))
     faces = sample(G, args.n, args.seed)
     if args.separate:
@@ -141,7 +169,6 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
     from .latent import interpolate
     from .viz import save_grid
 
-    _positive("steps", args.steps)
     G = load_generator(args.generator, pick_device(args.device))
     save_grid(interpolate(G, args.seed_a, args.seed_b, args.steps), args.out, nrow=args.steps)
     print(f"wrote a {args.steps}-step interpolation (seed {args.seed_a} -> {args.seed_b}) to {args.out}")
@@ -149,23 +176,20 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
 
 def cmd_eval(args: argparse.Namespace) -> None:
     from .checkpoint import export_config, load_generator
-    from .config import DEFAULT_CELEBA_DIR
     from .data import load_faces
     from .device import pick_device
-    from .evaluation import append_jsonl, check_sample_count, evaluate, format_table
-    from .metrics import parse_names
+    from .evaluation import append_jsonl, evaluate, format_table
 
-    check_sample_count(args.n)  # before anything is loaded
-    chosen = parse_names(args.metrics)
+    chosen = parse_metric_names(args.metrics)
     device = pick_device(args.device)
     G = load_generator(args.generator, device)
     trained = export_config(args.generator)
     data = args.data or trained.get("data", DEFAULT_CELEBA_DIR)
-    faces = load_faces(data, trained.get("synthetic_count", 10_000))
+    faces = load_faces(data, trained.get("synthetic_count", default("synthetic_count")))
     print(f"evaluating {args.generator} against {faces.source} on {device}")
     result = evaluate(G, faces.images, args.n, chosen, data_key=faces.key, device=device)
     print(format_table(result))
-    run_dir = Path(args.generator).parent
+    run_dir = args.generator.parent
     if (run_dir / "config.json").is_file():
         append_jsonl(run_dir / "metrics.jsonl", {"generator": str(args.generator), "data": faces.source, **result})
         print(f"appended to {run_dir / 'metrics.jsonl'}")
@@ -187,6 +211,7 @@ COMMANDS = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpo
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        check_args(args)  # torch-free: before any command's heavy imports
         COMMANDS[args.command](args)
     except FaceganError as e:
         print(f"facegan {args.command}: error: {e}", file=sys.stderr)

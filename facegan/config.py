@@ -18,10 +18,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import FaceganError
+from .errors import FaceganError, require_int_at_least
+from .models import ARCHITECTURES  # the registry's names (imports no torch)
 
 DEFAULT_CELEBA_DIR = "processed_celeba_small/celeba"
 DEFAULT_METRICS = "swd,msssim"  # training's metrics_every and facegan eval
+METRIC_NAMES = ("swd", "msssim", "fid")  # facegan.metrics.METRICS' keys, here without importing torch
+DEFAULT_EVAL_SAMPLES = 10_000  # facegan eval: fake and real images compared
 DEVICE_PATTERN = r"auto|cpu|mps|cuda(:\d+)?"
 DEVICE_HELP = "device must be auto, cpu, cuda, cuda:N or mps"
 SYNTHETIC = "synthetic"
@@ -38,11 +41,17 @@ class TrainConfig:
     data: str = _f(DEFAULT_CELEBA_DIR, "image folder (recursive), or 'synthetic' for the built-in faces")
     synthetic_count: int = _f(10_000, "how many procedural faces to render when data is synthetic")
     flip: bool = _f(True, "random horizontal flips of real images")
+    resolution: int = _f(64, "side of the square images the data is decoded (or rendered) to")
     # --- model ---
+    arch: str = _f("dcgan", "architecture (facegan.models registry)", ARCHITECTURES)
     latent_dim: int = _f(256, "size of the latent vector z")
-    width: float = _f(1.0, "channel multiplier: 1.0 is the paper DCGAN (64..512 channels)")
+    width: float = _f(1.0, "dcgan: channel multiplier; 1.0 is the paper DCGAN (64..512 channels)")
+    upsample: str = _f("transpose", "dcgan: how G doubles the image side: the paper's transposed conv, or "
+                       "resize = nearest upsampling + 3x3 conv (no checkerboard)", ("transpose", "resize"))
     # --- optimisation ---
     epochs: int = _f(50, "passes over the data")
+    minutes: float = _f(0.0, "stop training after this many minutes of wall time, saving and exporting as "
+                        "after an epoch (0 = no limit; then epochs alone decide)")
     batch_size: int = _f(128, "images per step")
     lr_g: float = _f(2e-4, "generator Adam learning rate")
     lr_d: float = _f(1e-4, "discriminator Adam learning rate")
@@ -53,12 +62,18 @@ class TrainConfig:
     g_steps: int = _f(1, "generator steps per discriminator step")
     lr_step_size: int = _f(0, "StepLR: decay both learning rates every N epochs (0 = off)")
     lr_gamma: float = _f(0.5, "StepLR decay factor")
+    ema_kimg: float = _f(0.0, "EMA generator: half-life of the average of G's weights, in thousands of "
+                         "images (0 = off); samples, exports and eval then use the EMA generator")
+    ema_rampup: float = _f(0.05, "EMA ramp-up: the half-life is at most this fraction of the images seen "
+                           "so far (0 = none), so the random initial weights are forgotten quickly")
+    augment: str = _f("", "DiffAugment policy for every image D sees, real and fake: comma-separated "
+                      "color, translation, cutout ('' = off)")
     # --- execution ---
     device: str = _f("auto", "auto picks cuda, then mps, then cpu; or cpu, cuda, cuda:N, mps")
     precision: str = _f("auto", "convolution precision: auto = bf16 where the hardware has it natively "
                         "(recent GPUs, AVX-512 BF16/AMX CPUs), else fp32; fp16 adds loss scaling (older GPUs). "
                         "Weights, BatchNorm statistics and losses stay fp32", ("auto", "fp32", "bf16", "fp16"))
-    channels_last: bool = _f(True, "NHWC memory format (measured 1.2x faster on CPU; tensor cores prefer it)")
+    channels_last: bool = _f(True, "NHWC memory format (faster on CPU and with tensor cores; bench/RESULTS.md)")
     compile: bool = _f(False, "torch.compile G and D (slow first steps; falls back to eager if it cannot compile)")
     compile_mode: str = _f("default", "torch.compile mode; reduce-overhead adds CUDA graphs on CUDA",
                            ("default", "reduce-overhead", "max-autotune"))
@@ -137,19 +152,19 @@ def validate(cfg: TrainConfig) -> None:
         value, choices = getattr(cfg, f.name), f.metadata["choices"]
         if choices and value not in choices:
             raise FaceganError(f"{f.name} must be one of {', '.join(choices)} (got {value!r})")
-    positive = ["synthetic_count", "latent_dim", "epochs", "batch_size", "g_steps", "log_every",
-                "grid_size", "keep_checkpoints", "metrics_samples"]
-    for name in positive:
-        if getattr(cfg, name) < 1:
-            raise FaceganError(f"{name} must be a positive integer (got {getattr(cfg, name)})")
+    for name in ["synthetic_count", "resolution", "latent_dim", "epochs", "batch_size", "g_steps", "log_every",
+                 "grid_size", "keep_checkpoints", "metrics_samples"]:
+        require_int_at_least(name, getattr(cfg, name))
     for name in ["width", "lr_g", "lr_d", "lr_gamma"]:
         if not getattr(cfg, name) > 0:
             raise FaceganError(f"{name} must be > 0 (got {getattr(cfg, name)})")
     for name in ["beta1", "beta2"]:
         if not 0 <= getattr(cfg, name) < 1:
             raise FaceganError(f"{name} must be in [0, 1) (got {getattr(cfg, name)})")
-    if cfg.gp_weight < 0 or cfg.lr_step_size < 0 or cfg.metrics_every < 0:
-        raise FaceganError("gp_weight, lr_step_size and metrics_every must be >= 0")
+    if cfg.gp_weight < 0 or cfg.lr_step_size < 0 or cfg.metrics_every < 0 or cfg.ema_kimg < 0 or cfg.ema_rampup < 0 \
+            or cfg.minutes < 0:
+        raise FaceganError("gp_weight, lr_step_size, metrics_every, ema_kimg, ema_rampup and minutes must be >= 0")
+    augment_policy(cfg.augment)  # raises on an unknown operation
     metric_names(cfg)  # raises on an unknown metric
     if not re.fullmatch(DEVICE_PATTERN, cfg.device):
         raise FaceganError(f"{DEVICE_HELP} (got {cfg.device!r})")
@@ -157,10 +172,46 @@ def validate(cfg: TrainConfig) -> None:
         raise FaceganError(f"name may use letters, digits, '.', '_' and '-' only (got {cfg.name!r})")
 
 
-def metric_names(cfg: TrainConfig) -> tuple[str, ...]:
-    from .metrics import parse_names  # lazy: metrics imports torch
+AUGMENT_OPS = ("color", "translation", "cutout")
 
-    return parse_names(cfg.metrics)
+
+def augment_policy(text: str) -> tuple[str, ...]:
+    """'color,cutout' -> ('color', 'cutout'), in the order given; '' -> ()."""
+    ops = tuple(op.strip() for op in text.split(",") if op.strip())
+    unknown = [op for op in ops if op not in AUGMENT_OPS]
+    if unknown or len(set(ops)) != len(ops):
+        raise FaceganError(f"augment must be a comma-separated list of distinct {', '.join(AUGMENT_OPS)} "
+                           f"(got {text!r})")
+    return ops
+
+
+def default(name: str) -> Any:
+    """A field's default, so callers outside TrainConfig do not repeat it.
+
+    >>> default("synthetic_count")
+    10000
+    """
+    return TrainConfig.__dataclass_fields__[name].default
+
+
+def parse_metric_names(text: str) -> tuple[str, ...]:
+    """'swd, msssim' -> ('swd', 'msssim'), each checked.
+
+    >>> parse_metric_names("swd,lpips")
+    Traceback (most recent call last):
+    ...
+    facegan.errors.FaceganError: unknown metric 'lpips'; choose from swd, msssim, fid
+    """
+    names = tuple(m.strip() for m in text.split(",") if m.strip())
+    unknown = [m for m in names if m not in METRIC_NAMES]
+    if unknown or not names:
+        what = f"unknown metric {unknown[0]!r}" if unknown else f"metrics {text!r} names no metric"
+        raise FaceganError(f"{what}; choose from {', '.join(METRIC_NAMES)}")
+    return names
+
+
+def metric_names(cfg: TrainConfig) -> tuple[str, ...]:
+    return parse_metric_names(cfg.metrics)
 
 
 def resolve_preset(preset: str, device_type: str) -> str:

@@ -15,19 +15,18 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from . import metrics as M
-from .config import DEFAULT_METRICS
-from .data import cache_root, to_uint8
-from .errors import FaceganError
-from .fileio import atomic_path
+from .config import DEFAULT_EVAL_SAMPLES, DEFAULT_METRICS, parse_metric_names
+from .data import to_uint8
+from .errors import require_int_at_least
+from .fileio import atomic_path, cache_root
 from .latent import generate, sample_latents
-from .models import Generator
 
 SWD_MAX_IMAGES = 2048  # SWD cost grows with images x 128 patches; ProGAN-style figures settle well before
 EVAL_SEED = 2024  # fakes are drawn from this seed so evaluations of different runs compare alike
 
 
-def fake_images(generator: Generator, n: int, seed: int = EVAL_SEED) -> torch.Tensor:
-    """n generated faces as uint8 (n, 3, 64, 64)."""
+def fake_images(generator: torch.nn.Module, n: int, seed: int = EVAL_SEED) -> torch.Tensor:
+    """n generated images as uint8 (n, C, H, W)."""
     return to_uint8(generate(generator, sample_latents(n, generator.latent_dim, seed)))
 
 
@@ -51,12 +50,11 @@ def _cached_msssim_real(real: torch.Tensor, data_key: str | None, pairs: int, de
 
 
 def check_sample_count(n: int) -> int:
-    if n < 2:
-        raise FaceganError(f"--n must be at least 2 (got {n})")
-    return n
+    return require_int_at_least("--n", n, minimum=2)
 
 
-def evaluate(generator: Generator, real: torch.Tensor, n: int = 10_000, metrics=M.parse_names(DEFAULT_METRICS),
+def evaluate(generator: torch.nn.Module, real: torch.Tensor, n: int = DEFAULT_EVAL_SAMPLES,
+             metrics=parse_metric_names(DEFAULT_METRICS),
              feature: torch.nn.Module | None = None, data_key: str | None = None,
              device: str | torch.device = "cpu", pairs: int = 2000) -> dict:
     """Run ``metrics`` on n fakes vs n real images; returns {"n": ..., metric values..., "seconds": ...}."""

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import torch
 
-from .models import Generator
-
 
 def sample_latents(n: int, latent_dim: int, seed: int) -> torch.Tensor:
     """(n, latent_dim) standard-normal latents, identical for a given seed on every device."""
@@ -16,8 +14,8 @@ def sample_latents(n: int, latent_dim: int, seed: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def generate(generator: Generator, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """z (N, latent_dim) -> images (N, 3, 64, 64) in [-1, 1] on the CPU, in eval mode, in chunks."""
+def generate(generator: torch.nn.Module, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """z (N, latent_dim) -> images (N, C, H, W) in [-1, 1] on the CPU, in eval mode, in chunks."""
     device = next(generator.parameters()).device
     was_training = generator.training
     generator.eval()
@@ -27,8 +25,8 @@ def generate(generator: Generator, z: torch.Tensor, batch_size: int = 256) -> to
         generator.train(was_training)
 
 
-def sample(generator: Generator, n: int, seed: int = 0) -> torch.Tensor:
-    """n faces (n, 3, 64, 64) in [-1, 1]; the same seed gives the same faces."""
+def sample(generator: torch.nn.Module, n: int, seed: int = 0) -> torch.Tensor:
+    """n faces (n, C, H, W) in [-1, 1]; the same seed gives the same faces."""
     return generate(generator, sample_latents(n, generator.latent_dim, seed))
 
 
@@ -46,8 +44,8 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
 
 
-def interpolate(generator: Generator, seed_a: int, seed_b: int, steps: int = 8) -> torch.Tensor:
-    """Faces along the slerp path from seed_a's face to seed_b's: (steps, 3, 64, 64)."""
+def interpolate(generator: torch.nn.Module, seed_a: int, seed_b: int, steps: int = 8) -> torch.Tensor:
+    """Faces along the slerp path from seed_a's face to seed_b's: (steps, C, H, W)."""
     a = sample_latents(1, generator.latent_dim, seed_a)[0]
     b = sample_latents(1, generator.latent_dim, seed_b)[0]
     return generate(generator, slerp(a, b, torch.linspace(0, 1, steps)))

@@ -25,7 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import METRIC_NAMES, parse_metric_names
 from .errors import FaceganError
+from .fileio import cache_root
 
 # ----------------------------------------------------------------------------- SWD (ProGAN)
 SWD_LEVELS = (64, 32, 16)  # Laplacian pyramid of a 64x64 image down to 16x16
@@ -193,8 +195,6 @@ INCEPTION_URL = ("https://github.com/toshas/torch-fidelity/releases/download/v0.
 
 
 def inception_weights_path() -> Path:
-    from .data import cache_root
-
     return cache_root() / Path(INCEPTION_URL).name
 
 
@@ -289,16 +289,12 @@ def fid_kid(fake: torch.Tensor, real: torch.Tensor, feature: nn.Module | None = 
 # ----------------------------------------------------------------------------- registry
 MetricFn = Callable[..., dict]
 METRICS: dict[str, MetricFn] = {"swd": swd, "msssim": msssim, "fid": fid_kid}
+assert tuple(METRICS) == METRIC_NAMES, "config.METRIC_NAMES must list the metrics defined here"
 
 
 def check_names(names: tuple[str, ...]) -> tuple[str, ...]:
     """``names`` if every one is a metric here, else a one-line error listing the valid ones."""
-    unknown = [m for m in names if m not in METRICS]
-    if unknown:
-        raise FaceganError(f"unknown metric {unknown[0]!r}; choose from {', '.join(METRICS)}")
-    return names
+    return parse_metric_names(",".join(names))
 
 
-def parse_names(text: str) -> tuple[str, ...]:
-    """'swd, msssim' -> ('swd', 'msssim'), checked."""
-    return check_names(tuple(m.strip() for m in text.split(",") if m.strip()))
+parse_names = parse_metric_names  # 'swd, msssim' -> ('swd', 'msssim'), checked (torch-free, in config)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PIL import Image
 
-from .training import EpochEnd, format_record
+from .training import EpochEnd
 
 
 def show(obj) -> None:
@@ -16,7 +16,6 @@ def show(obj) -> None:
 
 
 def show_each_epoch(event: EpochEnd) -> None:
-    """Training callback: the epoch's losses in one line, then its fixed-z sample grid."""
-    print(f"epoch {event.epoch}: {format_record(event.record)}")
+    """Training callback: the epoch's fixed-z sample grid (train(progress=False) prints its losses)."""
     with Image.open(event.grid_path) as grid:
         show(grid.copy())

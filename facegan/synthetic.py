@@ -1,4 +1,4 @@
-"""Procedural 64x64 faces with per-image attributes: the data that ships inside facegan.
+"""Procedural faces (64x64 by default) with per-image attributes: the data that ships inside facegan.
 
 Each face is drawn with PIL at 4x resolution and downsampled (anti-aliasing), from its own RNG
 seeded by (seed, index), so face i is the same whatever N is. Attributes are recorded per image so
@@ -14,9 +14,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-SIZE = 64
-SCALE = 4  # supersampling factor for anti-aliasing
-S = SIZE * SCALE  # drawing canvas (256 x 256)
+S = 256  # drawing canvas (256 x 256): 4x supersampling of the default 64 px output, for anti-aliasing
 
 SKIN_TONES = [(255, 224, 196), (241, 194, 163), (224, 172, 130), (198, 134, 96), (160, 102, 66),
               (120, 74, 48), (92, 56, 38)]
@@ -55,8 +53,8 @@ def _sample_attributes(rng: np.random.Generator) -> dict:
     }
 
 
-def render_face(rng: np.random.Generator) -> tuple[Image.Image, dict]:
-    """Draw one face; returns a 64x64 RGB image and its attributes."""
+def render_face(rng: np.random.Generator, size: int = 64) -> tuple[Image.Image, dict]:
+    """Draw one face; returns a size x size RGB image and its attributes."""
     a = _sample_attributes(rng)
     skin = _jitter(SKIN_TONES[rng.integers(len(SKIN_TONES))], rng, 10)
     shadow = _mix(skin, (40, 20, 10), 0.25)
@@ -147,29 +145,29 @@ def render_face(rng: np.random.Generator) -> tuple[Image.Image, dict]:
     angle = rng.uniform(-8, 8)
     img = img.rotate(angle, resample=Image.BILINEAR, center=(cx, cy), fillcolor=background,
                      translate=(rng.uniform(-8, 8), rng.uniform(-6, 6)))
-    img = img.resize((SIZE, SIZE), Image.LANCZOS)
+    img = img.resize((size, size), Image.LANCZOS)
 
     # Lighting: a linear gradient from a random direction, brighter on one side.
     arr = np.asarray(img, dtype=np.float32)
     gx, gy = rng.uniform(-0.35, 0.35), rng.uniform(-0.2, 0.2)
-    ramp = np.linspace(-0.5, 0.5, SIZE, dtype=np.float32)
+    ramp = np.linspace(-0.5, 0.5, size, dtype=np.float32)
     light = 1.0 + gx * ramp[None, :] + gy * ramp[:, None]
     arr = np.clip(arr * light[:, :, None] * rng.uniform(0.85, 1.1), 0, 255).astype(np.uint8)
     attrs = {k: a[k] for k in ATTRIBUTES}
     return Image.fromarray(arr), attrs
 
 
-def render_faces(n: int, seed: int = 0, progress: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def render_faces(n: int, seed: int = 0, progress: bool = False, size: int = 64) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Render n faces -> (uint8 images (n, 3, 64, 64), attributes {name: (n,) tensor}).
 
     Boolean attributes are 0/1 uint8; ``hair_colour`` is an index into :data:`HAIR_NAMES`.
     """
     from tqdm import tqdm
 
-    images = np.empty((n, SIZE, SIZE, 3), dtype=np.uint8)
+    images = np.empty((n, size, size, 3), dtype=np.uint8)
     columns: dict[str, list[int]] = {k: [] for k in ATTRIBUTES}
     for i in tqdm(range(n), desc="rendering synthetic faces", disable=not progress, unit="img", mininterval=2.0):
-        img, attrs = render_face(np.random.default_rng([seed, i]))
+        img, attrs = render_face(np.random.default_rng([seed, i]), size)
         images[i] = np.asarray(img)
         for k, v in attrs.items():
             columns[k].append(HAIR_NAMES.index(v) if k == "hair_colour" else int(v))

@@ -12,18 +12,25 @@ from .fileio import atomic_path
 
 
 def grid_image(images: torch.Tensor, nrow: int | None = None, padding: int = 2, scale: int = 1) -> Image.Image:
-    """(N, 3, H, W) in [-1, 1] -> one PIL image, nrow per row (default: square-ish)."""
-    n, _, h, w = images.shape
+    """(N, C, H, W) in [-1, 1], C = 3 (RGB) or 1 (grey) -> one PIL image, nrow per row (default: square-ish)."""
+    n, c, h, w = images.shape
     nrow = nrow or math.ceil(math.sqrt(n))
     rows = math.ceil(n / nrow)
-    canvas = torch.zeros(3, rows * (h + padding) + padding, nrow * (w + padding) + padding, dtype=torch.uint8)
+    canvas = torch.zeros(c, rows * (h + padding) + padding, nrow * (w + padding) + padding, dtype=torch.uint8)
     pixels = to_uint8(images.cpu())
     for i in range(n):
         r, c = divmod(i, nrow)
         y, x = padding + r * (h + padding), padding + c * (w + padding)
         canvas[:, y:y + h, x:x + w] = pixels[i]
-    img = Image.fromarray(canvas.permute(1, 2, 0).numpy())  # (3, H, W) -> (H, W, 3)
+    img = _to_pil(canvas)
     return img.resize((img.width * scale, img.height * scale), Image.NEAREST) if scale > 1 else img
+
+
+def _to_pil(pixels: torch.Tensor) -> Image.Image:
+    """uint8 (C, H, W) with C = 3 or 1 -> an RGB or greyscale PIL image."""
+    if pixels.shape[0] == 1:
+        return Image.fromarray(pixels[0].numpy())  # 2-D uint8 -> mode "L"
+    return Image.fromarray(pixels.permute(1, 2, 0).numpy())  # (3, H, W) -> (H, W, 3)
 
 
 def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, scale: int = 1) -> Path:
@@ -40,7 +47,7 @@ def save_images(images: torch.Tensor, folder: str | Path, prefix: str = "face") 
     for i, pixels in enumerate(to_uint8(images.cpu())):
         path = folder / f"{prefix}_{i:04d}.png"
         with atomic_path(path) as tmp:
-            Image.fromarray(pixels.permute(1, 2, 0).numpy()).save(tmp, format="PNG")
+            _to_pil(pixels).save(tmp, format="PNG")
         paths.append(path)
     return paths
 

@@ -1,13 +1,16 @@
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 from facegan import checkpoint as ckpt
 from facegan.errors import FaceganError
 from facegan.latent import interpolate, sample
-from facegan.models import Generator
+from facegan.training import resume_config, train
+from facegan.models.dcgan import Generator
 
 
 @pytest.fixture
@@ -94,7 +97,7 @@ def test_export_of_another_architecture_is_named(exported, tmp_path):
         ckpt.load_generator(lying)
     other = tmp_path / "other.safetensors"
     save_file(weights, str(other), metadata={**meta, "arch": json.dumps({"arch": "stylegan"})})
-    with pytest.raises(FaceganError, match="'stylegan' generator"):
+    with pytest.raises(FaceganError, match="unknown architecture 'stylegan'"):
         ckpt.load_generator(other)
 
 
@@ -104,3 +107,38 @@ def test_state_files_keep_only_the_newest(tmp_path):
     assert [p.name for p in ckpt.list_checkpoints(tmp_path)] == ["state-00000004.pt", "state-00000005.pt"]
     assert ckpt.latest_state(tmp_path)["step"] == 5
     assert not list((tmp_path / "checkpoints").glob("*.tmp*"))  # atomic writes leave no temp files
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_a_run_written_before_the_registry_loads_and_resumes_bit_for_bit(tmp_path):
+    """tests/fixtures/v1_run was trained for 2 epochs by facegan 0.1.0 (checkpoint format 1, loss history
+    inside it); v1_run_epoch3_generator.safetensors is what that version exported after resuming it to
+    epoch 3. Today's code must migrate the checkpoint and land on exactly the same weights."""
+    run = tmp_path / "v1_run"
+    shutil.copytree(FIXTURES / "v1_run", run)
+    state = ckpt.latest_state(run)
+    assert state["format_version"] == 2 and "history" not in state and state["generator_ema"] is None
+    old_export = ckpt.load_generator(run)  # a run directory means its generator.safetensors
+    assert old_export.arch()["resolution"] == 64 and old_export.arch()["upsample"] == "transpose"
+    train(resume_config(run, epochs=3), resume=run, progress=False)
+    expected = load_file(FIXTURES / "v1_run_epoch3_generator.safetensors")
+    got = load_file(run / "generator.safetensors")
+    assert sorted(got) == sorted(expected)
+    for k in expected:
+        assert torch.equal(got[k], expected[k]), k
+    assert [r["step"] for r in ckpt.read_history(run)] == [2, 4, 6, 8, 10, 12]  # old log + the new epoch
+
+
+def test_a_run_directory_without_an_export_is_named(tmp_path):
+    with pytest.raises(FaceganError, match="is a folder but not a run directory"):
+        ckpt.load_generator(tmp_path)
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(FaceganError, match="has no generator.safetensors yet"):
+        ckpt.load_generator(tmp_path)
+
+
+def test_read_history_keeps_records_up_to_the_checkpoint(tmp_path):
+    (tmp_path / "log.jsonl").write_text("".join(json.dumps({"step": s}) + "\n" for s in (2, 4, 6)))
+    assert [r["step"] for r in ckpt.read_history(tmp_path, up_to_step=4)] == [2, 4]

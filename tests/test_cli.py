@@ -1,5 +1,8 @@
 """The CLI end to end (a real subprocess once), and every bad input's one-line message."""
+import argparse
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
-from facegan.cli import main
+from facegan.cli import build_parser, main
+from facegan.config import METRIC_NAMES
+from facegan.errors import FaceganError, require_int_at_least
 
 TINY = ["--data", "synthetic", "--synthetic-count", "32", "--width", "0.125", "--latent-dim", "16",
         "--batch-size", "16", "--log-every", "1", "--grid-size", "4", "--device", "cpu", "--no-progress"]
@@ -33,7 +38,7 @@ def test_train_then_sample_end_to_end(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "device: cpu | preset: quick" in done.stdout
     last = done.stdout.strip().splitlines()[-1]
-    assert last.startswith("done: 1 epochs") and "runs/001-quick" in last
+    assert last.startswith("done: 1 epoch,") and "runs/001-quick" in last
     export = tmp_path / "runs" / "001-quick" / "generator.safetensors"
     assert export.is_file()
 
@@ -52,13 +57,15 @@ def test_sample_separate_and_interpolate(tmp_path, tiny_config):
 
     run = train(tiny_config(), progress=False)
     export = str(run / "generator.safetensors")
-    assert main(["sample", "--generator", export, "--n", "3", "--separate", str(tmp_path / "one")]) == 0
+    assert main(["sample", "--generator", str(run), "--n", "3", "--separate", str(tmp_path / "one")]) == 0
     files = sorted((tmp_path / "one").glob("*.png"))
     assert [f.name for f in files] == ["face_0000.png", "face_0001.png", "face_0002.png"]
     assert Image.open(files[0]).size == (64, 64)
     out = tmp_path / "strip.png"
     assert main(["interpolate", "--generator", export, "--steps", "5", "--out", str(out)]) == 0
     assert Image.open(out).size == (5 * 66 + 2, 66 + 2)
+    assert main(["interpolate", "--generator", str(run), "--steps", "5", "--out", str(tmp_path / "again.png")]) == 0
+    assert (tmp_path / "again.png").read_bytes() == out.read_bytes()  # a run directory means its export
 
 
 def test_resume_from_the_cli(tmp_path, tiny_config, capsys):
@@ -72,20 +79,44 @@ def test_resume_from_the_cli(tmp_path, tiny_config, capsys):
     assert "only --epochs and --device" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("args, message", [
+# Mistakes the CLI reports before importing torch (cwd: a folder made by make_folders()).
+CAUGHT_EARLY = [
+    (["sample", "--generator", "missing.safetensors"], "generator file missing.safetensors not found"),
+    (["sample", "--generator", "x.safetensors", "--n", "0"], "--n must be a positive integer (got 0)"),
+    (["sample", "--generator", "x.safetensors", "--nrow", "0"], "--nrow must be a positive integer (got 0)"),
+    (["sample", "--generator", "runs/001-quick", "--device", "tpu"], "device must be auto, cpu, cuda, cuda:N or mps"),
+    (["sample", "--generator", "runs/001-quick"], "runs/001-quick has no generator.safetensors yet: train it first"),
+    (["sample", "--generator", "runs/002-stopped"], "has no generator.safetensors yet: train it first "
+                                                    "(facegan train --resume runs/002-stopped)"),
+    (["sample", "--generator", "runs"], "runs is a folder but not a run directory"),
+    (["interpolate", "--generator", "x.safetensors", "--steps", "0"], "--steps must be a positive integer"),
+    (["eval", "--generator", "x.safetensors", "--n", "1"], "--n must be at least 2 (got 1)"),
+    (["eval", "--generator", "runs/001-quick", "--metrics", "swd,nope"], "unknown metric 'nope'; choose from swd"),
+    (["eval", "--generator", "runs/001-quick", "--metrics", ","], "metrics ',' names no metric"),
+    (["train", "--device", "tpu"], "device must be auto, cpu, cuda, cuda:N or mps"),
+    (["train", "--resume", "runs/none"], "run directory runs/none does not exist"),
+    (["train", "--resume", "runs/001-quick", "--batch-size", "8"], "only --epochs and --device may be given"),
+]
+
+
+def make_folders(root: Path) -> None:
+    """runs/001-quick: a run whose first epoch has not ended (config.json, no export yet);
+    runs/002-stopped: a checkpoint but no export (as if the export had been deleted)."""
+    (root / "runs" / "001-quick").mkdir(parents=True)
+    (root / "runs" / "001-quick" / "config.json").write_text("{}\n")
+    (root / "runs" / "002-stopped" / "checkpoints").mkdir(parents=True)
+    (root / "runs" / "002-stopped" / "checkpoints" / "state-000001.pt").write_bytes(b"")
+
+
+@pytest.mark.parametrize("args, message", CAUGHT_EARLY + [
     (["train", "--epochs", "-1"], "epochs must be a positive integer (got -1)"),
     (["train", "--batch-size", "0"], "batch_size must be a positive integer (got 0)"),
     (["train", "--epochs", "two"], "argument --epochs: invalid int value: 'two'"),
     (["train", "--preset", "fast"], "argument --preset: invalid choice: 'fast'"),
-    (["train", "--device", "tpu"], "device must be auto, cpu, cuda, cuda:N or mps"),
     (["train", "--data", "no/such/folder", "--device", "cpu"], "data folder no/such/folder does not exist"),
-    (["sample", "--generator", "missing.safetensors"], "generator file missing.safetensors not found"),
-    (["sample", "--generator", "x.safetensors", "--n", "0"], "--n must be a positive integer"),
-    (["eval", "--generator", "x.safetensors", "--n", "1"], "--n must be at least 2 (got 1)"),
-    (["interpolate", "--generator", "x.safetensors", "--steps", "0"], "--steps must be a positive integer"),
-    (["train", "--resume", "runs/none"], "run directory runs/none does not exist"),
 ])
 def test_bad_input_gets_one_clear_line(args, message, tmp_path, monkeypatch, capsys):
+    make_folders(tmp_path)
     monkeypatch.chdir(tmp_path)
     assert exit_code(args) == 2
     err = capsys.readouterr().err.strip()
@@ -102,3 +133,67 @@ def test_empty_data_folder_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["train", "--data", str(tmp_path / "empty"), "--device", "cpu"]) == 2
     assert "holds no images" in capsys.readouterr().err
+
+
+NO_TORCH_SCRIPT = """
+import contextlib, io, json, sys
+from facegan.cli import main
+assert "torch" not in sys.modules, ("importing facegan.cli imported torch: facegan/__init__.py must load its "
+                                    "heavy names (train, load_generator, ...) lazily")
+for args, message in json.loads(sys.argv[1]):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            code = main(args)
+        except SystemExit as e:
+            code = e.code
+    lines = err.getvalue().strip().splitlines()
+    assert code == 2 and len(lines) == 1 and message in lines[0], (args, code, lines)
+    assert "torch" not in sys.modules, f"facegan {' '.join(args)} imported torch before reporting the mistake"
+print("checked", len(json.loads(sys.argv[1])), "mistakes")
+"""
+
+
+def test_argument_mistakes_are_reported_before_torch_is_imported(tmp_path):
+    """A mistake costs no torch import (3-4 s): one fresh interpreter runs every early-caught case."""
+    make_folders(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", NO_TORCH_SCRIPT, json.dumps(CAUGHT_EARLY)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr.strip().splitlines()[-1]
+
+
+def test_the_cli_knows_the_metric_registry():
+    from facegan.metrics import METRICS
+
+    assert METRIC_NAMES == tuple(METRICS)  # config's torch-free copy of the names the CLI checks
+
+
+@pytest.mark.parametrize("value, minimum, message", [
+    (0, 1, "--n must be a positive integer (got 0)"),
+    (-3, 1, "--n must be a positive integer (got -3)"),
+    (1, 2, "--n must be at least 2 (got 1)"),
+    (True, 1, "--n must be an integer (got True)"),
+    (2.5, 1, "--n must be an integer (got 2.5)"),
+])
+def test_require_int_at_least(value, minimum, message):
+    with pytest.raises(FaceganError) as failure:
+        require_int_at_least("--n", value, minimum)
+    assert str(failure.value) == message
+    assert require_int_at_least("--n", 5, minimum) == 5
+
+
+def all_help_texts() -> str:
+    """facegan --help and every command's --help, whitespace collapsed (argparse wraps lines)."""
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    return " ".join(" ".join([parser.format_help(), *(p.format_help() for p in commands.values())]).split())
+
+
+def test_help_texts_hold_no_benchmark_figures():
+    """Speeds and timings go stale in --help: they belong in bench/RESULTS.md (help may point there)."""
+    figure = re.compile(r"\d(\.\d+)?\s*x\s+(faster|slower)|\bmeasured\b|img/s|faces/s|it/s|"
+                        r"\d+(\.\d+)?\s*(ms|s|sec|seconds|min|minutes)\b", re.IGNORECASE)
+    text = all_help_texts()
+    found = [text[max(m.start() - 40, 0):m.end() + 20] for m in figure.finditer(text)]
+    assert not found, found

@@ -3,7 +3,7 @@ import os
 import pytest
 import torch
 
-from facegan import data
+from facegan import data, fileio
 from facegan.config import DEFAULT_CELEBA_DIR
 from facegan.errors import FaceganError
 
@@ -53,7 +53,7 @@ def test_cache_is_reused_then_rebuilt_when_files_change(mixed_folder, monkeypatc
     first = data.load_folder(mixed_folder, progress=False)
     calls = []
     real_decode = data.decode_image
-    monkeypatch.setattr(data, "decode_image", lambda p: calls.append(p) or real_decode(p))
+    monkeypatch.setattr(data, "decode_image", lambda p, size: calls.append(p) or real_decode(p, size))
     again = data.load_folder(mixed_folder, progress=False)
     assert calls == [] and torch.equal(first.images, again.images) and "cached" in again.source
     write_image(mixed_folder / "f.png", seed=9)  # a new file -> a new key -> a rebuild
@@ -102,7 +102,7 @@ def test_synthetic_cache_round_trip():
 
 def test_corrupt_cache_file_is_rebuilt(capsys):
     faces = data.load_synthetic(4, progress=False)
-    cache_file = next(data.cache_root().glob("synthetic-*-n4-*"))
+    cache_file = next(fileio.cache_root().glob("synthetic-*-n4-*"))
     cache_file.write_bytes(b"junk")
     again = data.load_synthetic(4, progress=False)
     assert torch.equal(faces.images, again.images) and "rebuilding" in capsys.readouterr().out
@@ -123,3 +123,12 @@ def test_the_default_celeba_folder_declares_the_full_subset(tmp_path, monkeypatc
     write_image(tmp_path / DEFAULT_CELEBA_DIR / "000001.jpg")
     faces = data.load_faces(DEFAULT_CELEBA_DIR, progress=False)
     assert len(faces) == 1 and faces.listed == data.CELEBA_SMALL_SIZE
+
+
+def test_resolution_is_a_property_of_the_data(mixed_folder):
+    """Folders and synthetic faces decode to the size asked for; FaceData reports channels and size."""
+    small = data.load_folder(mixed_folder, progress=False, size=32)
+    assert small.images.shape[1:] == (3, 32, 32) and (small.channels, small.resolution) == (3, 32)
+    faces = data.load_faces("synthetic", synthetic_count=4, progress=False, size=16)
+    assert faces.images.shape == (4, 3, 16, 16) and faces.attributes["smiling"].shape == (4,)
+    assert data.FaceDataset(faces.images)[0].shape == (3, 16, 16)

@@ -181,7 +181,7 @@ def test_untrained_collapsed_and_trained_generators_are_told_apart():
     """On synthetic faces: a generator that learned something scores a lower SWD than an untrained one,
     and a collapsed one (constant z) shows MS-SSIM ~1."""
     from facegan.evaluation import evaluate
-    from facegan.models import Generator
+    from facegan.models.dcgan import Generator
 
     real = load_synthetic(256, progress=False).images
     torch.manual_seed(0)

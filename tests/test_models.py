@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from facegan.models import Discriminator, Generator, count_parameters, scaled_channels
+from facegan.models.dcgan import Discriminator, Generator, scaled_channels
+from facegan.models.summary import count_parameters
 
 
 def test_generator_shapes_and_range():

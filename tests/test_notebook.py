@@ -17,6 +17,10 @@ def test_committed_notebook_has_no_outputs_and_is_small():
     assert "%matplotlib inline" in "".join("".join(c["source"]) for c in code)
 
 
+def images_per_run(epochs: int) -> int:
+    return epochs + 4  # data grid, per-epoch grids, loss curves, final grid, interpolation
+
+
 def test_run_all_executes_and_shows_a_grid_per_epoch(tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat", reason="the test requirements install nbformat")
     from nbclient import NotebookClient
@@ -37,6 +41,11 @@ def test_run_all_executes_and_shows_a_grid_per_epoch(tmp_path, monkeypatch):
     training_cell = next(c for c in nb.cells if c.cell_type == "code" and "train(cfg" in c.source)
     grids = [o for o in training_cell.outputs if "image/png" in o.get("data", {})]
     assert len(grids) >= epochs
+    training_text = "".join(o.get("text", "") for o in training_cell.outputs)
+    assert "\r" not in training_text and len(training_text) < 400 * (epochs + 4)  # a line per epoch, no bar refreshes
+    executed = tmp_path / "executed.ipynb"
+    nbformat.write(nb, executed)
+    assert executed.stat().st_size < 40_000 + 200_000 * images_per_run(epochs)  # text is small; PNGs dominate
     images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert images >= epochs + 4  # data grid, per-epoch grids, loss curves, final grid, interpolation
+    assert images >= images_per_run(epochs)
     assert (tmp_path / "runs" / "001-quick" / "generator.safetensors").is_file()

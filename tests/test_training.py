@@ -8,6 +8,7 @@ import torch
 from facegan import checkpoint as ckpt
 from facegan import training
 from facegan.errors import FaceganError
+from facegan.models import build_models
 from facegan.training import train
 
 from conftest import state_tensors
@@ -27,7 +28,7 @@ def _assert_same_weights(a: dict, b: dict):
 def test_training_changes_weights_keeps_losses_finite_and_writes_the_run(tiny_config, tmp_path):
     cfg = tiny_config(epochs=2)
     torch.manual_seed(cfg.seed)
-    untrained = state_tensors(training.Generator(cfg.latent_dim, cfg.width))
+    untrained = state_tensors(build_models(cfg, 3, 64)[0])
     run = train(cfg, progress=False)
     assert run.name == "001-dcgan"
     for name in ("config.json", "log.jsonl", "losses.png", "generator.safetensors",
@@ -62,7 +63,7 @@ def test_resume_equals_uninterrupted_bitwise(tiny_config, precision):
     a, b = _final_state(straight), _final_state(resumed)
     _assert_same_weights(a, b)
     assert a["opt_g"]["state"][0]["exp_avg"].equal(b["opt_g"]["state"][0]["exp_avg"])
-    assert [r["d_loss"] for r in a["history"]] == [r["d_loss"] for r in b["history"]]
+    assert [r["d_loss"] for r in ckpt.read_history(straight)] == [r["d_loss"] for r in ckpt.read_history(resumed)]
     assert len(a["loss_scalers"]) == (2 if precision == "fp16" else 0)
     assert a["loss_scalers"] == b["loss_scalers"]  # fp16: scale and growth tracker carried over the resume
 
@@ -146,13 +147,13 @@ def test_compiled_training_runs_and_checkpoints_load_into_plain_modules(tiny_con
     assert counters["stats"]["unique_graphs"] >= 2  # G and D really were compiled, not skipped
     state = ckpt.latest_state(run)
     assert not any(k.startswith("_orig_mod") for k in state["generator"])  # plain keys: loads anywhere
-    for record in state["history"]:
+    for record in ckpt.read_history(run):
         assert torch.isfinite(torch.tensor([record["d_loss"], record["g_loss"]])).all()
     ckpt.load_generator(run / "generator.safetensors")
 
 
 def test_cuda_graph_steps_are_marked_only_for_reduce_overhead_on_cuda(tiny_config):
-    marker = training._cudagraph_step_marker
+    marker = training.cudagraph_step_marker
     assert marker(tiny_config(compile=True, compile_mode="reduce-overhead"), torch.device("cuda")) \
         is torch.compiler.cudagraph_mark_step_begin
     assert marker(tiny_config(compile=True, compile_mode="reduce-overhead"), torch.device("cpu")) \
@@ -180,4 +181,58 @@ def test_compile_with_the_gradient_penalty_compiles_g_only_and_trains(tiny_confi
     """Compiled graphs cannot be differentiated twice (aot_autograd), which WGAN-GP needs through D."""
     run = train(tiny_config(compile=True, loss="wgan", gp_weight=10.0), progress=False)
     assert "torch.compile runs on G only" in capsys.readouterr().out
-    assert all(torch.isfinite(torch.tensor(r["d_loss"])) for r in ckpt.latest_state(run)["history"])
+    assert all(torch.isfinite(torch.tensor(r["d_loss"])) for r in ckpt.read_history(run))
+
+
+def test_real_batch_scales_to_unit_range_and_flip_mirrors_about_half_the_images():
+    images = torch.arange(4 * 3 * 2 * 2, dtype=torch.uint8).reshape(4, 3, 2, 2) * 5
+    index = torch.arange(4).repeat(16)  # 64 draws of 4 images
+    plain = training.real_batch(images, index, False, torch.Generator().manual_seed(0))
+    assert torch.equal(plain, images[index].float() / 127.5 - 1)
+    flipped = training.real_batch(images, index, True, torch.Generator().manual_seed(0))
+    mirrored = torch.tensor([torch.equal(f, p.flip(2)) for f, p in zip(flipped, plain)])
+    same = torch.tensor([torch.equal(f, p) for f, p in zip(flipped, plain)])
+    assert (mirrored | same).all() and 16 < mirrored.sum() < 48  # left-right mirror images, about half
+
+
+def test_d_step_adds_the_gradient_penalty(tiny_config, monkeypatch):
+    """With gp_weight > 0 the D loss is the adversarial loss plus gp_weight x the penalty."""
+    cfg = tiny_config(loss="wgan", gp_weight=10.0)
+    parts = training.setup(cfg, 3, 64, torch.device("cpu"))
+    monkeypatch.setattr(training, "gradient_penalty", lambda critic, real, fake, rng: torch.tensor(0.5))
+    monkeypatch.setitem(training.LOSSES, "wgan", (lambda r, f: torch.tensor(1.0, requires_grad=True),
+                                                  training.LOSSES["wgan"][1]))
+    real = torch.rand(cfg.batch_size, 3, 64, 64) * 2 - 1
+    _, stats = training.d_step(parts, real, torch.randn(cfg.batch_size, cfg.latent_dim))
+    assert stats["d_loss"].item() == pytest.approx(1.0 + 10.0 * 0.5)
+
+
+def test_models_come_from_the_registry_and_fit_the_data(tiny_config):
+    """A 32x32 one-channel data set gets a matching DCGAN through the registry, end to end."""
+    from facegan.data import FaceData
+    from facegan.viz import grid_image
+
+    faces = FaceData(torch.randint(0, 256, (32, 1, 32, 32), dtype=torch.uint8), "grey squares")
+    run = train(tiny_config(batch_size=16, grid_size=4), faces=faces, progress=False)
+    G = ckpt.load_generator(run)
+    assert G.arch()["channels"] == 1 and G.arch()["resolution"] == 32
+    assert G(torch.randn(2, 16)).shape == (2, 1, 32, 32)
+    assert grid_image(G(torch.randn(4, 16)).detach(), nrow=2).mode == "L"
+
+
+def test_unknown_architecture_and_unfit_resolution_are_clear_errors(tiny_config):
+    from facegan.models import build_models
+
+    with pytest.raises(FaceganError, match="arch must be one of dcgan"):
+        tiny_config(arch="stylegan9")
+    with pytest.raises(FaceganError, match="power-of-two image size"):
+        build_models(tiny_config(), 3, 28)
+
+
+def test_time_limit_ends_the_run_mid_epoch_with_a_checkpoint_and_export(tiny_config, capsys, monkeypatch):
+    clock = iter(range(0, 10_000, 30))  # every reading of the clock is 30 s later than the last
+    monkeypatch.setattr(training.time, "perf_counter", lambda: float(next(clock)))
+    run = train(tiny_config(minutes=1.5, epochs=5, log_every=1), progress=False)
+    state = ckpt.latest_state(run)
+    assert 0 < state["step"] < 20 and (run / "generator.safetensors").is_file()
+    assert "time limit of 1.5 min reached" in capsys.readouterr().out

@@ -1,0 +1,129 @@
+"""Time to quality: SWD against held-out real faces after N minutes of wall-clock training, per config.
+
+    python bench/time_to_quality.py --train DIR --holdout DIR [--minutes 5] [--marks 1,2,3,4,5]
+        --config "quick=" --config "best=ema_kimg=10,upsample=resize" [--out assets/time_to_quality.png]
+        [--json results.json]
+
+Each --config is NAME=overrides on top of the quick preset (comma-separated key=value, TrainConfig
+fields). Every config trains in this process with facegan's own set-up and step (training.setup,
+training.train_step, end_epoch) on --train, and at each wall-clock mark the clock stops while the
+generator that `facegan train` would export (the EMA one if on) is scored: SWD avg x1e3 of 1,000
+fakes against the --holdout images (as `facegan eval --n 1000` does). The marks are training time
+only, epoch-end schedules included; the grids and checkpoints of a real run add about a second per
+epoch. Run nothing else on the machine meanwhile: the marks are wall-clock.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from facegan import training
+from facegan.config import build_config, fields
+from facegan.data import load_faces
+from facegan.evaluation import evaluate
+from facegan.latent import generate, sample_latents
+from facegan.viz import save_grid
+
+
+def parse_overrides(text: str) -> dict:
+    types = {f.name: {"int": int, "float": float, "str": str, "bool": lambda v: v.lower() in ("1", "true", "yes")}[f.type]
+             for f in fields()}
+    out = {}
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        key, _, value = item.partition("=")
+        out[key] = types[key](value)
+    return out
+
+
+def run_config(name: str, overrides: dict, train_images: torch.Tensor, holdout: torch.Tensor, marks: list[float],
+               grid_dir: Path | None) -> list[dict]:
+    cfg = build_config("quick", {**overrides, "data": "unused", "device": "cpu"})
+    device = torch.device("cpu")
+    p = training.setup(cfg, train_images.shape[1], train_images.shape[-1], device)
+    pos = training.Position(torch.Generator().manual_seed(cfg.seed))
+    steps_per_epoch = len(train_images) // cfg.batch_size
+    points, clock, mark = [], 0.0, 0
+    print(f"{name}: {overrides or 'quick preset'} | {p.amp.precision} | batch {cfg.batch_size}", flush=True)
+    while mark < len(marks):
+        start = time.perf_counter()
+        # train until the next mark (checked every step: a step is well under a second here)
+        while clock + (time.perf_counter() - start) < marks[mark] * 60:
+            if pos.batch_in_epoch == 0:
+                pos.perm = torch.randperm(len(train_images), generator=pos.data_rng)
+            index = pos.perm[pos.batch_in_epoch * cfg.batch_size:(pos.batch_in_epoch + 1) * cfg.batch_size]
+            training.train_step(p, pos, training.real_batch(train_images, index, cfg.flip, p.noise, p.memory_format))
+            if pos.batch_in_epoch == steps_per_epoch:
+                training.end_epoch(p, pos)
+        clock += time.perf_counter() - start
+        scores = evaluate(p.sampler, holdout, n=len(holdout), metrics=("swd",))  # the clock is stopped here
+        points.append({"config": name, "minutes": marks[mark], "swd_avg": scores["swd_avg"], "step": pos.step,
+                       "images": pos.images_seen, "epochs": pos.images_seen / len(train_images)})
+        print(f"  {marks[mark]:g} min: SWD avg {scores['swd_avg']:.1f} after {pos.step} steps "
+              f"({pos.images_seen / len(train_images):.1f} epochs)", flush=True)
+        mark += 1
+    if grid_dir:
+        save_grid(generate(p.sampler, sample_latents(64, cfg.latent_dim, training.GRID_SEED)),
+                  grid_dir / f"{name}.png", nrow=8)
+    return points
+
+
+def plot(points: list[dict], path: Path, floor: float | None) -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 4))
+    ax = fig.subplots()
+    for name in dict.fromkeys(p["config"] for p in points):
+        mine = [p for p in points if p["config"] == name]
+        ax.plot([p["minutes"] for p in mine], [p["swd_avg"] for p in mine], "o-", label=name)
+    if floor:
+        ax.axhline(floor, color="grey", ls="--", lw=1, label="real vs real")
+    ax.set_xlabel("training minutes (wall clock, 2 CPU cores)")
+    ax.set_ylabel("SWD avg x1e3 vs held-out faces (lower is better)")
+    ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", required=True, help="folder of training faces")
+    parser.add_argument("--holdout", required=True, help="folder of held-out faces (never trained on)")
+    parser.add_argument("--minutes", type=float, default=5)
+    parser.add_argument("--marks", default="", help="comma-separated minutes (default 1, 2, ..., --minutes)")
+    parser.add_argument("--config", action="append", required=True, help="NAME=key=value,key=value (repeatable)")
+    parser.add_argument("--out", help="PNG plot of SWD against minutes")
+    parser.add_argument("--grids", help="folder for each config's final 8x8 grid")
+    parser.add_argument("--json", help="append the points here (JSON lines)")
+    parser.add_argument("--floor", type=float, help="real-vs-real SWD to draw as a line")
+    args = parser.parse_args()
+
+    marks = [float(m) for m in args.marks.split(",")] if args.marks else [float(m) for m in range(1, int(args.minutes) + 1)]
+    train_images = load_faces(args.train, progress=False).images
+    holdout = load_faces(args.holdout, progress=False).images
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {len(train_images):,} training faces, "
+          f"{len(holdout):,} held out; marks {marks} min")
+    points = []
+    for spec in args.config:
+        name, _, text = spec.partition("=")
+        points += run_config(name, parse_overrides(text), train_images, holdout, marks,
+                             Path(args.grids) if args.grids else None)
+        if args.json:
+            with open(args.json, "a") as f:
+                f.writelines(json.dumps(p) + "\n" for p in points if p["config"] == name)
+    print("\n| config | " + " | ".join(f"{m:g} min" for m in marks) + " |")
+    print("|---|" + "---|" * len(marks))
+    for name in dict.fromkeys(p["config"] for p in points):
+        print(f"| {name} | " + " | ".join(f"{p['swd_avg']:.1f}" for p in points if p["config"] == name) + " |")
+    if args.out:
+        plot(points, Path(args.out), args.floor)
+        print(f"plot: {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""DiffAugment: each operation does what it says, differentiably, from the run's RNG; every D call
+in training goes through the hook, real and fake alike; resume stays bitwise with it on."""
+import pytest
+import torch
+
+from facegan import augment
+from facegan import checkpoint as ckpt
+from facegan import training
+from facegan.config import TrainConfig
+from facegan.errors import FaceganError
+from facegan.training import train
+
+
+def _rng(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def test_translation_shifts_whole_images_and_fills_with_zeros():
+    x = torch.arange(2 * 1 * 8 * 8, dtype=torch.float32).reshape(2, 1, 8, 8) + 1  # no zeros inside
+    y = augment.translation(x, _rng(3), ratio=0.25)
+    for i in range(2):
+        # find the shift: some (dy, dx) in [-2, 2] reproduces the output exactly
+        matches = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                   if torch.equal(y[i], _shift(x[i], dy, dx))]
+        assert matches, f"image {i} is not a translation of its input"
+
+
+def _shift(img, dy, dx):
+    out = torch.zeros_like(img)
+    h, w = img.shape[-2:]
+    for r in range(h):
+        for c in range(w):
+            if 0 <= r + dy < h and 0 <= c + dx < w:
+                out[:, r, c] = img[:, r + dy, c + dx]
+    return out
+
+
+def test_cutout_zeroes_one_square_of_half_the_side_per_image():
+    x = torch.ones(16, 3, 8, 8)
+    y = augment.cutout(x, _rng(1))
+    zero = (y == 0).all(dim=1)  # (B, H, W): all channels cut together
+    assert ((y == 0) | (y == 1)).all()
+    for mask in zero:
+        rows, cols = mask.any(dim=1).nonzero().flatten(), mask.any(dim=0).nonzero().flatten()
+        assert 0 < len(rows) <= 4 and 0 < len(cols) <= 4  # a 4x4 square, clipped at the border
+        assert mask[rows.min():rows.max() + 1, cols.min():cols.max() + 1].all()  # one solid rectangle
+
+
+def test_color_changes_brightness_saturation_and_contrast_per_image():
+    x = torch.rand(8, 3, 4, 4) * 2 - 1
+    y = augment.color(x, _rng(2))
+    assert y.shape == x.shape and not torch.allclose(x, y)
+    means = (y - x).mean(dim=(1, 2, 3))
+    assert means.std() > 0  # each image got its own draw
+
+
+def test_policy_is_seeded_differentiable_and_identity_when_empty():
+    x = torch.rand(4, 3, 16, 16, requires_grad=True)
+    a = augment.make_augment(("color", "translation", "cutout"), _rng(5))(x)
+    b = augment.make_augment(("color", "translation", "cutout"), _rng(5))(x)
+    assert torch.equal(a, b)  # the same RNG state gives the same augmentation: resume can be bitwise
+    a.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0  # gradients reach the input (G's images)
+    assert augment.make_augment((), _rng())(x) is x
+
+
+def test_unknown_operation_is_a_clear_config_error():
+    with pytest.raises(FaceganError, match="augment must be a comma-separated list"):
+        TrainConfig(augment="color,zoom")
+
+
+def test_every_d_call_sees_augmented_images_real_and_fake(tiny_config, monkeypatch):
+    """The hook is applied to the real batch, the detached fakes and G's fakes in the G step."""
+    cfg = tiny_config(augment="translation")
+    parts = training.setup(cfg, 3, 64, torch.device("cpu"))
+    seen = []
+    plain = parts.augment
+
+    def spy(images):
+        seen.append(images.requires_grad)
+        return plain(images)
+
+    parts.augment = spy
+    pos = training.Position(_rng())
+    real = torch.rand(cfg.batch_size, 3, 64, 64) * 2 - 1
+    training.train_step(parts, pos, real)
+    # D step: real (no grad), fake.detach() (no grad); G step: fake with G's graph
+    assert seen == [False, False, True]
+
+
+def test_resume_with_augment_and_ema_is_bitwise(tiny_config):
+    cfg = dict(augment="color,translation,cutout", ema_kimg=0.05)
+    straight = train(tiny_config(name="straight", epochs=2, **cfg), progress=False)
+    half = train(tiny_config(name="half", epochs=1, **cfg), progress=False)
+    train(training.resume_config(half, epochs=2), resume=half, progress=False)
+    a, b = ckpt.latest_state(straight), ckpt.latest_state(half)
+    for part in ("generator", "discriminator", "generator_ema"):
+        for k in a[part]:
+            assert torch.equal(a[part][k], b[part][k]), f"{part}.{k}"
+    # and the augmentation changed training: the same run without it ends elsewhere
+    plain = ckpt.latest_state(train(tiny_config(name="plain", epochs=2, ema_kimg=0.05), progress=False))
+    assert not torch.equal(plain["generator"]["net.0.weight"], a["generator"]["net.0.weight"])
