@@ -27,6 +27,15 @@ def _describe(x) -> str:
     return f"a {type(x).__name__}"
 
 
+def _device_of(module: torch.nn.Module, role: str) -> torch.device:
+    """Where ``module``'s weights are, so the check's inputs go there too; a clear failure if it has none."""
+    parameter = next(module.parameters(), None)
+    assert parameter is not None, (
+        f"the {role} has no parameters (list({role}.parameters()) is empty): keep its layers in attributes, "
+        "nn.Sequential or nn.ModuleList, not in a plain Python list, so that they are registered and trained")
+    return parameter.device
+
+
 def check_dataset_outputs(dataset) -> None:
     """Length, and for random items: a float tensor [3, 64, 64] with finite values in [-1, 1].
 
@@ -55,7 +64,7 @@ def check_dataset_outputs(dataset) -> None:
 @torch.no_grad()
 def check_discriminator(discriminator: torch.nn.Module) -> None:
     """(1, 3, 64, 64) -> one score of shape (1, 1, 1, 1); batches > 1 likewise; finite."""
-    device = next(discriminator.parameters()).device
+    device = _device_of(discriminator, "discriminator")
     for batch in (1, _SAMPLES):
         images = torch.rand(batch, 3, 64, 64, device=device) * 2 - 1
         score = discriminator(images)
@@ -70,7 +79,7 @@ def check_discriminator(discriminator: torch.nn.Module) -> None:
 @torch.no_grad()
 def check_generator(generator: torch.nn.Module, latent_dim: int) -> None:
     """(1, latent_dim, 1, 1) -> (1, 3, 64, 64) in [-1, 1]; batches > 1; different z, different images."""
-    device = next(generator.parameters()).device
+    device = _device_of(generator, "generator")
     was_training = generator.training
     generator.eval()  # a BatchNorm generator cannot take a batch of 1 in training mode
     try:

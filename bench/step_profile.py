@@ -39,7 +39,7 @@ def main() -> None:
     device = torch.device(args.device)
     images = torch.randint(0, 256, (1024, 3, 64, 64), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     loop = FaceganLoop(images, device, args.width, args.batch, precision="fp32")
-    G, D, cfg, step = loop.G, loop.D, loop.cfg, loop.step
+    G, cfg, step = loop.G, loop.cfg, loop.step
 
     step()
     with profile(activities=[ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if device.type == "cuda" else [])]) as prof:

@@ -32,11 +32,14 @@ from facegan.viz import save_grid
 def parse_overrides(text: str) -> dict:
     types = {f.name: {"int": int, "float": float, "str": str, "bool": lambda v: v.lower() in ("1", "true", "yes")}[f.type]
              for f in fields()}
-    out = {}
+    out, key = {}, None
     for item in filter(None, (t.strip() for t in text.split(","))):
-        key, _, value = item.partition("=")
-        out[key] = types[key](value)
-    return out
+        if "=" in item:
+            key, _, value = item.partition("=")
+            out[key] = value
+        else:  # a comma inside a value: augment=color,translation
+            out[key] += "," + item
+    return {k: types[k](v) for k, v in out.items()}
 
 
 def run_config(name: str, overrides: dict, train_images: torch.Tensor, holdout: torch.Tensor, marks: list[float],

@@ -5,7 +5,7 @@ because elsewhere it is slower than fp32, not faster:
 
 - CUDA: bf16 when the GPU supports it (Ampere and newer), else fp32 (fp16 is the option there);
 - CPU: bf16 when oneDNN has native bf16 kernels (AVX-512 BF16 or AMX); on an AVX2-only CPU bf16 is
-  emulated and measured 14-24x slower than fp32 (bench/RESULTS.md), so fp32;
+  emulated and many times slower than fp32 (figures in bench/RESULTS.md), so fp32;
 - MPS: fp32.
 
 Under autocast the weights, BatchNorm's running statistics and the losses stay fp32 (facegan.losses
@@ -55,9 +55,20 @@ def resolve(requested: str, device: torch.device) -> tuple[str, str | None]:
 class Amp:
     """The autocast context and the optimiser step for one run's precision.
 
-    >>> amp = Amp("fp32", torch.device("cpu"), [])
-    >>> with amp.autocast():
-    ...     y = torch.ones(2) * 2
+    Under bf16 a matmul runs in bf16; fp32 leaves it alone; under fp16 the gradient penalty's
+    ``double_backward`` code stays fp32:
+
+    >>> cpu, x = torch.device("cpu"), torch.ones(2, 2)
+    >>> with Amp("bf16", cpu, []).autocast():
+    ...     y = x @ x
+    >>> y.dtype
+    torch.bfloat16
+    >>> with Amp("fp32", cpu, []).autocast():
+    ...     y = x @ x
+    >>> y.dtype
+    torch.float32
+    >>> with Amp("fp16", cpu, []).autocast(double_backward=True):
+    ...     y = x @ x
     >>> y.dtype
     torch.float32
     """

@@ -86,8 +86,8 @@ def _normalise(desc: torch.Tensor, channels: int = 3) -> torch.Tensor:
 
 
 def _sort_rows(x: torch.Tensor) -> torch.Tensor:
-    """Sort each row. On the CPU numpy's SIMD sort is about 4x faster than torch.sort (bench: 128 x 262k
-    float32 rows, 0.44 s vs 1.77 s on 2 cores), and SWD's cost is almost all sorting."""
+    """Sort each row. On the CPU numpy's SIMD sort is faster than torch.sort (figures in bench/RESULTS.md),
+    and SWD's cost is almost all sorting."""
     if x.device.type == "cpu":
         return torch.from_numpy(np.sort(x.contiguous().numpy(), axis=1))
     return torch.sort(x, dim=1).values

@@ -16,11 +16,8 @@ Run it from the shell with ``facegan train`` (see ``facegan train --help``).
 from __future__ import annotations
 
 import contextlib
-import json
-import signal
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -38,12 +35,13 @@ from .device import describe, pick_device
 from .ema import EMA
 from .errors import FaceganError
 from .evaluation import append_jsonl, evaluate
-from .fileio import write_text_atomic
 from .latent import generate, sample_latents
 from .losses import LOSSES, gradient_penalty
 from .metrics import inception_weights_present
 from .models import build_models
 from .models.summary import count_parameters
+from .runs import (Meter, RunRecords, StopRequest, duration, format_record, plural, prepare_run_dir,
+                   reload_history, silent)
 from .viz import plot_losses, save_grid
 
 GRID_SEED = 1234  # the fixed latent batch behind every per-epoch grid
@@ -283,9 +281,9 @@ def snapshot(p: Parts, pos: Position, metric_history: list[dict]) -> dict[str, A
             "noise_rng": p.noise.get_state(), "device_type": p.device.type, "metric_history": metric_history}
 
 
-def restore(p: Parts, pos: Position, state: dict[str, Any], what: str, say: Callable, rank: int = 0,
-            noise_seed: int = 0) -> None:
-    """Load a checkpoint's state into freshly set-up parts and position."""
+def restore(p: Parts, pos: Position, state: dict[str, Any], what: str, say: Callable, noise_seed: int = 0) -> None:
+    """Load a checkpoint's state into freshly set-up parts and position (``noise_seed``: this rank's,
+    under torchrun, whose ranks restart their noise streams)."""
     ckpt.load_module_state(p.G, state["generator"], f"{what} (generator)")
     ckpt.load_module_state(p.D, state["discriminator"], f"{what} (discriminator)")
     if p.ema and state["generator_ema"] is not None:
@@ -306,57 +304,6 @@ def restore(p: Parts, pos: Position, state: dict[str, Any], what: str, say: Call
         say(f"note: resuming on {p.device.type} after {state['device_type']}: the noise stream restarts")
     pos.epoch, pos.batch_in_epoch, pos.step = state["epoch"], state["batch_in_epoch"], state["step"]
     pos.images_seen, pos.perm = state["images_seen"], state["perm"]
-
-
-# ----------------------------------------------------------------------------- the run's records
-class Meter:
-    """Running sums of named stats (0-d tensors) kept on the device; read once per interval.
-
-    A new stat is one more key in what the steps return. Also remembers the first step whose losses
-    (the stats named ``*_loss``) were not finite, without a host sync per step.
-    """
-
-    def __init__(self, device: torch.device):
-        self.sums: dict[str, torch.Tensor] = {}
-        self.count = 0
-        self.first_bad = torch.full((), -1, dtype=torch.long, device=device)
-
-    def add(self, step: int, stats: dict[str, torch.Tensor]) -> None:
-        for name, value in stats.items():
-            self.sums[name] = self.sums[name] + value.float() if name in self.sums else value.float().clone()
-        self.count += 1
-        losses = torch.stack([v for k, v in stats.items() if k.endswith("_loss")])
-        bad = ~torch.isfinite(losses).all()
-        self.first_bad = torch.where(bad & (self.first_bad < 0), torch.full_like(self.first_bad, step), self.first_bad)
-
-    def read(self) -> tuple[dict[str, float], int]:
-        """(mean of each stat since the last read, over the ranks too; first bad step or -1)."""
-        names = list(self.sums)
-        if not names:  # nothing added since the last read
-            self.count = 0
-            return {}, int(distributed.reduce_(self.first_bad.clone(), "max"))
-        means = distributed.reduce_(torch.stack([self.sums[k] for k in names]) / max(self.count, 1)).tolist()
-        first_bad = int(distributed.reduce_(self.first_bad.clone(), "max"))
-        self.sums, self.count = {}, 0
-        return dict(zip(names, means)), first_bad
-
-
-@dataclass
-class RunRecords:
-    """The run directory's logs: loss records (log.jsonl, also kept in memory for the plot), metric
-    records, and where the time went. Only rank 0 writes."""
-    run_dir: Path
-    writes: bool
-    history: list[dict] = field(default_factory=list)
-    metric_history: list[dict] = field(default_factory=list)
-    seconds: dict = field(default_factory=lambda: {"chores": 0.0, "metrics": 0.0})  # at epoch ends
-    images_trained: int = 0  # images in logged intervals (for the done line's img/s)
-
-    def log(self, record: dict) -> None:
-        self.history.append(record)
-        if self.writes:
-            with open(self.run_dir / "log.jsonl", "a") as f:
-                f.write(json.dumps(record) + "\n")
 
 
 # ----------------------------------------------------------------------------- the loop's parts
@@ -424,14 +371,14 @@ def end_epoch(p: Parts, pos: Position) -> None:
 
 
 def epoch_chores(p: Parts, pos: Position, records: RunRecords, faces: FaceData, fixed_z: torch.Tensor,
-                 label: int, record: dict, callbacks: list[Callback], say: Callable) -> None:
-    """Rank 0 after an epoch (``label`` = its number): fixed-z grid, metrics, checkpoint + export,
-    loss plot, callbacks."""
+                 label: int, final: bool, record: dict, callbacks: list[Callback], say: Callable) -> None:
+    """Rank 0 after an epoch (``label`` = its number; ``final``: the run ends here): fixed-z grid,
+    metrics, checkpoint + export, loss plot, callbacks."""
     cfg, run_dir = p.cfg, records.run_dir
     start = time.perf_counter()
     p.mark_step()  # CUDA graphs: the grid and metrics start a new generation, not the last step's
     grid_path = save_grid(generate(p.sampler, fixed_z), run_dir / "samples" / f"epoch_{label:03d}.png")
-    if cfg.metrics_every and (label % cfg.metrics_every == 0 or label == cfg.epochs):
+    if cfg.metrics_every and (label % cfg.metrics_every == 0 or final):
         metrics_start = time.perf_counter()
         scores = evaluate(p.sampler, faces.images, cfg.metrics_samples, metric_names(cfg), data_key=faces.key,
                           device=p.device)
@@ -454,31 +401,6 @@ def save(p: Parts, pos: Position, records: RunRecords) -> Path:
     return path
 
 
-class StopRequest:
-    """First Ctrl-C: finish the current step, then stop, so the saved state is consistent.
-    A second Ctrl-C interrupts at once. Only the main thread may own the SIGINT handler."""
-
-    def __init__(self, enabled: bool = True):
-        self.requested = False
-        self._previous = None
-        self.enabled = enabled  # off under torchrun: ranks could stop at different steps and hang
-
-    def _handle(self, signum, frame):
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        print("\nCtrl-C: stopping after this step and saving a checkpoint (press again to abort now)")
-
-    def __enter__(self):
-        if self.enabled and threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-
-
 def resume_config(run_dir: str | Path, epochs: int | None = None, device: str | None = None) -> TrainConfig:
     """The config a run was trained with, with only the epoch count (and device) changed."""
     values = ckpt.latest_state(run_dir)["config"]
@@ -487,41 +409,6 @@ def resume_config(run_dir: str | Path, epochs: int | None = None, device: str | 
     if device is not None:
         values["device"] = device
     return TrainConfig.from_dict(values)
-
-
-def prepare_run_dir(cfg: TrainConfig, run_dir: str | Path | None, resumed: dict | None, is_main: bool) -> Path:
-    """A new numbered run directory (or the given / resumed one), the same on every rank; config.json."""
-    if is_main and resumed is None:
-        run_dir = Path(run_dir) if run_dir else new_run_dir(cfg.runs_dir, cfg.name)
-        run_dir.mkdir(parents=True, exist_ok=True)
-    run_dir = Path(distributed.broadcast_object(str(run_dir)))
-    if is_main:
-        write_text_atomic(run_dir / "config.json", cfg.to_json() + "\n")
-        (run_dir / "samples").mkdir(exist_ok=True)
-    return run_dir
-
-
-def new_run_dir(runs_dir: str | Path, name: str) -> Path:
-    """runs_dir/NNN-name with NNN one above the highest existing number."""
-    runs_dir = Path(runs_dir)
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    numbers = [int(p.name[:3]) for p in runs_dir.iterdir() if p.name[:3].isdigit()]
-    n = max(numbers, default=0) + 1
-    while True:
-        path = runs_dir / f"{n:03d}-{name}"
-        try:
-            path.mkdir()
-            return path
-        except FileExistsError:
-            n += 1
-
-
-def reload_history(records: RunRecords, step: int) -> None:
-    """On resume: the loss records up to the checkpoint's step, from log.jsonl (later lines came from
-    steps the checkpoint does not hold, and are dropped from the file too)."""
-    records.history = ckpt.read_history(records.run_dir, step)
-    if records.writes:
-        write_text_atomic(records.run_dir / "log.jsonl", "".join(json.dumps(r) + "\n" for r in records.history))
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -541,7 +428,7 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
             raise FaceganError(f"{run_dir} has already trained {plural(resumed['epoch'], 'epoch')}; "
                                f"pass --epochs N with N > {resumed['epoch']} to continue")
     ranks, device = distributed.setup(pick_device(cfg.device))
-    say = print if ranks.is_main else _silent  # rank 0 alone prints and writes files
+    say = print if ranks.is_main else silent  # rank 0 alone prints and writes files
     progress = progress and ranks.is_main
     precision, note = resolve_precision(cfg.precision, device)
     say(f"device: {describe(device)} | preset: {cfg.preset} | {cfg.arch} | batch {cfg.batch_size} "
@@ -568,7 +455,7 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
 
     # --- restore, or start a new run directory ------------------------------------------------------
     if resumed is not None:
-        restore(p, pos, resumed, f"checkpoint of {run_dir}", say, ranks.rank, noise_seed)
+        restore(p, pos, resumed, f"checkpoint of {run_dir}", say, noise_seed)
         say(f"resuming {run_dir} at epoch {pos.epoch + 1}, step {pos.step}")
     run_dir = prepare_run_dir(cfg, run_dir, resumed, ranks.is_main)
     records = RunRecords(run_dir, writes=ranks.is_main)
@@ -599,7 +486,8 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
                 if not timed_out:
                     end_epoch(p, pos)
                 if ranks.is_main:
-                    epoch_chores(p, pos, records, faces, fixed_z, label, record, callbacks, say)
+                    epoch_chores(p, pos, records, faces, fixed_z, label, timed_out or pos.epoch == cfg.epochs, record,
+                                 callbacks, say)
     except KeyboardInterrupt:
         if not stop.requested or not ranks.is_main:  # interrupted inside a step: G and D may be half-updated
             print(f"\naborted inside step {pos.step + 1}; the newest checkpoint is left as it was")
@@ -636,25 +524,3 @@ def finish(p: Parts, pos: Position, records: RunRecords, ranks, seconds: float, 
     say(f"done: {ended}, {plural(pos.step, 'step')} in {duration(seconds)}{rate} ({breakdown}). "
         f"Run {records.run_dir}: samples/, losses.png, log.jsonl, checkpoints/, generator.safetensors"
         f"{' (EMA)' if p.ema else ''}. More faces: facegan sample --generator {export} --out faces.png")
-
-
-def _silent(*args, **kwargs) -> None:
-    pass
-
-
-def plural(n: int, noun: str) -> str:
-    """'1 epoch', '2 epochs'."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def format_record(record: dict) -> str:
-    """One human line of a log record: every stat it has, then img/s."""
-    names = {"d_loss": "D", "g_loss": "G", "d_real": "D(x)", "d_fake": "D(G(z))"}
-    parts = [f"{names.get(k, k)} {v:.3f}" if k.endswith("_loss") else f"{names.get(k, k)} {v:.2f}"
-             for k, v in record.items() if k not in ("step", "epoch", "img_per_s")]
-    return "  ".join(parts + [f"{record['img_per_s']:.0f} img/s"])
-
-
-def duration(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"{minutes}m{secs:02d}s" if minutes else f"{seconds:.1f}s"

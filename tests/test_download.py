@@ -123,5 +123,26 @@ def test_unreachable_server_is_one_clear_error(tmp_path, monkeypatch):
         download.fetch("http://127.0.0.1:9/x.zip", tmp_path / "x.zip", retries=1, timeout=2, progress=False)
 
 
-def test_the_default_url_is_udacitys_zip():
-    assert download.DATASETS["celeba-small"].endswith("processed-celeba-small.zip")
+def test_download_without_url_fetches_udacitys_zip_and_url_picks_a_mirror(tmp_path, monkeypatch):
+    """`facegan download celeba-small` with no --url must fetch Udacity's zip (saved under its own name);
+    --url must replace it, and a query string must not end up in the zip's file name."""
+    payload, fetched = make_zip(tmp_path), []
+
+    def fake_fetch(url, dest, progress=True, **kwargs):
+        fetched.append((url, dest))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(payload)
+        return dest
+
+    monkeypatch.setattr(download, "fetch", fake_fetch)
+    from facegan.cli import main
+
+    assert main(["download", "celeba-small", "--root", str(tmp_path / "a")]) == 0
+    url, dest = fetched[-1]
+    assert url.startswith("https://s3.amazonaws.com/video.udacity-data.com/") and url.endswith(
+        "/processed-celeba-small.zip")
+    assert dest == tmp_path / "a" / "processed-celeba-small.zip" and not dest.exists()  # unpacked, then deleted
+    assert len(list((tmp_path / "a" / "celeba").iterdir())) == 5
+    mirror = "http://mirror.example/faces.zip?token=abc"
+    assert main(["download", "celeba-small", "--root", str(tmp_path / "b"), "--url", mirror]) == 0
+    assert fetched[-1] == (mirror, tmp_path / "b" / "faces.zip")

@@ -117,3 +117,27 @@ def test_python_tests_py_passes_on_facegans_own_models(tmp_path):
                           env={**os.environ, "PYTHONPATH": str(root)}, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count(": passed") == 3
+
+
+class LayersInAList(nn.Module):
+    """A classic mistake: layers kept in a plain Python list are not registered, so the module has no
+    parameters (nothing to train) although its forward works."""
+
+    def __init__(self, *layers):
+        super().__init__()
+        self.layers = list(layers)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+@pytest.mark.parametrize("check, module, args", [
+    (graders.check_generator, LayersInAList(nn.ConvTranspose2d(16, 3, 64), nn.Tanh()), (16,)),
+    (graders.check_discriminator, LayersInAList(nn.Conv2d(3, 1, 64)), ()),
+])
+def test_a_module_without_parameters_fails_with_a_sentence_not_a_bare_stopiteration(check, module, args):
+    """The checks find the device from the first parameter: with none, a grader must still get a message."""
+    with pytest.raises(AssertionError, match=r"has no parameters .* not in a plain Python list"):
+        check(module, *args)

@@ -141,8 +141,12 @@ def test_resuming_a_checkpoint_of_another_architecture_is_a_clear_error(tiny_con
 def test_compiled_training_runs_and_checkpoints_load_into_plain_modules(tiny_config, capsys):
     from torch._dynamo.utils import counters
 
+    import torch._dynamo as dynamo
+
     counters.clear()
+    before = dynamo.config.suppress_errors
     run = train(tiny_config(compile=True, compile_mode="reduce-overhead"), progress=False)
+    assert dynamo.config.suppress_errors == before  # the eager fallback does not leak into the process
     assert "torch.compile: on, mode reduce-overhead" in capsys.readouterr().out  # on a CPU: no CUDA graphs
     assert counters["stats"]["unique_graphs"] >= 2  # G and D really were compiled, not skipped
     state = ckpt.latest_state(run)
