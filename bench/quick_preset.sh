@@ -25,6 +25,6 @@ if [ -n "$out" ]; then
 from facegan.data import load_faces
 from facegan.data import to_unit_range
 from facegan.viz import save_grid
-save_grid(to_unit_range(load_faces("synthetic", progress=False).images[:32]), '$out/synthetic_faces.png', nrow=8, scale=2)"
+save_grid(to_unit_range(load_faces('synthetic', progress=False).images[:32]), '$out/synthetic_faces.png', nrow=8, scale=2)"
     echo "figures written to $out/ (grid from $(basename "$last"))"
 fi

@@ -2,7 +2,8 @@
 
     python bench/time_to_quality.py --train DIR --holdout DIR [--minutes 5] [--marks 1,2,3,4,5]
         --config "quick=" --config "best=ema_kimg=10,upsample=resize" [--out assets/time_to_quality.png]
-        [--json results.json]
+        [--json results.jsonl]
+    python bench/time_to_quality.py --plot-only a.jsonl b.jsonl --only "quick,best" --out plot.png
 
 Each --config is NAME=overrides on top of the quick preset (comma-separated key=value, TrainConfig
 fields). Every config trains in this process with facegan's own set-up and step (training.setup,
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from facegan import training
+from facegan import synthetic, training
 from facegan.config import build_config, fields
 from facegan.data import load_faces
 from facegan.evaluation import evaluate
@@ -87,6 +88,11 @@ def plot(points: list[dict], path: Path, floor: float | None) -> None:
     ax.set_xlabel("training minutes (wall clock, 2 CPU cores)")
     ax.set_ylabel("SWD avg x1e3 vs held-out faces (lower is better)")
     ax.set_yscale("log")
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_yticks([10, 15, 20, 30, 40, 60, 80, 100])
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -95,20 +101,32 @@ def plot(points: list[dict], path: Path, floor: float | None) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train", required=True, help="folder of training faces")
-    parser.add_argument("--holdout", required=True, help="folder of held-out faces (never trained on)")
+    parser.add_argument("--train", help="folder of training faces, or synthetic")
+    parser.add_argument("--holdout", help="folder of held-out faces (never trained on), or synthetic (1,000 faces "
+                                          "from a seed the training set does not use)")
+    parser.add_argument("--plot-only", nargs="+", metavar="JSONL", help="draw --out from earlier --json files")
+    parser.add_argument("--only", help="with --plot-only: comma-separated config names, in this order")
     parser.add_argument("--minutes", type=float, default=5)
     parser.add_argument("--marks", default="", help="comma-separated minutes (default 1, 2, ..., --minutes)")
-    parser.add_argument("--config", action="append", required=True, help="NAME=key=value,key=value (repeatable)")
+    parser.add_argument("--config", action="append", default=[], help="NAME=key=value,key=value (repeatable)")
     parser.add_argument("--out", help="PNG plot of SWD against minutes")
     parser.add_argument("--grids", help="folder for each config's final 8x8 grid")
     parser.add_argument("--json", help="append the points here (JSON lines)")
     parser.add_argument("--floor", type=float, help="real-vs-real SWD to draw as a line")
     args = parser.parse_args()
+    if args.plot_only:
+        points = [json.loads(line) for path in args.plot_only for line in Path(path).read_text().splitlines()]
+        if args.only:
+            points = [p for name in args.only.split(",") for p in points if p["config"] == name]
+        plot(points, Path(args.out), args.floor)
+        return
+    if not (args.train and args.holdout and args.config):
+        parser.error("--train, --holdout and at least one --config are needed (or --plot-only)")
 
     marks = [float(m) for m in args.marks.split(",")] if args.marks else [float(m) for m in range(1, int(args.minutes) + 1)]
     train_images = load_faces(args.train, progress=False).images
-    holdout = load_faces(args.holdout, progress=False).images
+    holdout = (synthetic.render_faces(1000, seed=1)[0] if args.holdout == "synthetic"  # training set: seed 0
+               else load_faces(args.holdout, progress=False).images)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {len(train_images):,} training faces, "
           f"{len(holdout):,} held out; marks {marks} min")
     points = []

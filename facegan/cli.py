@@ -18,7 +18,6 @@ from .errors import FaceganError, require_int_at_least
 from .fileio import GENERATOR_FILE, export_path
 
 
-
 class _Parser(argparse.ArgumentParser):
     """Bad arguments -> one line (what was wrong, where to look), exit status 2."""
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from facegan.config import PRESETS, TrainConfig, build_config, resolve_preset
+from facegan.config import DEFAULT_CELEBA_DIR, PRESETS, TrainConfig, build_config, resolve_preset
 from facegan.errors import FaceganError
 
 
@@ -18,7 +18,11 @@ def test_auto_preset_follows_the_device():
     assert resolve_preset("auto", "cuda") == "paper"
     assert resolve_preset("auto", "mps") == "paper"
     assert resolve_preset("auto", "cpu") == "quick"
-    assert build_config("auto", device_type="cpu").data == "synthetic"
+    cpu = build_config("auto", device_type="cpu")
+    assert cpu.data == DEFAULT_CELEBA_DIR  # CelebA when present, else the synthetic faces with a note
+    assert cpu.minutes > 0 and cpu.upsample == "resize" and cpu.ema_kimg > 0  # measured on a CPU (RESULTS.md)
+    paper = build_config("paper")
+    assert (paper.minutes, paper.upsample, paper.ema_kimg, paper.augment) == (0, "transpose", 0, "")  # the seed's table
 
 
 def test_overrides_beat_presets_and_round_trip_through_json():
