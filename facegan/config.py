@@ -48,6 +48,14 @@ class TrainConfig:
     width: float = _f(1.0, "dcgan: channel multiplier; 1.0 is the paper DCGAN (64..512 channels)")
     upsample: str = _f("transpose", "dcgan: how G doubles the image side: the paper's transposed conv, or "
                        "resize = nearest upsampling + 3x3 conv (no checkerboard)", ("transpose", "resize"))
+    w_dim: int = _f(256, "stylegan2: size of the intermediate latent w (official 512)")
+    channel_base: int = _f(4096, "stylegan2: feature maps of side s have min(channel_base // s, channel_max) "
+                           "channels (official 32768; its 64 px recipe 16384)")
+    channel_max: int = _f(512, "stylegan2: the most channels of any layer (official 512)")
+    mapping_layers: int = _f(2, "stylegan2: fully connected layers of the mapping network z -> w "
+                             "(official: 2 in its 64 px recipe, 8 for FFHQ)")
+    style_mixing: float = _f(0.9, "stylegan2: probability that a training batch takes its styles from a second z "
+                             "from a random layer on (mixing regularisation; official 0.9, 0 = off)")
     # --- optimisation ---
     epochs: int = _f(50, "passes over the data")
     minutes: float = _f(0.0, "stop training after this many minutes of wall time, saving and exporting as "
@@ -59,6 +67,10 @@ class TrainConfig:
     beta2: float = _f(0.999, "Adam beta2")
     loss: str = _f("bce", "adversarial loss: non-saturating BCE or Wasserstein", ("bce", "wgan"))
     gp_weight: float = _f(0.0, "WGAN-GP gradient penalty weight on D (0 = off)")
+    r1_gamma: float = _f(0.0, "R1 penalty weight gamma on D's gradients at real images, loss gamma/2 * "
+                         "E||grad D(x)||^2 (StyleGAN2's regulariser; its recipe: 0.0002 * resolution^2 / batch, "
+                         "0.0256 at 64 px and batch 32; 0 = off)")
+    r1_every: int = _f(16, "lazy regularisation: the R1 penalty every N D steps, weighted by N (official 16)")
     g_steps: int = _f(1, "generator steps per discriminator step")
     lr_step_size: int = _f(0, "StepLR: decay both learning rates every N epochs (0 = off)")
     lr_gamma: float = _f(0.5, "StepLR decay factor")
@@ -105,10 +117,11 @@ class TrainConfig:
 
 
 # Presets: named partial overrides. "paper" is the seed's table (the defaults: no EMA, no augmentation,
-# transposed convolutions). "quick" is what a CPU gets: a narrow DCGAN with nearest-upsample + 3x3 convs
-# and an EMA generator, trained for 5 minutes of wall time (the epoch count is only a cap), so a slower
-# machine still finishes on time. Each choice was measured on real faces (bench/time_to_quality.py,
-# bench/RESULTS.md); DiffAugment and width 0.5 did not help within 5 minutes and are off.
+# transposed convolutions). "quick" is what a CPU gets: a narrow DCGAN with nearest-upsample + 3x3 convs,
+# an EMA generator and DiffAugment, trained for 5 minutes of wall time (the epoch count is only a cap),
+# so a slower machine still finishes on time. Each choice was measured on real and synthetic faces
+# (bench/time_to_quality.py, bench/RESULTS.md): DiffAugment keeps D from overpowering G on the
+# synthetic faces (without it their backgrounds collapse) at a small cost on real faces.
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {"name": "paper", "metrics_every": 5},
     "quick": {
@@ -120,6 +133,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "lr_d": 2e-4,
         "upsample": "resize",
         "ema_kimg": 10.0,
+        "augment": "color,translation,cutout",
         "log_every": 20,
     },
 }
@@ -158,7 +172,8 @@ def validate(cfg: TrainConfig) -> None:
         if choices and value not in choices:
             raise FaceganError(f"{f.name} must be one of {', '.join(choices)} (got {value!r})")
     for name in ["synthetic_count", "resolution", "latent_dim", "epochs", "batch_size", "g_steps", "log_every",
-                 "grid_size", "keep_checkpoints", "metrics_samples"]:
+                 "grid_size", "keep_checkpoints", "metrics_samples", "w_dim", "channel_base", "channel_max",
+                 "mapping_layers", "r1_every"]:
         require_int_at_least(name, getattr(cfg, name))
     for name in ["width", "lr_g", "lr_d", "lr_gamma"]:
         if not getattr(cfg, name) > 0:
@@ -169,6 +184,10 @@ def validate(cfg: TrainConfig) -> None:
     if cfg.gp_weight < 0 or cfg.lr_step_size < 0 or cfg.metrics_every < 0 or cfg.ema_kimg < 0 or cfg.ema_rampup < 0 \
             or cfg.minutes < 0:
         raise FaceganError("gp_weight, lr_step_size, metrics_every, ema_kimg, ema_rampup and minutes must be >= 0")
+    if not 0 <= cfg.style_mixing <= 1:
+        raise FaceganError(f"style_mixing is a probability: it must be in [0, 1] (got {cfg.style_mixing})")
+    if cfg.r1_gamma < 0:
+        raise FaceganError(f"r1_gamma must be >= 0 (got {cfg.r1_gamma})")
     augment_policy(cfg.augment)  # raises on an unknown operation
     metric_names(cfg)  # raises on an unknown metric
     if not re.fullmatch(DEVICE_PATTERN, cfg.device):

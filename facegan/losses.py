@@ -4,6 +4,8 @@ BCE-with-logits instead of Sigmoid + BCELoss: numerically stable and safe under 
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -38,6 +40,15 @@ def gradient_penalty(discriminator: nn.Module, real: torch.Tensor, fake: torch.T
     scores = discriminator(x_hat).float()
     (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
     return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor) -> torch.Tensor:
+    """R1 (Mescheder et al., 2018; StyleGAN2's D regulariser): E[||grad_x D(x)||^2] at the real images,
+    the squared gradient summed over each image's pixels and averaged over the batch. Differentiable in
+    D's weights (create_graph). The official loss adds gamma / 2 times this."""
+    real = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(real).float().sum(), real, create_graph=True)
+    return grad.float().square().flatten(1).sum(1).mean()
 
 
 LOSSES = {"bce": (d_loss_bce, g_loss_bce), "wgan": (d_loss_wgan, g_loss_wgan)}

@@ -36,7 +36,7 @@ from .ema import EMA
 from .errors import FaceganError
 from .evaluation import append_jsonl, evaluate
 from .latent import generate, sample_latents
-from .losses import LOSSES, gradient_penalty
+from .losses import LOSSES, gradient_penalty, r1_penalty
 from .metrics import inception_weights_present
 from .models import build_models
 from .models.summary import count_parameters
@@ -130,6 +130,8 @@ def setup(cfg: TrainConfig, channels: int, resolution: int, device: torch.device
     schedulers = ([torch.optim.lr_scheduler.StepLR(o, cfg.lr_step_size, cfg.lr_gamma) for o in (opt_g, opt_d)]
                   if cfg.lr_step_size > 0 else [])
     noise = torch.Generator(device).manual_seed(cfg.seed + 1 if noise_seed is None else noise_seed)
+    if hasattr(G, "noise_generator"):  # style models: per-pixel noise and style mixing from the run's stream
+        G.noise_generator = noise
     return Parts(cfg, device, G, D, opt_g, opt_d, Amp(precision, device, [opt_g, opt_d]), schedulers, ema, noise,
                  make_augment(augment_policy(cfg.augment), noise, memory_format), memory_format,
                  cudagraph_step_marker(cfg, device), world)
@@ -208,8 +210,11 @@ def real_batch(images: torch.Tensor, index: torch.Tensor, flip: bool, rng: torch
     return batch.contiguous(memory_format=memory_format)
 
 
-def d_step(p: Parts, real: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def d_step(p: Parts, real: torch.Tensor, z: torch.Tensor, r1: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Update D once. Returns (fake images with G's graph, stats: D loss, mean D(x), mean D(G(z))).
+
+    ``r1``: add the lazy R1 penalty this step (every cfg.r1_every steps, weighted by r1_every, as
+    StyleGAN2 does; added to this step's loss rather than taking a step of its own).
 
     Under torchrun, G_train and D_train are DistributedDataParallel wrappers: D's gradients are then
     averaged over the processes during ``backward``.
@@ -223,6 +228,9 @@ def d_step(p: Parts, real: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor,
     if p.cfg.gp_weight > 0:
         with p.amp.autocast(double_backward=True):
             loss = loss + p.cfg.gp_weight * gradient_penalty(p.critic, real, fake, p.noise)
+    if r1:
+        with p.amp.autocast(double_backward=True):
+            loss = loss + (p.cfg.r1_gamma / 2 * p.cfg.r1_every) * r1_penalty(p.critic, real)
     p.opt_d.zero_grad(set_to_none=True)
     p.amp.backward(loss, p.opt_d)
     p.amp.step(p.opt_d)
@@ -254,7 +262,7 @@ def train_step(p: Parts, pos: Position, real: torch.Tensor) -> dict[str, torch.T
     cfg = p.cfg
     z = torch.randn(cfg.batch_size, cfg.latent_dim, device=p.device, generator=p.noise)
     p.mark_step()
-    fake, stats = d_step(p, real, z)
+    fake, stats = d_step(p, real, z, r1=cfg.r1_gamma > 0 and pos.step % cfg.r1_every == 0)
     for k in range(cfg.g_steps):
         if k > 0:  # further G steps use fresh samples
             z = torch.randn(cfg.batch_size, cfg.latent_dim, device=p.device, generator=p.noise)

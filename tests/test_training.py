@@ -1,5 +1,6 @@
 import json
 import signal
+from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
@@ -235,7 +236,7 @@ def test_unknown_architecture_and_unfit_resolution_are_clear_errors(tiny_config)
 
 def test_time_limit_ends_the_run_mid_epoch_with_a_checkpoint_and_export(tiny_config, capsys, monkeypatch):
     clock = iter(range(0, 10_000, 30))  # every reading of the clock is 30 s later than the last
-    monkeypatch.setattr(training.time, "perf_counter", lambda: float(next(clock)))
+    monkeypatch.setattr(training, "time", SimpleNamespace(perf_counter=lambda: float(next(clock))))  # the trainer's clock only
     run = train(tiny_config(minutes=1.5, epochs=5, log_every=1), progress=False)
     state = ckpt.latest_state(run)
     assert 0 < state["step"] < 20 and (run / "generator.safetensors").is_file()

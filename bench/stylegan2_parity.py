@@ -1,0 +1,168 @@
+"""facegan's StyleGAN2 against NVIDIA's official stylegan2-ada-pytorch, with the same weights.
+
+    python bench/stylegan2_parity.py PATH [--device cpu|cuda]
+
+PATH is a checkout of https://github.com/NVlabs/stylegan2-ada-pytorch, or a bare clone / git
+directory of it (its HEAD is then extracted to a temporary folder). Nothing of NVIDIA's code is
+copied into facegan (its licence is non-commercial): it is imported from PATH for this comparison
+only. On a CPU the official code runs its reference ops (``_upfirdn2d_ref``, ``_bias_act_ref``); on
+CUDA it may build its custom kernels (it falls back to the reference ops, with a warning, if it
+cannot).
+
+For tiny configurations (8 to 32 px, with and without conv clamping) the script builds the official
+G and D, randomises every parameter and buffer that starts at zero (biases, noise strengths,
+``w_avg``), loads the official ``state_dict`` into facegan's modules with ``strict=True`` (so every
+name must match) and reports the largest absolute difference of:
+
+- G images in eval mode (fused modulated conv), noise const, with truncation psi 0.7 / cutoff;
+- G images in training mode (non-fused path), random noise drawn from the same seed, and ``w_avg`` after it;
+- G's parameter gradients of a random projection of the images (training mode);
+- D logits, the R1 penalty (gradients of D at real images, official loss formula) and D's weight
+  gradients of that penalty (double backward);
+- a control: G with one bias moved by 1e-3 must differ (so a 0 above means equal, not "not compared").
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import subprocess
+import sys
+import tempfile
+import types
+from pathlib import Path
+
+import torch
+
+from facegan.losses import r1_penalty
+from facegan.models import stylegan2 as sg2
+
+CONFIGS = [  # (resolution, channel_base, channel_max, w_dim, mapping layers, conv_clamp)
+    (8, 256, 32, 32, 2, None),
+    (16, 512, 64, 48, 2, 0.5),  # a clamp that bites
+    (32, 512, 32, 32, 8, 256),
+]
+BATCH = 4
+
+
+def official_checkout(path: Path, scratch: Path) -> Path:
+    """A folder with the official training/ and torch_utils/ packages."""
+    if (path / "training" / "networks.py").is_file():
+        return path
+    out = scratch / "stylegan2-ada-pytorch"
+    out.mkdir()
+    archive = subprocess.run(["git", f"--git-dir={path}", "archive", "HEAD"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    return out
+
+
+def stub_missing(*names: str) -> None:
+    """Empty stand-ins for modules the official code imports but this comparison never uses
+    (dnnlib.util imports requests for downloads)."""
+    for name in names:
+        if importlib.util.find_spec(name) is None:
+            sys.modules[name] = types.ModuleType(name)
+
+
+def randomise(module: torch.nn.Module, seed: int) -> None:
+    """Non-zero values where the official init has zeros, so biases, noise and w_avg are exercised."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, t in list(module.named_parameters()) + list(module.named_buffers()):
+            if name.endswith(("bias", "noise_strength", "w_avg")):
+                t.copy_(0.3 * torch.randn(t.shape, generator=g))
+
+
+def max_diff(a: torch.Tensor | None, b: torch.Tensor | None) -> float:
+    """Largest absolute difference; two missing gradients are equal, one missing is infinitely far."""
+    if a is None or b is None:
+        return 0.0 if a is None and b is None else float("inf")
+    return (a.double() - b.double()).abs().max().item()
+
+
+def compare(networks, resolution: int, channel_base: int, channel_max: int, w_dim: int, layers: int,
+            clamp, device: torch.device) -> dict[str, float]:
+    z_dim = 24
+    synthesis_kwargs = dict(channel_base=channel_base, channel_max=channel_max, num_fp16_res=0, conv_clamp=clamp)
+    torch.manual_seed(0)
+    G_off = networks.Generator(z_dim=z_dim, c_dim=0, w_dim=w_dim, img_resolution=resolution, img_channels=3,
+                               mapping_kwargs=dict(num_layers=layers), synthesis_kwargs=synthesis_kwargs).to(device)
+    D_off = networks.Discriminator(c_dim=0, img_resolution=resolution, img_channels=3, channel_base=channel_base,
+                                   channel_max=channel_max, conv_clamp=clamp).to(device)
+    randomise(G_off, 1)
+    randomise(D_off, 2)
+    G = sg2.Generator(z_dim, w_dim, resolution, 3, channel_base, channel_max, layers, clamp).to(device)
+    D = sg2.Discriminator(resolution, 3, channel_base, channel_max, clamp).to(device)
+    G.load_state_dict(G_off.state_dict(), strict=True)
+    D.load_state_dict(D_off.state_dict(), strict=True)
+    z = torch.randn(BATCH, z_dim, generator=torch.Generator().manual_seed(3)).to(device)
+    c = torch.zeros(BATCH, 0, device=device)
+    out = {}
+
+    # eval: fused modulated conv, const noise, truncation of the first 2 ws
+    G_off.eval(), G.eval()
+    with torch.no_grad():
+        a = G_off(z, c, truncation_psi=0.7, truncation_cutoff=2, noise_mode="const")
+        b = G(z, truncation_psi=0.7, truncation_cutoff=2, noise_mode="const")
+    out["G eval (const noise, psi 0.7)"] = max_diff(a, b)
+    out["  |image| max"] = a.abs().max().item()
+
+    # training mode: non-fused path, random noise from the same global seed, w_avg update
+    G_off.train(), G.train()
+    torch.manual_seed(5)
+    a = G_off(z, c, noise_mode="random")
+    torch.manual_seed(5)
+    b = G(z, noise_mode="random")
+    out["G train (random noise)"] = max_diff(a, b)
+    out["w_avg after a train step"] = max_diff(G_off.mapping.w_avg, G.mapping.w_avg)
+    projection = torch.randn(a.shape, generator=torch.Generator().manual_seed(6)).to(device)
+    (a * projection).sum().backward()
+    (b * projection).sum().backward()
+    grads_off = dict(G_off.named_parameters())
+    out["G parameter gradients"] = max(max_diff(grads_off[n].grad, p.grad) for n, p in G.named_parameters())
+
+    # D logits and R1 at real images
+    real = torch.randn(BATCH, 3, resolution, resolution, generator=torch.Generator().manual_seed(7)).to(device)
+    out["D logits"] = max_diff(D_off(real, c), D(real))
+    x = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(D_off(x, c).sum(), x, create_graph=True)
+    r1_official, r1 = grad.square().sum([1, 2, 3]).mean(), r1_penalty(D, real)
+    out["R1 penalty"] = max_diff(r1_official, r1)
+    r1_official.backward()
+    r1.backward()  # second order: D's weight gradients of the penalty
+    grads_off = dict(D_off.named_parameters())
+    out["D parameter gradients of R1"] = max(max_diff(grads_off[n].grad, p.grad) for n, p in D.named_parameters())
+
+    # control: the comparison can fail (one torgb bias moved by 1e-3 must show up)
+    G.eval()
+    with torch.no_grad():
+        getattr(G.synthesis, f"b{resolution}").torgb.bias[0] += 1e-3
+        out["  control: one bias + 1e-3"] = max_diff(G_off.eval()(z, c, noise_mode="const"), G(z, noise_mode="const"))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("official", type=Path, help="stylegan2-ada-pytorch checkout or git directory")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False  # compare fp32 with fp32
+    with tempfile.TemporaryDirectory() as scratch:
+        sys.path.insert(0, str(official_checkout(args.official.resolve(), Path(scratch))))
+        stub_missing("requests")
+        import training.networks as networks  # noqa: E402  (the official module)
+
+        worst = 0.0
+        for config in CONFIGS:
+            res, base, cmax, w_dim, layers, clamp = config
+            print(f"{res} px, channel_base {base}, channel_max {cmax}, w_dim {w_dim}, {layers} mapping layers, "
+                  f"conv_clamp {clamp} ({device}):")
+            for name, value in compare(networks, *config, device).items():
+                print(f"  {name:<32} {value:.3g}")
+                if not name.startswith(" "):
+                    worst = max(worst, value)
+        print(f"largest absolute difference: {worst:.3g}")
+
+
+if __name__ == "__main__":
+    main()
