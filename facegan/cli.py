@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--out", default="faces.png", help="grid PNG to write (default faces.png)")
     out.add_argument("--separate", metavar="DIR", help="write one PNG per face into DIR instead of a grid")
     sample.add_argument("--nrow", type=int, help="faces per grid row (default: square)")
+    sample.add_argument("--truncation", type=float, default=1.0, metavar="PSI",
+                        help="style generators: pull each face towards the average face, 0 = the average, "
+                             "1 = none (default 1; 0.7 is a common choice)")
 
     interp = sub.add_parser("interpolate", parents=[uses_generator],
                             help="a strip of faces along a latent path between two seeds")
@@ -122,6 +125,8 @@ def check_args(args: argparse.Namespace) -> None:
         require_int_at_least("--n", args.n)
         if args.nrow is not None:
             require_int_at_least("--nrow", args.nrow)
+        if not 0 <= args.truncation <= 1:
+            raise FaceganError(f"--truncation must be between 0 and 1 (got {args.truncation})")
     elif args.command == "interpolate":
         require_int_at_least("--steps", args.steps)
     elif args.command == "eval":
@@ -153,7 +158,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
     from .viz import save_grid, save_images
 
     G = load_generator(args.generator, pick_device(args.device))
-    faces = sample(G, args.n, args.seed)
+    faces = sample(G, args.n, args.seed, args.truncation)
     if args.separate:
         paths = save_images(faces, args.separate)
         print(f"wrote {len(paths)} faces to {args.separate}/")

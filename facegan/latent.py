@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import torch
 
+from .errors import FaceganError
+
 
 def sample_latents(n: int, latent_dim: int, seed: int) -> torch.Tensor:
     """(n, latent_dim) standard-normal latents, identical for a given seed on every device."""
@@ -14,20 +16,26 @@ def sample_latents(n: int, latent_dim: int, seed: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def generate(generator: torch.nn.Module, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+def generate(generator: torch.nn.Module, z: torch.Tensor, batch_size: int = 256, **options) -> torch.Tensor:
     """z (N, latent_dim) -> images (N, C, H, W) in [-1, 1] on the CPU, in eval mode, in chunks."""
     device = next(generator.parameters()).device
     was_training = generator.training
     generator.eval()
     try:
-        return torch.cat([generator(chunk.to(device)).float().cpu() for chunk in z.split(batch_size)])
+        return torch.cat([generator(chunk.to(device), **options).float().cpu() for chunk in z.split(batch_size)])
     finally:
         generator.train(was_training)
 
 
-def sample(generator: torch.nn.Module, n: int, seed: int = 0) -> torch.Tensor:
-    """n faces (n, C, H, W) in [-1, 1]; the same seed gives the same faces."""
-    return generate(generator, sample_latents(n, generator.latent_dim, seed))
+def sample(generator: torch.nn.Module, n: int, seed: int = 0, truncation: float = 1.0) -> torch.Tensor:
+    """n faces (n, C, H, W) in [-1, 1]; the same seed gives the same faces. ``truncation`` psi < 1 pulls
+    each face's styles towards the average face (style generators only: they have a mapping to w)."""
+    if truncation == 1.0:
+        return generate(generator, sample_latents(n, generator.latent_dim, seed))
+    if not hasattr(generator, "mapping"):
+        raise FaceganError(f"truncation works on style generators (stylegan2), which map z to w; this "
+                           f"{generator.arch()['arch']} generator has no w space: leave --truncation at 1")
+    return generate(generator, sample_latents(n, generator.latent_dim, seed), truncation_psi=truncation)
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

@@ -39,13 +39,15 @@ def test_run_all_executes_and_shows_a_grid_per_epoch(tmp_path, monkeypatch):
     for line in ("check_dataset_outputs: passed", "check_discriminator: passed", "check_generator: passed"):
         assert line in text
     training_cell = next(c for c in nb.cells if c.cell_type == "code" and "train(cfg" in c.source)
-    grids = [o for o in training_cell.outputs if "image/png" in o.get("data", {})]
+    grids = [o for o in training_cell.outputs if {"image/png", "image/jpeg"} & set(o.get("data", {}))]
     assert len(grids) >= epochs
     training_text = "".join(o.get("text", "") for o in training_cell.outputs)
     assert "\r" not in training_text and len(training_text) < 400 * (epochs + 4)  # a line per epoch, no bar refreshes
+    assert all(set(o["data"]) == {"image/jpeg", "text/plain"} for o in grids)  # one compact format per grid
     executed = tmp_path / "executed.ipynb"
     nbformat.write(nb, executed)
     assert executed.stat().st_size < 40_000 + 200_000 * images_per_run(epochs)  # text is small; PNGs dominate
-    images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    images = sum(bool({"image/png", "image/jpeg"} & set(o.get("data", {})))
+                 for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert images >= images_per_run(epochs)
     assert (tmp_path / "runs" / "001-quick" / "generator.safetensors").is_file()

@@ -313,6 +313,32 @@ def test_export_and_load_round_trip_through_the_registry(tmp_path):
     assert torch.equal(sample(loaded, 4, seed=3), sample(G, 4, seed=3))  # same seed, same faces
 
 
+def test_sample_truncation_from_the_cli(tmp_path):
+    """psi 0 draws the average face for every seed; psi 1 changes nothing; a DCGAN and psi outside
+    [0, 1] get one line each."""
+    from facegan.cli import main
+    from facegan.models.dcgan import Generator as DCGAN
+
+    cfg = build_config("paper", {"arch": "stylegan2", "latent_dim": 8, "w_dim": 12, "channel_base": 128,
+                                 "channel_max": 8})
+    G, _ = build_models(cfg, 3, 16)
+    with_noise(G).train()(torch.randn(8, 8))  # w_avg off zero
+    path = ckpt.export_generator(G, tmp_path / "generator.safetensors", cfg.to_dict())
+    G = ckpt.load_generator(path)
+    average = sample(G, 4, seed=3, truncation=0.0)
+    assert all(torch.allclose(face, average[0], atol=1e-6) for face in average)
+    assert torch.equal(sample(G, 4, seed=3, truncation=1.0), sample(G, 4, seed=3))
+    assert not torch.allclose(sample(G, 4, seed=3, truncation=0.7), sample(G, 4, seed=3))
+    assert main(["sample", "--generator", str(path), "--n", "4", "--truncation", "0.7", "--device", "cpu",
+                 "--out", str(tmp_path / "faces.png")]) == 0 and (tmp_path / "faces.png").is_file()
+    dcgan = ckpt.export_generator(DCGAN(8, 0.125), tmp_path / "dcgan.safetensors")
+    assert main(["sample", "--generator", str(dcgan), "--truncation", "0.7", "--device", "cpu",
+                 "--out", str(tmp_path / "x.png")]) == 2
+    with pytest.raises(FaceganError, match="no w space"):
+        sample(ckpt.load_generator(dcgan), 2, truncation=0.7)
+    assert main(["sample", "--generator", str(path), "--truncation", "1.5"]) == 2
+
+
 def test_the_unchanged_trainer_trains_and_exports_stylegan2(tiny_config):
     """facegan.training knows no architecture: a tiny stylegan2 run trains, moves w_avg, keeps losses
     finite and exports a generator that the registry rebuilds."""
