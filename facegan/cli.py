@@ -182,7 +182,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     from .checkpoint import export_config, load_generator
     from .data import load_faces
     from .device import pick_device
-    from .evaluation import append_jsonl, evaluate, format_table
+    from .evaluation import evaluate, format_table
+    from .fileio import append_jsonl
 
     chosen = parse_metric_names(args.metrics)
     device = pick_device(args.device)

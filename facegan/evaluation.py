@@ -7,9 +7,7 @@ FID/KID's real features are recomputed each time.
 """
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -84,8 +82,3 @@ def format_table(result: dict) -> str:
     rows = [(k, f"{v:.4f}" if isinstance(v, float) else str(v)) for k, v in result.items()]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v:>12}" for k, v in rows)
-
-
-def append_jsonl(path: Path, record: dict) -> None:
-    with open(path, "a") as f:
-        f.write(json.dumps(record) + "\n")

@@ -7,6 +7,7 @@ gets the permissions a plain ``open(path, "w")`` would give it (0666 less the um
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from pathlib import Path
@@ -72,6 +73,12 @@ def export_path(arg: str | os.PathLike) -> Path:
     if not path.is_file():
         raise FaceganError(f"generator file {arg} not found; pass a run directory or its {GENERATOR_FILE}")
     return path
+
+
+def append_jsonl(path: str | os.PathLike, record: dict) -> None:
+    """One JSON line appended to ``path`` (run logs: log.jsonl, metrics.jsonl)."""
+    with open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

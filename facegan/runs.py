@@ -15,7 +15,7 @@ import torch
 from . import checkpoint as ckpt
 from . import distributed
 from .config import TrainConfig
-from .fileio import write_text_atomic
+from .fileio import append_jsonl, write_text_atomic
 
 
 def prepare_run_dir(cfg: TrainConfig, run_dir: str | Path | None, resumed: dict | None, is_main: bool) -> Path:
@@ -75,11 +75,9 @@ class Meter:
 
     def read(self) -> tuple[dict[str, float], int]:
         """(mean of each stat since the last read, over the ranks too; first bad step or -1)."""
-        names = list(self.sums)
-        if not names:  # nothing added since the last read
-            self.count = 0
-            return {}, int(distributed.reduce_(self.first_bad.clone(), "max"))
-        means = distributed.reduce_(torch.stack([self.sums[k] for k in names]) / max(self.count, 1)).tolist()
+        names = list(self.sums)  # empty when nothing was added since the last read
+        means = (distributed.reduce_(torch.stack([self.sums[k] for k in names]) / self.count).tolist()
+                 if names else [])
         first_bad = int(distributed.reduce_(self.first_bad.clone(), "max"))
         self.sums, self.count = {}, 0
         return dict(zip(names, means)), first_bad
@@ -99,8 +97,7 @@ class RunRecords:
     def log(self, record: dict) -> None:
         self.history.append(record)
         if self.writes:
-            with open(self.run_dir / "log.jsonl", "a") as f:
-                f.write(json.dumps(record) + "\n")
+            append_jsonl(self.run_dir / "log.jsonl", record)
 
 
 class StopRequest:

@@ -34,7 +34,8 @@ from .data import FaceData, load_faces, to_unit_range
 from .device import describe, pick_device
 from .ema import EMA
 from .errors import FaceganError
-from .evaluation import append_jsonl, evaluate
+from .evaluation import evaluate
+from .fileio import append_jsonl
 from .latent import generate, sample_latents
 from .losses import LOSSES, gradient_penalty, r1_penalty
 from .metrics import inception_weights_present
