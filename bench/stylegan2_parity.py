@@ -15,7 +15,8 @@ G and D, randomises every parameter and buffer that starts at zero (biases, nois
 name must match) and reports the largest absolute difference of:
 
 - G images in eval mode (fused modulated conv), noise const, with truncation psi 0.7 / cutoff;
-- G images in training mode (non-fused path), random noise drawn from the same seed, and ``w_avg`` after it;
+- G images in training mode (non-fused path), random noise drawn from the same seed, and ``w_avg`` after it
+  (equal up to float rounding: facegan sums the demodulation coefficients in another order);
 - G's parameter gradients of a random projection of the images (training mode);
 - D logits, the R1 penalty (gradients of D at real images, official loss formula) and D's weight
   gradients of that penalty (double backward);

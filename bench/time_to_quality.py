@@ -6,10 +6,11 @@
     python bench/time_to_quality.py --plot-only a.jsonl b.jsonl --only "quick,best" --out plot.png
 
 Each --config is NAME=overrides on top of the quick preset (comma-separated key=value, TrainConfig
-fields). Every config trains in this process with facegan's own set-up and step (training.setup,
+fields; preset=NAME starts from another preset). Every config trains in this process with facegan's own set-up and step (training.setup,
 training.train_step, end_epoch) on --train, and at each wall-clock mark the clock stops while the
 generator that `facegan train` would export (the EMA one if on) is scored: SWD avg x1e3 of 1,000
-fakes against the --holdout images (as `facegan eval --n 1000` does). The marks are training time
+fakes against the --holdout images (as `facegan eval --n 1000` does); with EMA on, G itself too
+(swd_avg_without_ema), so one run measures EMA on and off. The marks are training time
 only, epoch-end schedules included; the grids and checkpoints of a real run add about a second per
 epoch. Run nothing else on the machine meanwhile: the marks are wall-clock.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from facegan import checkpoint as ckpt
 from facegan import synthetic, training
 from facegan.config import build_config, fields
 from facegan.data import load_faces
@@ -44,14 +46,15 @@ def parse_overrides(text: str) -> dict:
 
 
 def run_config(name: str, overrides: dict, train_images: torch.Tensor, holdout: torch.Tensor, marks: list[float],
-               grid_dir: Path | None) -> list[dict]:
-    cfg = build_config("quick", {**overrides, "data": "unused", "device": "cpu"})
+               grid_dir: Path | None, export_dir: Path | None = None) -> list[dict]:
+    overrides = dict(overrides)
+    cfg = build_config(overrides.pop("preset", "quick"), {**overrides, "data": "unused", "device": "cpu"})
     device = torch.device("cpu")
     p = training.setup(cfg, train_images.shape[1], train_images.shape[-1], device)
     pos = training.Position(torch.Generator().manual_seed(cfg.seed))
     steps_per_epoch = len(train_images) // cfg.batch_size
     points, clock, mark = [], 0.0, 0
-    print(f"{name}: {overrides or 'quick preset'} | {p.amp.precision} | batch {cfg.batch_size}", flush=True)
+    print(f"{name}: preset {cfg.preset} {overrides or ''} | {p.amp.precision} | batch {cfg.batch_size}", flush=True)
     while mark < len(marks):
         start = time.perf_counter()
         # train until the next mark (checked every step: a step is well under a second here)
@@ -63,15 +66,23 @@ def run_config(name: str, overrides: dict, train_images: torch.Tensor, holdout: 
             if pos.batch_in_epoch == steps_per_epoch:
                 training.end_epoch(p, pos)
         clock += time.perf_counter() - start
-        scores = evaluate(p.sampler, holdout, n=len(holdout), metrics=("swd",))  # the clock is stopped here
-        points.append({"config": name, "minutes": marks[mark], "swd_avg": scores["swd_avg"], "step": pos.step,
-                       "images": pos.images_seen, "epochs": pos.images_seen / len(train_images)})
-        print(f"  {marks[mark]:g} min: SWD avg {scores['swd_avg']:.1f} after {pos.step} steps "
-              f"({pos.images_seen / len(train_images):.1f} epochs)", flush=True)
+        # the clock is stopped here: score the generator `facegan train` exports, and G itself if that is the EMA
+        point = {"config": name, "minutes": marks[mark],
+                 "swd_avg": evaluate(p.sampler, holdout, n=len(holdout), metrics=("swd",))["swd_avg"],
+                 "step": pos.step, "images": pos.images_seen, "epochs": pos.images_seen / len(train_images)}
+        if p.sampler is not p.G:
+            point["swd_avg_without_ema"] = evaluate(p.G, holdout, n=len(holdout), metrics=("swd",))["swd_avg"]
+        points.append(point)
+        print(f"  {marks[mark]:g} min: SWD avg {point['swd_avg']:.1f} after {pos.step} steps "
+              f"({point['epochs']:.1f} epochs)" + (f"; without EMA {point['swd_avg_without_ema']:.1f}"
+                                                    if "swd_avg_without_ema" in point else ""), flush=True)
+        if grid_dir:
+            save_grid(generate(p.sampler, sample_latents(64, cfg.latent_dim, training.GRID_SEED)),
+                      grid_dir / f"{name}_{marks[mark]:g}min.png", nrow=8)
         mark += 1
-    if grid_dir:
-        save_grid(generate(p.sampler, sample_latents(64, cfg.latent_dim, training.GRID_SEED)),
-                  grid_dir / f"{name}.png", nrow=8)
+    if export_dir:  # what `facegan train` would export at the last mark, for sample / mix / eval
+        export_dir.mkdir(parents=True, exist_ok=True)
+        ckpt.export_generator(p.sampler, export_dir / f"{name}.safetensors", cfg.to_dict())
     return points
 
 
@@ -110,8 +121,9 @@ def main() -> None:
     parser.add_argument("--marks", default="", help="comma-separated minutes (default 1, 2, ..., --minutes)")
     parser.add_argument("--config", action="append", default=[], help="NAME=key=value,key=value (repeatable)")
     parser.add_argument("--out", help="PNG plot of SWD against minutes")
-    parser.add_argument("--grids", help="folder for each config's final 8x8 grid")
+    parser.add_argument("--grids", help="folder for each config's 8x8 grid at every mark")
     parser.add_argument("--json", help="append the points here (JSON lines)")
+    parser.add_argument("--export", help="folder for each config's generator at the last mark (NAME.safetensors)")
     parser.add_argument("--floor", type=float, help="real-vs-real SWD to draw as a line")
     args = parser.parse_args()
     if args.plot_only:
@@ -133,7 +145,7 @@ def main() -> None:
     for spec in args.config:
         name, _, text = spec.partition("=")
         points += run_config(name, parse_overrides(text), train_images, holdout, marks,
-                             Path(args.grids) if args.grids else None)
+                             Path(args.grids) if args.grids else None, Path(args.export) if args.export else None)
         if args.json:
             with open(args.json, "a") as f:
                 f.writelines(json.dumps(p) + "\n" for p in points if p["config"] == name)

@@ -123,15 +123,21 @@ def read_export(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, st
     if path.suffix != ".safetensors":
         raise FaceganError(f"{path} is not a .safetensors generator export; pass the generator.safetensors "
                            f"of a run directory (state-*.pt checkpoints are for --resume)")
+    return read_tagged_safetensors(path, EXPORT_FORMAT, "facegan generator export")
+
+
+def read_tagged_safetensors(path: Path, fmt: str, kind: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """(weights, metadata) of a safetensors file whose metadata says format ``fmt``; a corrupt file or
+    one of another kind (``kind`` names the expected one) gets one line. Reading runs no code."""
     try:
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
             weights = {k: f.get_tensor(k) for k in f.keys()}
     except (SafetensorError, OSError, ValueError) as e:
         raise FaceganError(f"{path} is not a readable safetensors file (truncated or corrupt?): {e}") from None
-    if metadata.get("format") != EXPORT_FORMAT:
-        raise FaceganError(f"{path} is a safetensors file but not a facegan generator export "
-                           "(no facegan metadata)")
+    if metadata.get("format") != fmt:
+        raise FaceganError(f"{path} is a safetensors file but not a {kind} (its metadata format is "
+                           f"{metadata.get('format')!r})")
     return weights, metadata
 
 

@@ -1,4 +1,4 @@
-"""facegan's command line: train | sample | interpolate | eval | download. Thin: parse, then call the package.
+"""facegan's command line: train | sample | interpolate | mix | eval | download. Thin: parse, then call the package.
 
 Training flags are generated from :class:`facegan.config.TrainConfig` (no second list of defaults):
 a flag that is not given keeps the preset's or dataclass's value.
@@ -42,14 +42,15 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="facegan", description="Face generation with GANs: train, sample, interpolate, eval, download.")
+    parser = _Parser(prog="facegan", description="Face generation with GANs: train, sample, interpolate, mix, eval, download.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    train = sub.add_parser("train", help="train a DCGAN; one run directory per run",
-                           description="Train a DCGAN. Without flags: the CelebA subset if present "
+    train = sub.add_parser("train", help="train a GAN (dcgan or stylegan2); one run directory per run",
+                           description="Train a GAN. Without flags: the CelebA subset if present "
                                        "(else built-in synthetic faces), preset auto.")
     train.add_argument("--preset", choices=PRESET_CHOICES,
-                       help="auto = paper on cuda/mps, quick on cpu (default auto)")
+                       help="auto = paper on cuda/mps, quick on cpu (default auto); stylegan, stylegan-cpu: "
+                            "StyleGAN2 for a GPU / a CPU")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint "
                                                            "(only --epochs and --device may change)")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -61,23 +62,40 @@ def build_parser() -> argparse.ArgumentParser:
                                 help=f"a run directory (its {GENERATOR_FILE} is used) or a {GENERATOR_FILE} file")
     uses_generator.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
 
-    sample = sub.add_parser("sample", parents=[uses_generator], help="draw faces from a trained generator")
+    truncates = argparse.ArgumentParser(add_help=False)
+    truncates.add_argument("--truncation", type=float, default=1.0, metavar="PSI",
+                           help="style generators: pull each face towards the average face, 0 = the average, "
+                                "1 = none (default 1; 0.7 is a common choice)")
+
+    sample = sub.add_parser("sample", parents=[uses_generator, truncates], help="draw faces from a trained generator")
     sample.add_argument("--n", type=int, default=64, help="how many faces (default 64)")
     sample.add_argument("--seed", type=int, default=0, help="the same seed gives the same faces (default 0)")
     out = sample.add_mutually_exclusive_group()
     out.add_argument("--out", default="faces.png", help="grid PNG to write (default faces.png)")
     out.add_argument("--separate", metavar="DIR", help="write one PNG per face into DIR instead of a grid")
     sample.add_argument("--nrow", type=int, help="faces per grid row (default: square)")
-    sample.add_argument("--truncation", type=float, default=1.0, metavar="PSI",
-                        help="style generators: pull each face towards the average face, 0 = the average, "
-                             "1 = none (default 1; 0.7 is a common choice)")
 
-    interp = sub.add_parser("interpolate", parents=[uses_generator],
+    interp = sub.add_parser("interpolate", parents=[uses_generator, truncates],
                             help="a strip of faces along a latent path between two seeds")
     interp.add_argument("--seed-a", type=int, default=0, help="seed of the first face (default 0)")
     interp.add_argument("--seed-b", type=int, default=1, help="seed of the last face (default 1)")
     interp.add_argument("--steps", type=int, default=10, help="faces in the strip (default 10)")
+    interp.add_argument("--space", choices=["z", "w"], default="z",
+                        help="z: slerp between the latents; w: a straight line between their styles "
+                             "(style generators) (default z)")
     interp.add_argument("--out", default="interpolation.png", help="strip PNG to write (default interpolation.png)")
+
+    mix = sub.add_parser("mix", parents=[uses_generator, truncates],
+                         help="the style-mixing figure of a style generator (stylegan2)",
+                         description="Top row: the column seeds' faces (A). Each further row: a row seed's face "
+                                     "(B), then every A with B's styles at one group of layers: coarse (4-8 px: "
+                                     "pose, face shape), middle (16-32 px: features, hair), fine (64 px+: colours).")
+    mix.add_argument("--rows", default="1,2,3", help="row seeds B, comma-separated (default 1,2,3)")
+    mix.add_argument("--cols", default="4,5,6,7,8", help="column seeds A, comma-separated (default 4,5,6,7,8)")
+    mix.add_argument("--styles", default="coarse,middle,fine",
+                     help="which of B's layers each band copies: coarse, middle, fine or a range of layer indices "
+                          "A-B, comma-separated (default coarse,middle,fine)")
+    mix.add_argument("--out", default="style_mixing.png", help="PNG to write (default style_mixing.png)")
 
     evaluate = sub.add_parser("eval", parents=[uses_generator],
                               help="quality metrics of a generator against real images (offline)",
@@ -90,6 +108,29 @@ def build_parser() -> argparse.ArgumentParser:
                                "SWD uses a capped subset of them)")
     evaluate.add_argument("--metrics", default=DEFAULT_METRICS,
                           help=f"comma-separated: {', '.join(METRIC_NAMES)} (default {DEFAULT_METRICS})")
+
+    attributes = sub.add_parser("attributes", help="the face-attribute classifier: train it, score images with it")
+    attr_sub = attributes.add_subparsers(dest="attr_command", required=True, parser_class=_Parser)
+    attr_train = attr_sub.add_parser("train", help="train on labelled faces, report on a held-out split, save",
+                                     description="A small CNN predicting each labelled attribute (CelebA's 40). "
+                                                 "Held-out split by identity where the labels give one.")
+    attr_train.add_argument("--data", default="synthetic",
+                            help="a folder of faces (with --attrs) or 'synthetic' (labels known; default)")
+    attr_train.add_argument("--attrs", help="labels: CelebA's list_attr_celeba.txt, or a CSV member,[celeba_identity,]"
+                                            "<attribute names> with -1/1 values; matched to files by path or name")
+    attr_train.add_argument("--out", default="attributes.safetensors", help="classifier file to write")
+    attr_train.add_argument("--epochs", type=int, default=20, help="passes over the training split (default 20)")
+    attr_train.add_argument("--holdout", type=float, default=0.15, help="share of people held out (default 0.15)")
+    attr_train.add_argument("--seed", type=int, default=0, help="seed for the split, weights and order (default 0)")
+    attr_score = attr_sub.add_parser("score", help="attribute probabilities per image or per generated face, as CSV")
+    attr_score.add_argument("--classifier", required=True, help="a file from facegan attributes train")
+    attr_score.add_argument("--data", required=True,
+                            help="a folder of images (one row per file) or a generator / run directory "
+                                 "(one row per seed)")
+    attr_score.add_argument("--n", type=int, default=64, help="generator: faces to score (default 64)")
+    attr_score.add_argument("--seed", type=int, default=0, help="generator: first seed (default 0)")
+    attr_score.add_argument("--out", default="scores.csv", help="CSV to write (default scores.csv)")
+    attr_score.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
 
     download = sub.add_parser("download", help="fetch a dataset or weights (the only network access facegan makes)")
     download.add_argument("dataset", choices=["celeba-small", "inception"],
@@ -125,17 +166,38 @@ def check_args(args: argparse.Namespace) -> None:
         require_int_at_least("--n", args.n)
         if args.nrow is not None:
             require_int_at_least("--nrow", args.nrow)
-        if not 0 <= args.truncation <= 1:
-            raise FaceganError(f"--truncation must be between 0 and 1 (got {args.truncation})")
     elif args.command == "interpolate":
         require_int_at_least("--steps", args.steps)
+    elif args.command == "mix":
+        args.rows, args.cols = _seed_list("--rows", args.rows), _seed_list("--cols", args.cols)
+        args.styles = [s.strip() for s in args.styles.split(",") if s.strip()]
+        if not args.styles:
+            raise FaceganError("--styles needs at least one of coarse, middle, fine or a layer range A-B")
+    elif args.command == "attributes" and args.attr_command == "train":
+        require_int_at_least("--epochs", args.epochs)
+        if not 0 < args.holdout < 1:
+            raise FaceganError(f"--holdout is a share of people, between 0 and 1 (got {args.holdout})")
+    elif args.command == "attributes":
+        require_int_at_least("--n", args.n)
     elif args.command == "eval":
         require_int_at_least("--n", args.n, minimum=2)
         parse_metric_names(args.metrics)
+    if "truncation" in args and not 0 <= args.truncation <= 1:
+        raise FaceganError(f"--truncation must be between 0 and 1 (got {args.truncation})")
     if "device" in args and not re.fullmatch(DEVICE_PATTERN, args.device):  # train: only if --device was given
         raise FaceganError(f"{DEVICE_HELP} (got {args.device!r})")
     if "generator" in args:
         args.generator = export_path(args.generator)
+
+
+def _seed_list(flag: str, text: str) -> list[int]:
+    try:
+        seeds = [int(item) for item in text.split(",") if item.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds:
+        raise FaceganError(f"{flag} takes comma-separated integer seeds such as 1,2,3 (got {text!r})")
+    return seeds
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -174,8 +236,28 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
     from .viz import save_grid
 
     G = load_generator(args.generator, pick_device(args.device))
-    save_grid(interpolate(G, args.seed_a, args.seed_b, args.steps), args.out, nrow=args.steps)
-    print(f"wrote a {args.steps}-step interpolation (seed {args.seed_a} -> {args.seed_b}) to {args.out}")
+    if args.space == "w":
+        from .styles import interpolate_w
+        faces = interpolate_w(G, args.seed_a, args.seed_b, args.steps, args.truncation)
+    else:
+        faces = interpolate(G, args.seed_a, args.seed_b, args.steps, args.truncation)
+    save_grid(faces, args.out, nrow=args.steps)
+    print(f"wrote a {args.steps}-step interpolation in {args.space} (seed {args.seed_a} -> {args.seed_b}) "
+          f"to {args.out}")
+
+
+def cmd_mix(args: argparse.Namespace) -> None:
+    from .checkpoint import load_generator
+    from .device import pick_device
+    from .fileio import atomic_path
+    from .styles import mixing_figure, require_style_generator
+
+    G = load_generator(args.generator, pick_device(args.device))
+    require_style_generator(G, "facegan mix")
+    figure = mixing_figure(G, args.rows, args.cols, args.styles, args.truncation)
+    with atomic_path(args.out) as tmp:
+        figure.save(tmp, format="PNG")
+    print(f"wrote style mixing of rows {args.rows} into columns {args.cols} ({', '.join(args.styles)}) to {args.out}")
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
@@ -200,6 +282,18 @@ def cmd_eval(args: argparse.Namespace) -> None:
         print(f"appended to {run_dir / 'metrics.jsonl'}")
 
 
+def cmd_attributes(args: argparse.Namespace) -> None:
+    from .attributes import score_source, train_and_report
+
+    if args.attr_command == "train":
+        train_and_report(args.data, args.attrs, args.out, args.epochs, args.holdout, args.seed)
+    else:
+        from .device import pick_device
+
+        path = score_source(args.classifier, args.data, args.out, args.n, args.seed, pick_device(args.device))
+        print(f"wrote {path}")
+
+
 def cmd_download(args: argparse.Namespace) -> None:
     from .download import download_dataset, download_inception
 
@@ -209,8 +303,8 @@ def cmd_download(args: argparse.Namespace) -> None:
         download_dataset(args.dataset, args.root, url=args.url, force=args.force, keep_zip=args.keep_zip)
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate, "eval": cmd_eval,
-            "download": cmd_download}
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate, "mix": cmd_mix,
+            "eval": cmd_eval, "attributes": cmd_attributes, "download": cmd_download}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -136,6 +136,48 @@ PRESETS: dict[str, dict[str, Any]] = {
         "augment": "color,translation,cutout",
         "log_every": 20,
     },
+    # StyleGAN2 on a GPU: the official recipe at 64 px ("auto" config of stylegan2-ada-pytorch: 2 mapping
+    # layers, lr 0.0025, Adam (0, 0.99), R1 gamma 0.0002 * 64^2 / batch, EMA half-life batch * 10 / 32
+    # kimg, style mixing 0.9) with channel_base 16384, DiffAugment for a small face set. Not yet measured
+    # on a GPU (bench/RESULTS.md says what remains).
+    "stylegan": {
+        "name": "stylegan",
+        "arch": "stylegan2",
+        "w_dim": 512,
+        "channel_base": 16384,
+        "channel_max": 512,
+        "batch_size": 64,
+        "epochs": 100,
+        "lr_g": 0.0025,
+        "lr_d": 0.0025,
+        "beta1": 0.0,
+        "beta2": 0.99,
+        "r1_gamma": 0.0128,
+        "ema_kimg": 20.0,
+        "augment": "color,translation,cutout",
+        "metrics_every": 5,
+    },
+    # StyleGAN2 on a CPU: the same recipe with the smaller of the two networks measured (1.0 M / 0.9 M
+    # parameters, ~75 training img/s on 2 cores), batch 32 (R1 gamma scaled to it), 10 minutes of wall
+    # time, and no DiffAugment: on real faces it reached SWD 45 at 10 minutes without, 71 with
+    # (bench/RESULTS.md).
+    "stylegan-cpu": {
+        "name": "stylegan-cpu",
+        "arch": "stylegan2",
+        "channel_base": 1024,
+        "channel_max": 128,
+        "batch_size": 32,
+        "epochs": 100,
+        "minutes": 10.0,
+        "lr_g": 0.0025,
+        "lr_d": 0.0025,
+        "beta1": 0.0,
+        "beta2": 0.99,
+        "r1_gamma": 0.0256,
+        "ema_kimg": 10.0,
+        "augment": "",
+        "log_every": 20,
+    },
 }
 PRESET_CHOICES = ("auto", *PRESETS)
 

@@ -41,8 +41,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _create_beside(path)
+    mode = os.stat(tmp).st_mode & 0o7777
     try:
         yield tmp
+        os.chmod(tmp, mode)  # a writer that recreates the file (safetensors' save_file: 0600) gets it back
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -30,12 +30,21 @@ def generate(generator: torch.nn.Module, z: torch.Tensor, batch_size: int = 256,
 def sample(generator: torch.nn.Module, n: int, seed: int = 0, truncation: float = 1.0) -> torch.Tensor:
     """n faces (n, C, H, W) in [-1, 1]; the same seed gives the same faces. ``truncation`` psi < 1 pulls
     each face's styles towards the average face (style generators only: they have a mapping to w)."""
-    if truncation == 1.0:
-        return generate(generator, sample_latents(n, generator.latent_dim, seed))
+    return generate(generator, sample_latents(n, generator.latent_dim, seed), **_truncation(generator, truncation))
+
+
+def _truncation(generator: torch.nn.Module, psi: float) -> dict:
+    """The generator keyword for truncation psi: none at psi 1 (any generator), else style generators only."""
+    if psi == 1.0:
+        return {}
+    require_style_generator(generator, "truncation (leave it at 1 here)")
+    return {"truncation_psi": psi}
+
+
+def require_style_generator(generator: torch.nn.Module, what: str) -> None:
     if not hasattr(generator, "mapping"):
-        raise FaceganError(f"truncation works on style generators (stylegan2), which map z to w; this "
-                           f"{generator.arch()['arch']} generator has no w space: leave --truncation at 1")
-    return generate(generator, sample_latents(n, generator.latent_dim, seed), truncation_psi=truncation)
+        raise FaceganError(f"{what} needs a style generator (stylegan2), which maps z to w; this "
+                           f"{generator.arch()['arch']} generator has no w space")
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -52,8 +61,10 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
 
 
-def interpolate(generator: torch.nn.Module, seed_a: int, seed_b: int, steps: int = 8) -> torch.Tensor:
-    """Faces along the slerp path from seed_a's face to seed_b's: (steps, C, H, W)."""
+def interpolate(generator: torch.nn.Module, seed_a: int, seed_b: int, steps: int = 8,
+                truncation: float = 1.0) -> torch.Tensor:
+    """Faces along the slerp path from seed_a's face to seed_b's: (steps, C, H, W). (W space, for style
+    generators: styles.interpolate_w.)"""
     a = sample_latents(1, generator.latent_dim, seed_a)[0]
     b = sample_latents(1, generator.latent_dim, seed_b)[0]
-    return generate(generator, slerp(a, b, torch.linspace(0, 1, steps)))
+    return generate(generator, slerp(a, b, torch.linspace(0, 1, steps)), **_truncation(generator, truncation))

@@ -197,3 +197,13 @@ def test_help_texts_hold_no_benchmark_figures():
     text = all_help_texts()
     found = [text[max(m.start() - 40, 0):m.end() + 20] for m in figure.finditer(text)]
     assert not found, found
+
+
+def test_the_package_list_names_every_subpackage():
+    """A non-editable `pip install .` installs only the packages pyproject.toml lists: a subpackage
+    left out (facegan.models) would import in a checkout and fail everywhere else."""
+    root = Path(__file__).resolve().parent.parent
+    line = re.search(r"^packages = \[(.*)\]", (root / "pyproject.toml").read_text(), re.M).group(1)
+    listed = {name.strip().strip('"') for name in line.split(",")}
+    found = {".".join(p.parent.relative_to(root).parts) for p in (root / "facegan").rglob("__init__.py")}
+    assert found == listed

@@ -51,3 +51,24 @@ def test_unknown_keys_wrong_types_and_presets_are_errors():
         build_config("paper", {"epochs": "3"})
     with pytest.raises(FaceganError, match="unknown preset 'fast'"):
         build_config("fast")
+
+
+@pytest.mark.parametrize("preset", ["stylegan", "stylegan-cpu"])
+def test_stylegan_presets_follow_the_official_64px_recipe_and_build(preset):
+    """stylegan2-ada-pytorch's "auto" config at 64 px: Adam (0, 0.99), lr 0.0025, R1 gamma
+    0.0002 * res^2 / batch, EMA half-life batch * 10 / 32 kimg, 2 mapping layers, style mixing 0.9.
+    Changing a preset's batch without its gamma or EMA fails here."""
+    from facegan.models import build_models
+    from facegan.models.summary import count_parameters
+
+    cfg = build_config(preset)
+    assert cfg.arch == "stylegan2" and (cfg.beta1, cfg.beta2, cfg.lr_g, cfg.lr_d) == (0.0, 0.99, 0.0025, 0.0025)
+    assert cfg.r1_gamma == pytest.approx(0.0002 * 64 ** 2 / cfg.batch_size) and cfg.r1_every == 16
+    assert cfg.ema_kimg == pytest.approx(cfg.batch_size * 10 / 32)
+    assert cfg.mapping_layers == 2 and cfg.style_mixing == 0.9 and cfg.batch_size % 4 == 0
+    G, D = build_models(cfg, 3, 64)
+    if preset == "stylegan-cpu":  # the size chosen on 2 CPU cores (bench/RESULTS.md): about 1 M each
+        assert cfg.minutes == 10 and count_parameters(G) < 1.2e6 and count_parameters(D) < 1.2e6
+    else:
+        assert (cfg.w_dim, cfg.channel_base, cfg.channel_max) == (512, 16384, 512)
+    assert resolve_preset("auto", "cpu") == "quick"  # the DCGAN stays the CPU default (measured: RESULTS.md)

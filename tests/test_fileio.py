@@ -32,9 +32,16 @@ def test_new_files_respect_the_umask_like_open_does(mask, expected, tmp_path, um
         tmp.write_bytes(b"png")
     with open(tmp_path / "plain.txt", "w") as f:  # the reference: what a plain open() gives
         f.write("x")
+    # generator exports and classifiers: safetensors' writer recreates the file as 0600 under any umask
+    import torch
+    from safetensors.torch import save_file
+
+    with atomic_path(tmp_path / "weights.safetensors") as tmp:
+        save_file({"w": torch.zeros(1)}, str(tmp))
     assert mode(tmp_path / "plain.txt") == expected
     assert mode(tmp_path / "config.json") == expected
     assert mode(tmp_path / "sub" / "grid.png") == expected
+    assert mode(tmp_path / "weights.safetensors") == expected
 
 
 @posix_only

@@ -1,0 +1,362 @@
+"""Face attributes: CelebA's label formats, labelled face sets, and the attribute classifier's training,
+held-out report, export and scoring.
+
+Labels are float (N, A) in {0, 1}, with NaN where an attribute is unknown for an image (the built-in
+synthetic faces know only some of CelebA's 40); unknown entries are left out of the loss and the report.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save_file
+
+from .checkpoint import load_module_state, read_tagged_safetensors
+from .data import IMAGE_EXTENSIONS, decode_image, list_images, load_synthetic, to_unit_range
+from .errors import FaceganError
+from .fileio import atomic_path
+from .models.attributes import AttributeClassifier
+
+# CelebA's 40 attributes, in the order of list_attr_celeba.txt
+CELEBA_ATTRIBUTES = (
+    "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs", "Big_Lips",
+    "Big_Nose", "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair", "Bushy_Eyebrows", "Chubby", "Double_Chin",
+    "Eyeglasses", "Goatee", "Gray_Hair", "Heavy_Makeup", "High_Cheekbones", "Male", "Mouth_Slightly_Open",
+    "Mustache", "Narrow_Eyes", "No_Beard", "Oval_Face", "Pale_Skin", "Pointy_Nose", "Receding_Hairline",
+    "Rosy_Cheeks", "Sideburns", "Smiling", "Straight_Hair", "Wavy_Hair", "Wearing_Earrings", "Wearing_Hat",
+    "Wearing_Lipstick", "Wearing_Necklace", "Wearing_Necktie", "Young")
+IDENTITY_COLUMNS = ("celeba_identity", "identity")  # CSV columns that are not attributes
+CLASSIFIER_FORMAT = "facegan-attribute-classifier"
+
+
+@dataclass
+class LabelledFaces:
+    images: torch.Tensor  # (N, C, R, R) uint8
+    labels: torch.Tensor  # (N, A) float32 in {0, 1}, NaN = unknown
+    names: tuple[str, ...]  # A attribute names
+    identities: torch.Tensor  # (N,) int64, -1 = unknown (each image its own person)
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+# ----------------------------------------------------------------------------- label files
+def _to_binary(value: str, where: str) -> float:
+    if value in ("1", "+1"):
+        return 1.0
+    if value in ("-1", "0"):
+        return 0.0
+    raise FaceganError(f"{where}: attribute values must be -1/1 (or 0/1), got {value!r}")
+
+
+def read_celeba_attr_file(path: str | Path) -> tuple[tuple[str, ...], dict[str, list[float]]]:
+    """CelebA's list_attr_celeba.txt: a count line, a line of attribute names, then ``file v1 ... vA``
+    per image with values in {-1, 1}. Returns (names, {file name: A values in {0, 1}})."""
+    path = Path(path)
+    lines = _read_lines(path)
+    if len(lines) < 2 or not lines[0].strip().isdigit():
+        raise FaceganError(f"{path}:1: not a CelebA attribute file (its first line must be the image count)")
+    names = tuple(lines[1].split())
+    if not names:
+        raise FaceganError(f"{path}:2: the second line must list the attribute names")
+    rows = {}
+    for number, line in enumerate(lines[2:], start=3):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != len(names) + 1:
+            raise FaceganError(f"{path}:{number}: expected a file name and {len(names)} values, got {len(parts)} "
+                               f"fields")
+        rows[parts[0]] = [_to_binary(v, f"{path}:{number}") for v in parts[1:]]
+    if len(rows) != int(lines[0]):
+        raise FaceganError(f"{path}: its first line announces {int(lines[0])} images but {len(rows)} are listed")
+    return names, rows
+
+
+def read_attr_csv(path: str | Path) -> tuple[tuple[str, ...], dict[str, list[float]], dict[str, int]]:
+    """A CSV ``member,[celeba_identity,]<attribute names...>`` (values -1/1 or 0/1).
+    Returns (names, {member: values}, {member: identity})."""
+    path = Path(path)
+    lines = _read_lines(path)
+    reader = csv.reader(lines)
+    header = next(reader, None)
+    if not header or header[0] != "member":
+        raise FaceganError(f"{path}:1: a label CSV starts with the column 'member' (got {header[:1] if header else 'nothing'})")
+    attr_columns = [i for i, name in enumerate(header) if i > 0 and name not in IDENTITY_COLUMNS]
+    id_column = next((i for i, name in enumerate(header) if name in IDENTITY_COLUMNS), None)
+    if not attr_columns:
+        raise FaceganError(f"{path}:1: no attribute columns after 'member'")
+    rows, identities = {}, {}
+    for number, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        if len(row) != len(header):
+            raise FaceganError(f"{path}:{number}: expected {len(header)} fields, got {len(row)}")
+        rows[row[0]] = [_to_binary(row[i].strip(), f"{path}:{number}") for i in attr_columns]
+        if id_column is not None:
+            try:
+                identities[row[0]] = int(row[id_column])
+            except ValueError:
+                raise FaceganError(f"{path}:{number}: identity must be an integer, got {row[id_column]!r}") from None
+    return tuple(header[i] for i in attr_columns), rows, identities
+
+
+def _read_lines(path: Path) -> list[str]:
+    if not path.is_file():
+        raise FaceganError(f"label file {path} does not exist")
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise FaceganError(f"label file {path} is not text (expected CelebA's list_attr_celeba.txt or a CSV)") from None
+
+
+# ----------------------------------------------------------------------------- labelled face sets
+def load_labelled(data: str, attrs: str | None = None, size: int = 64, synthetic_count: int = 10_000) -> LabelledFaces:
+    """``data`` 'synthetic' (labels known, no file needed) or a folder of images with ``attrs``, CelebA's
+    attribute file or a CSV, matched to the images by relative path or file name."""
+    if data == "synthetic":
+        return _synthetic_labelled(synthetic_count, size)
+    if not attrs:
+        raise FaceganError("a folder of faces needs its labels: --attrs list_attr_celeba.txt or a CSV "
+                           "(member,<attribute names>); or use --data synthetic")
+    folder = Path(data)
+    if not folder.is_dir():
+        raise FaceganError(f"data folder {folder} does not exist")
+    if Path(attrs).suffix.lower() == ".csv":
+        names, rows, identities = read_attr_csv(attrs)
+    else:
+        (names, rows), identities = read_celeba_attr_file(attrs), {}
+    by_name: dict[str, Path] = {}
+    for p in list_images(folder):
+        by_name.setdefault(p.relative_to(folder).as_posix(), p)
+        by_name.setdefault(p.name, p)
+    matched = [(key, by_name.get(key) or by_name.get(Path(key).name)) for key in rows]
+    matched = [(key, p) for key, p in matched if p is not None]
+    if not matched:
+        raise FaceganError(f"none of the {len(rows):,} labelled files in {attrs} is an image in {folder} "
+                           f"(matched by relative path or file name, {'/'.join(IMAGE_EXTENSIONS)})")
+    images, labels, ids, bad = [], [], [], []
+    for key, p in matched:
+        try:
+            images.append(decode_image(p, size))
+        except Exception:  # PIL raises many types for broken files; skipped and reported
+            bad.append(key)
+            continue
+        labels.append(rows[key])
+        ids.append(identities.get(key, -1))
+    if bad:
+        print(f"warning: skipped {len(bad)} unreadable image(s): {', '.join(bad[:5])}" + (" ..." if len(bad) > 5 else ""))
+    missing = len(rows) - len(matched)
+    source = f"{len(images):,} labelled faces from {folder}" + (f" ({missing:,} labels had no image)" if missing else "")
+    return LabelledFaces(torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous(),
+                         torch.tensor(labels, dtype=torch.float32), names, torch.tensor(ids, dtype=torch.int64), source)
+
+
+def _synthetic_labelled(count: int, size: int) -> LabelledFaces:
+    """The built-in faces with the CelebA attributes their renderer decides; the others are unknown (NaN)."""
+    faces = load_synthetic(count, size=size, progress=False)
+    a = {k: v.float() for k, v in faces.attributes.items()}
+    from .synthetic import HAIR_NAMES
+
+    hair = faces.attributes["hair_colour"]
+    known = {"Male": a["male"], "Smiling": a["smiling"], "Eyeglasses": a["eyeglasses"], "No_Beard": 1 - a["beard"],
+             "Gray_Hair": a["grey_hair"], "Black_Hair": (hair == HAIR_NAMES.index("black")).float(),
+             "Brown_Hair": (hair == HAIR_NAMES.index("brown")).float(),
+             "Blond_Hair": (hair == HAIR_NAMES.index("blond")).float()}
+    if "bald" in a:
+        known["Bald"] = a["bald"]
+    labels = torch.full((len(faces), len(CELEBA_ATTRIBUTES)), math.nan)
+    for name, values in known.items():
+        labels[:, CELEBA_ATTRIBUTES.index(name)] = values
+    return LabelledFaces(faces.images, labels, CELEBA_ATTRIBUTES, torch.full((len(faces),), -1), faces.source)
+
+
+def split_by_identity(faces: LabelledFaces, holdout: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Train and held-out indices; every image of a person lands on one side (unknown identity: its own)."""
+    ids = faces.identities.clone()
+    unknown = ids < 0
+    ids[unknown] = -1 - torch.arange(int(unknown.sum()))  # each unknown image its own person
+    people = ids.unique()
+    order = people[torch.randperm(len(people), generator=torch.Generator().manual_seed(seed))]
+    held_people = order[:max(1, round(holdout * len(people)))]
+    held = torch.isin(ids, held_people)
+    return (~held).nonzero().squeeze(1), held.nonzero().squeeze(1)
+
+
+# ----------------------------------------------------------------------------- training and report
+def _augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random horizontal flips and shifts of up to 4 px (reflect padding): (N, C, R, R) float."""
+    n, _, r, _ = images.shape
+    flip = torch.rand(n, generator=generator) < 0.5
+    images = torch.where(flip[:, None, None, None], images.flip(3), images)
+    padded = F.pad(images, (4, 4, 4, 4), mode="reflect")
+    dx, dy = torch.randint(0, 9, (2,), generator=generator).tolist()  # one shift per batch: cheap
+    return padded[:, :, dy:dy + r, dx:dx + r]
+
+
+def train_classifier(faces: LabelledFaces, train_index: torch.Tensor, epochs: int = 20, batch_size: int = 64,
+                     lr: float = 2e-3, width: int = 32, seed: int = 0, say=print) -> AttributeClassifier:
+    """Multi-label BCE over the known labels, each attribute's positives weighted by its
+    negatives/positives ratio (within [0.1, 10]), so that both classes count alike and p = 0.5 is a
+    balanced threshold: rare attributes (Eyeglasses: 7% of CelebA) are not ignored, common ones
+    (Young: 76%) not assumed. AdamW with a one-cycle schedule."""
+    torch.manual_seed(seed)
+    model = AttributeClassifier(len(faces.names), faces.images.shape[1], width)
+    labels = faces.labels[train_index]
+    known = ~labels.isnan()
+    positives = torch.where(known, labels, 0).sum(0)
+    pos_weight = ((known.sum(0) - positives) / positives.clamp(min=1)).clamp(0.1, 10)
+    steps_per_epoch = max(1, len(train_index) // batch_size)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, lr, total_steps=epochs * steps_per_epoch)
+    rng = torch.Generator().manual_seed(seed)
+    model.train()
+    for epoch in range(epochs):
+        order = train_index[torch.randperm(len(train_index), generator=rng)]
+        total = 0.0
+        for b in range(steps_per_epoch):
+            index = order[b * batch_size:(b + 1) * batch_size]
+            x = _augment(to_unit_range(faces.images[index]), rng)
+            y = faces.labels[index]
+            mask = ~y.isnan()
+            loss = F.binary_cross_entropy_with_logits(model(x), torch.where(mask, y, 0), reduction="none",
+                                                      pos_weight=pos_weight)
+            loss = (loss * mask).sum() / mask.sum().clamp(min=1)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            total += loss.item()
+        say(f"epoch {epoch + 1}/{epochs}: loss {total / steps_per_epoch:.4f}")
+    return model.eval()
+
+
+@torch.no_grad()
+def predict(model: AttributeClassifier, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """uint8 (N, C, R, R) or float in [-1, 1] -> probabilities (N, A), in eval mode."""
+    model.eval()
+    out = []
+    for chunk in images.split(batch_size):
+        x = to_unit_range(chunk) if chunk.dtype == torch.uint8 else chunk.float()
+        out.append(torch.sigmoid(model(x.to(next(model.parameters()).device))).cpu())
+    return torch.cat(out)
+
+
+def report(probabilities: torch.Tensor, labels: torch.Tensor, names: tuple[str, ...]) -> dict[str, dict]:
+    """Per attribute with both classes among the known labels: balanced accuracy (the mean of the
+    true-positive and true-negative rates at p = 0.5), ROC AUC, and the positives/count."""
+    from torchmetrics.functional.classification import binary_auroc
+
+    out = {}
+    for a, name in enumerate(names):
+        known = ~labels[:, a].isnan()
+        y, p = labels[known, a], probabilities[known, a]
+        if y.numel() == 0 or y.min() == y.max():
+            continue
+        predicted = p >= 0.5
+        tpr = (predicted & (y == 1)).sum() / (y == 1).sum()
+        tnr = (~predicted & (y == 0)).sum() / (y == 0).sum()
+        out[name] = {"balanced_accuracy": float((tpr + tnr) / 2), "auc": float(binary_auroc(p, y.long())),
+                     "positives": int(y.sum()), "count": int(y.numel())}
+    return out
+
+
+# ----------------------------------------------------------------------------- files
+def save_classifier(model: AttributeClassifier, path: str | Path, names: tuple[str, ...], info: dict) -> Path:
+    """fp16 safetensors (a few MB) with the attribute names, architecture and ``info`` (data, accuracy)."""
+    weights = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in model.state_dict().items()}
+    metadata = {"format": CLASSIFIER_FORMAT, "arch": json.dumps(model.arch()), "attributes": json.dumps(list(names)),
+                "info": json.dumps(info)}
+    with atomic_path(path) as tmp:
+        save_file(weights, str(tmp), metadata=metadata)
+    return Path(path)
+
+
+def load_classifier(path: str | Path, device: torch.device | str = "cpu") -> tuple[AttributeClassifier, tuple[str, ...], dict]:
+    """(model in eval mode, attribute names, info) from a file written by save_classifier; any other
+    file gets one line saying what it is not."""
+    path = Path(path)
+    if not path.is_file():
+        raise FaceganError(f"attribute classifier {path} does not exist; train one with: facegan attributes train")
+    weights, metadata = read_tagged_safetensors(path, CLASSIFIER_FORMAT, "facegan attribute classifier")
+    try:
+        arch, names = json.loads(metadata["arch"]), tuple(json.loads(metadata["attributes"]))
+        model = AttributeClassifier(int(arch["num_attributes"]), int(arch["channels"]), int(arch["width"]))
+        info = json.loads(metadata.get("info", "{}"))
+    except (KeyError, TypeError, ValueError) as e:  # metadata edited or written by something else
+        raise FaceganError(f"{path} has unreadable classifier metadata ({type(e).__name__}: {e})") from None
+    load_module_state(model, weights, str(path))  # load_state_dict casts the fp16 file to fp32
+    return model.to(device).eval(), names, info
+
+
+def write_scores(path: str | Path, keys: list[str], probabilities: torch.Tensor, names: tuple[str, ...],
+                 key_name: str = "image") -> Path:
+    """CSV: one row per image (``key_name`` column, then one probability column per attribute)."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow([key_name, *names])
+            for key, row in zip(keys, probabilities.tolist()):
+                writer.writerow([key, *(f"{v:.4f}" for v in row)])
+    return Path(path)
+
+
+# ----------------------------------------------------------------------------- commands
+def train_and_report(data: str, attrs: str | None, out: str | Path, epochs: int = 20, holdout: float = 0.15,
+                     seed: int = 0, width: int = 32, say=print) -> dict[str, dict]:
+    """`facegan attributes train`: load, split by identity, train, report on the held-out part and save
+    the classifier with the report in its metadata. Returns the report."""
+    faces = load_labelled(data, attrs)
+    train_index, held_index = split_by_identity(faces, holdout, seed)
+    say(f"{faces.source}: training on {len(train_index):,}, holding out {len(held_index):,} (by identity)")
+    model = train_classifier(faces, train_index, epochs=epochs, width=width, seed=seed, say=say)
+    scores = report(predict(model, faces.images[held_index]), faces.labels[held_index], faces.names)
+    info = {"data": faces.source, "train_images": len(train_index), "held_out_images": len(held_index),
+            "epochs": epochs, "seed": seed, "held_out": scores}
+    save_classifier(model, out, faces.names, info)
+    say(format_report(scores))
+    say(f"saved {out}")
+    return scores
+
+
+def format_report(scores: dict[str, dict]) -> str:
+    lines = ["| attribute | balanced accuracy | AUC | positives / held out |", "|---|---|---|---|"]
+    lines += [f"| {name} | {s['balanced_accuracy']:.3f} | {s['auc']:.3f} | {s['positives']} / {s['count']} |"
+              for name, s in scores.items()]
+    return "\n".join(lines)
+
+
+def score_source(classifier: str | Path, data: str, out: str | Path, n: int = 64, seed: int = 0,
+                 device: str | torch.device = "cpu") -> Path:
+    """`facegan attributes score`: probabilities for a folder's images (one row per file) or for a
+    generator's faces (one row per seed, seed .. seed + n - 1)."""
+    model, names, _ = load_classifier(classifier, device)
+    source = Path(data)
+    if source.is_dir() and not (source / "generator.safetensors").is_file():
+        files = list_images(source)
+        if not files:
+            raise FaceganError(f"{source} holds no images ({'/'.join(IMAGE_EXTENSIONS)})")
+        keys, images = [], []
+        for p in files:
+            try:
+                images.append(decode_image(p, 64))
+                keys.append(p.relative_to(source).as_posix())
+            except Exception:  # PIL raises many types for broken files; skipped and reported
+                print(f"warning: skipped unreadable image {p}")
+        if not images:
+            raise FaceganError(f"none of the {len(files)} image files in {source} could be read")
+        batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)  # (N, 64, 64, 3) -> (N, 3, 64, 64)
+        return write_scores(out, keys, predict(model, batch), names)
+    from .checkpoint import load_generator
+    from .latent import sample_latents, generate
+
+    G = load_generator(source, device)
+    faces = torch.cat([generate(G, sample_latents(1, G.latent_dim, s)) for s in range(seed, seed + n)])
+    return write_scores(out, [str(s) for s in range(seed, seed + n)], predict(model, faces), names, key_name="seed")

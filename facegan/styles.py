@@ -1,0 +1,117 @@
+"""W space of style generators (stylegan2): mapping seeds to ws, W interpolation and the style-mixing figure.
+
+A style generator maps z (N, latent_dim) to ws (N, num_ws, w_dim): one w per synthesis layer, all
+equal unless mixed. Which layer a w drives decides what it controls (StyleGAN, Karras et al. 2019,
+figure 3): coarse ws (4-8 px layers) pose and face shape, middle ones (16-32 px) features and hair,
+fine ones (64 px and up) colours and micro-structure.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from PIL import Image, ImageDraw
+
+from .errors import FaceganError
+from .latent import require_style_generator, sample_latents
+from .viz import grid_image
+
+GROUP_RESOLUTIONS = {"coarse": (4, 8), "middle": (16, 32), "fine": (64, 1024)}
+
+
+def layer_resolutions(generator: torch.nn.Module) -> list[int]:
+    """The image side each of the num_ws ws drives. ws[0] is b4.conv1; then each block's conv0 and
+    conv1 (conv0 shares its w with the previous block's toRGB); the last w is the final toRGB's.
+    64 px: [4, 8, 8, 16, 16, 32, 32, 64, 64, 64]."""
+    sides = [4]
+    for res in generator.synthesis.block_resolutions[1:]:
+        sides += [res, res]
+    return sides + [generator.resolution]
+
+
+def parse_layers(text: str, generator: torch.nn.Module) -> list[int]:
+    """'coarse' / 'middle' / 'fine' (by resolution) or a range of ws indices 'A-B' (inclusive) or 'A'."""
+    if text in GROUP_RESOLUTIONS:
+        low, high = GROUP_RESOLUTIONS[text]
+        layers = [i for i, side in enumerate(layer_resolutions(generator)) if low <= side <= high]
+        if not layers:
+            raise FaceganError(f"this {generator.resolution} px generator has no {text} layers ({low}-{high} px); "
+                               f"use the other groups or a layer range A-B within 0-{generator.num_ws - 1}")
+        return layers
+    first, _, last = text.partition("-")
+    try:
+        layers = list(range(int(first), int(last or first) + 1))
+    except ValueError:
+        layers = []
+    if not layers or layers[0] < 0 or layers[-1] >= generator.num_ws:
+        raise FaceganError(f"styles must be coarse, middle, fine or a layer range A-B within 0-{generator.num_ws - 1} "
+                           f"(got {text!r})")
+    return layers
+
+
+@torch.no_grad()
+def seeds_to_ws(generator: torch.nn.Module, seeds: list[int], truncation: float = 1.0) -> torch.Tensor:
+    """ws (len(seeds), num_ws, w_dim) on the generator's device, each seed's z as `sample` draws it."""
+    require_style_generator(generator, "W space")
+    device = next(generator.parameters()).device
+    z = torch.cat([sample_latents(1, generator.latent_dim, seed) for seed in seeds]).to(device)
+    return generator.mapping(z, truncation_psi=truncation, update_w_avg=False)
+
+
+@torch.no_grad()
+def synthesize(generator: torch.nn.Module, ws: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+    """ws (N, num_ws, w_dim) -> images (N, C, H, W) in [-1, 1] on the CPU, eval mode (constant noise)."""
+    was_training = generator.training
+    generator.eval()
+    try:
+        return torch.cat([generator.synthesis(chunk).float().cpu() for chunk in ws.split(batch_size)])
+    finally:
+        generator.train(was_training)
+
+
+def interpolate_w(generator: torch.nn.Module, seed_a: int, seed_b: int, steps: int,
+                  truncation: float = 1.0) -> torch.Tensor:
+    """Faces along the straight line in W between two seeds' ws: (steps, C, H, W). W is where the
+    mapping has made the space roughly linear, so a lerp there changes the face more evenly than a
+    slerp in z (StyleGAN's perceptual path length is measured this way)."""
+    ws = seeds_to_ws(generator, [seed_a, seed_b], truncation)  # (2, num_ws, w_dim)
+    t = torch.linspace(0, 1, steps, device=ws.device)[:, None, None]
+    return synthesize(generator, ws[0].lerp(ws[1], t))  # lerp broadcasts to (steps, num_ws, w_dim)
+
+
+def mixing_grid(generator: torch.nn.Module, row_seeds: list[int], col_seeds: list[int], groups: list[str],
+                truncation: float = 1.0) -> tuple[torch.Tensor, list[str]]:
+    """The style-mixing figure's faces, row by row: (1 + len(groups) * len(row_seeds)) rows of
+    (1 + len(col_seeds)) faces. Row 0: a blank cell, then each column seed's face (source A). Then per
+    group, per row seed (source B): B's face, then each A with the group's layers taken from B.
+    Returns the faces (N, C, H, W) and one label per row."""
+    ws_rows = seeds_to_ws(generator, row_seeds, truncation)  # (R, num_ws, w_dim)
+    ws_cols = seeds_to_ws(generator, col_seeds, truncation)  # (K, num_ws, w_dim)
+    mixed, labels = [], [""]
+    for group in groups:
+        layers = torch.tensor(parse_layers(group, generator), dtype=torch.long, device=ws_rows.device)
+        for r in range(len(row_seeds)):
+            ws = ws_cols.clone()
+            ws[:, layers] = ws_rows[r, layers]  # every A takes B's ws at these layers
+            mixed += [ws_rows[r:r + 1], ws]
+            labels.append(group)
+    faces = synthesize(generator, torch.cat([ws_cols] + mixed))
+    blank = torch.ones_like(faces[:1])  # white
+    return torch.cat([blank, faces]), labels
+
+
+def mixing_figure(generator: torch.nn.Module, row_seeds: list[int], col_seeds: list[int], groups: list[str],
+                  truncation: float = 1.0, scale: int = 1) -> Image.Image:
+    """The classic style-mixing figure as one image, with each row's style group written on its left."""
+    faces, labels = mixing_grid(generator, row_seeds, col_seeds, groups, truncation)
+    grid = grid_image(faces, nrow=len(col_seeds) + 1, scale=scale).convert("RGB")
+    label_width = 56
+    figure = Image.new("RGB", (grid.width + label_width, grid.height), "white")
+    figure.paste(grid, (label_width, 0))
+    draw = ImageDraw.Draw(figure)
+    row_height = grid.height / len(labels)
+    for i, label in enumerate(labels):
+        if label and (i == 1 or labels[i - 1] != label):  # once per band
+            draw.text((4, math.floor(i * row_height + row_height / 2) - 5), label, fill="black")
+    draw.text((4, row_height / 2 - 5), "B \\ A", fill="black")
+    return figure

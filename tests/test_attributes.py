@@ -1,0 +1,156 @@
+"""The face-attribute classifier (facegan.attributes): CelebA's label formats, identity splits,
+learning a planted attribute, the held-out report, its file and the CLI."""
+import csv
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from facegan import attributes as fa
+from facegan.cli import main
+from facegan.errors import FaceganError
+from facegan.models.attributes import AttributeClassifier
+
+
+def write_celeba_file(path, rows, names=("Smiling", "Male")):
+    lines = [str(len(rows)), " ".join(names)] + [f"{f}  " + " ".join(f"{v:2d}" for v in vals) for f, vals in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_celeba_attribute_file_is_parsed_to_binary_labels(tmp_path):
+    path = write_celeba_file(tmp_path / "list_attr_celeba.txt", [("000001.jpg", (1, -1)), ("000002.jpg", (-1, 1))])
+    names, rows = fa.read_celeba_attr_file(path)
+    assert names == ("Smiling", "Male")
+    assert rows == {"000001.jpg": [1.0, 0.0], "000002.jpg": [0.0, 1.0]}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("two\nSmiling Male\n", ":1: not a CelebA attribute file"),
+    ("1\nSmiling Male\n000001.jpg 1\n", ":3: expected a file name and 2 values, got 2 fields"),
+    ("1\nSmiling Male\n000001.jpg 1 2\n", ":3: attribute values must be -1/1"),
+    ("3\nSmiling Male\n000001.jpg 1 1\n", "announces 3 images but 1 are listed"),
+])
+def test_malformed_celeba_files_get_one_line_with_the_line_number(tmp_path, text, message):
+    path = tmp_path / "attrs.txt"
+    path.write_text(text)
+    with pytest.raises(FaceganError, match=message):
+        fa.read_celeba_attr_file(path)
+
+
+def test_attribute_csv_with_identities(tmp_path):
+    path = tmp_path / "attrs.csv"
+    path.write_text("member,celeba_identity,Smiling,Male\nfaces/a.jpg,7,1,-1\nfaces/b.jpg,7,-1,1\n")
+    names, rows, ids = fa.read_attr_csv(path)
+    assert names == ("Smiling", "Male") and rows["faces/a.jpg"] == [1.0, 0.0] and ids == {"faces/a.jpg": 7, "faces/b.jpg": 7}
+    path.write_text("file,Smiling\na.jpg,1\n")
+    with pytest.raises(FaceganError, match="starts with the column 'member'"):
+        fa.read_attr_csv(path)
+    path.write_text("member,Smiling\na.jpg,1,1\n")
+    with pytest.raises(FaceganError, match=":2: expected 2 fields, got 3"):
+        fa.read_attr_csv(path)
+
+
+def planted_faces(folder, n=240, size=32, seed=0):
+    """Images whose top half is bright exactly when the attribute 'Bright_Top' is present, plus noise;
+    written as PNGs with a CSV (two images per identity)."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(n):
+        label = int(rng.random() < 0.5)
+        pixels = rng.integers(60, 120, size=(size, size, 3))
+        if label:
+            pixels[: size // 2] += 100  # the top half: a horizontal flip keeps it
+        Image.fromarray(pixels.astype(np.uint8)).save(folder / f"{i:04d}.png")
+        rows.append((f"{i:04d}.png", i // 2, 1 if label else -1, 1 if rng.random() < 0.5 else -1))
+    with open(folder.parent / "labels.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["member", "celeba_identity", "Bright_Top", "Coin"])
+        writer.writerows(rows)
+    return folder.parent / "labels.csv"
+
+
+def test_the_classifier_learns_a_planted_attribute_and_not_a_coin_flip(tmp_path):
+    labels = planted_faces(tmp_path / "faces")
+    faces = fa.load_labelled(str(tmp_path / "faces"), str(labels), size=32)
+    assert len(faces) == 240 and faces.names == ("Bright_Top", "Coin")
+    train, held = fa.split_by_identity(faces, 0.25, seed=0)
+    assert set(faces.identities[train].tolist()).isdisjoint(faces.identities[held].tolist())  # people on one side
+    assert len(train) + len(held) == 240
+    model = fa.train_classifier(faces, train, epochs=15, batch_size=32, width=8, say=lambda _: None)
+    scores = fa.report(fa.predict(model, faces.images[held]), faces.labels[held], faces.names)
+    assert scores["Bright_Top"]["balanced_accuracy"] > 0.95 and scores["Bright_Top"]["auc"] > 0.98
+    assert scores["Coin"]["auc"] < 0.75  # nothing to learn: near chance
+
+
+def test_report_is_balanced_accuracy_and_auc_over_known_labels():
+    labels = torch.tensor([[1.0], [1.0], [0.0], [0.0], [0.0], [math.nan]])
+    probs = torch.tensor([[0.9], [0.4], [0.1], [0.2], [0.6], [0.99]])
+    scores = fa.report(probs, labels, ("A",))["A"]
+    assert scores["balanced_accuracy"] == pytest.approx((1 / 2 + 2 / 3) / 2)  # TPR 1/2, TNR 2/3
+    assert scores["auc"] == pytest.approx(5 / 6)  # 5 of the 6 positive-negative pairs are ordered
+    assert (scores["positives"], scores["count"]) == (2, 5)  # the unknown label is left out
+
+
+def test_synthetic_faces_carry_the_celeba_attributes_their_renderer_knows():
+    faces = fa.load_labelled("synthetic", synthetic_count=40, size=32)
+    assert faces.names == fa.CELEBA_ATTRIBUTES and faces.labels.shape == (40, 40)
+    known = ~faces.labels.isnan().all(0)
+    assert {fa.CELEBA_ATTRIBUTES[i] for i in known.nonzero().flatten()} >= {"Male", "Smiling", "Eyeglasses", "No_Beard",
+                                                                           "Gray_Hair", "Black_Hair", "Blond_Hair"}
+    assert faces.labels[:, fa.CELEBA_ATTRIBUTES.index("Young")].isnan().all()
+
+
+def test_classifier_file_round_trip_and_hostile_files(tmp_path):
+    model = AttributeClassifier(2, 3, width=8).eval()
+    path = fa.save_classifier(model, tmp_path / "c.safetensors", ("A", "B"), {"held_out": {"A": {"auc": 0.9}}})
+    loaded, names, info = fa.load_classifier(path)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    assert names == ("A", "B") and info["held_out"]["A"]["auc"] == 0.9
+    assert torch.allclose(loaded(x), model.half().float()(x), atol=1e-4)  # stored in fp16
+    (tmp_path / "evil.safetensors").write_bytes(b"\x80\x04cos\nsystem\n")  # a pickle, not safetensors
+    with pytest.raises(FaceganError, match="not a readable safetensors file"):
+        fa.load_classifier(tmp_path / "evil.safetensors")
+    from facegan import checkpoint as ckpt
+    from facegan.models.dcgan import Generator
+    export = ckpt.export_generator(Generator(8, 0.125), tmp_path / "generator.safetensors")
+    with pytest.raises(FaceganError, match="not a facegan attribute classifier"):
+        fa.load_classifier(export)
+    with pytest.raises(FaceganError, match="does not exist"):
+        fa.load_classifier(tmp_path / "missing.safetensors")
+
+
+def test_train_and_score_from_the_cli(tmp_path, capsys):
+    labels = planted_faces(tmp_path / "faces", n=64)
+    out = tmp_path / "attrs.safetensors"
+    assert main(["attributes", "train", "--data", str(tmp_path / "faces"), "--attrs", str(labels), "--epochs", "1",
+                 "--out", str(out)]) == 0
+    assert "| Bright_Top |" in capsys.readouterr().out
+    scores = tmp_path / "scores.csv"
+    assert main(["attributes", "score", "--classifier", str(out), "--data", str(tmp_path / "faces"),
+                 "--out", str(scores), "--device", "cpu"]) == 0
+    rows = list(csv.reader(scores.open()))
+    assert rows[0] == ["image", "Bright_Top", "Coin"] and len(rows) == 65 and rows[1][0] == "0000.png"
+    from facegan import checkpoint as ckpt
+    from facegan.models.dcgan import Generator
+    G = ckpt.export_generator(Generator(8, 0.125), tmp_path / "generator.safetensors")
+    assert main(["attributes", "score", "--classifier", str(out), "--data", str(G), "--n", "3", "--seed", "5",
+                 "--out", str(scores), "--device", "cpu"]) == 0
+    rows = list(csv.reader(scores.open()))
+    assert rows[0][0] == "seed" and [r[0] for r in rows[1:]] == ["5", "6", "7"]
+    assert all(0 <= float(v) <= 1 for r in rows[1:] for v in r[1:])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--data", "nowhere", "--attrs", "x.csv"], "data folder nowhere does not exist"),
+    (["train", "--data", "."], "needs its labels: --attrs"),
+    (["train", "--holdout", "1.5"], "--holdout is a share of people"),
+    (["score", "--classifier", "missing.safetensors", "--data", "."], "does not exist"),
+])
+def test_attribute_command_mistakes_get_one_line(args, message, capsys):
+    assert main(["attributes", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
