@@ -488,12 +488,15 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
         with stop, eager_fallback(cfg.compile):
             while pos.epoch < cfg.epochs and not timed_out:
                 record, completed = run_epoch(p, pos, images, meter, records, ranks.rank, progress, stop, deadline)
-                timed_out = not completed  # the deadline ended the epoch early
                 label = pos.epoch + 1
+                if completed:
+                    end_epoch(p, pos)
+                # Cut inside the epoch, or out of time at its end: an epoch shorter than log_every steps
+                # has no log interval, where run_epoch checks the deadline. Rank 0's clock decides.
+                timed_out = not completed or (deadline is not None and pos.epoch < cfg.epochs
+                                              and distributed.broadcast_object(time.perf_counter() > deadline))
                 if not progress:  # without a bar, one line per epoch
                     say(f"epoch {label}/{cfg.epochs}{' (time limit)' if timed_out else ''}: " + format_record(record))
-                if not timed_out:
-                    end_epoch(p, pos)
                 if ranks.is_main:
                     epoch_chores(p, pos, records, faces, fixed_z, label, timed_out or pos.epoch == cfg.epochs, record,
                                  callbacks, say)

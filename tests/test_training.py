@@ -241,3 +241,16 @@ def test_time_limit_ends_the_run_mid_epoch_with_a_checkpoint_and_export(tiny_con
     state = ckpt.latest_state(run)
     assert 0 < state["step"] < 20 and (run / "generator.safetensors").is_file()
     assert "time limit of 1.5 min reached" in capsys.readouterr().out
+
+
+def test_time_limit_ends_a_run_whose_epochs_are_shorter_than_a_log_interval(tiny_config, capsys, monkeypatch):
+    """64 faces in batches of 16: 4 steps an epoch, never a log interval of 20 inside one. The deadline
+    is then checked at each epoch's end (it used to be missed, and such a run trained all its epochs)."""
+    clock = iter(range(0, 10_000, 30))  # every reading of the clock is 30 s later than the last
+    monkeypatch.setattr(training, "time", SimpleNamespace(perf_counter=lambda: float(next(clock))))
+    run = train(tiny_config(minutes=1.0, epochs=50, log_every=20), progress=False)
+    state = ckpt.latest_state(run)
+    assert state["step"] % 4 == 0 and 0 < state["step"] < 50 * 4  # stopped at an epoch's end, long before 50
+    assert (run / "generator.safetensors").is_file()
+    out = capsys.readouterr().out
+    assert "(time limit)" in out and "time limit of 1 min reached" in out
