@@ -12,13 +12,12 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
 from .checkpoint import load_module_state, read_tagged_safetensors
-from .data import IMAGE_EXTENSIONS, decode_image, list_images, load_synthetic, to_unit_range
+from .data import IMAGE_EXTENSIONS, decode_images, list_images, load_synthetic, to_unit_range, warn_unreadable
 from .errors import FaceganError
 from .fileio import atomic_path
 from .models.attributes import AttributeClassifier
@@ -142,21 +141,16 @@ def load_labelled(data: str, attrs: str | None = None, size: int = 64, synthetic
     if not matched:
         raise FaceganError(f"none of the {len(rows):,} labelled files in {attrs} is an image in {folder} "
                            f"(matched by relative path or file name, {'/'.join(IMAGE_EXTENSIONS)})")
-    images, labels, ids, bad = [], [], [], []
-    for key, p in matched:
-        try:
-            images.append(decode_image(p, size))
-        except Exception:  # PIL raises many types for broken files; skipped and reported
-            bad.append(key)
-            continue
-        labels.append(rows[key])
-        ids.append(identities.get(key, -1))
-    if bad:
-        print(f"warning: skipped {len(bad)} unreadable image(s): {', '.join(bad[:5])}" + (" ..." if len(bad) > 5 else ""))
+    images, unreadable = decode_images([p for _, p in matched], size)
+    warn_unreadable([matched[i][0] for i in unreadable], f" in {folder}")
+    if not len(images):
+        raise FaceganError(f"none of the {len(matched):,} labelled images in {folder} could be read")
+    skipped = set(unreadable)
+    keys = [key for i, (key, _) in enumerate(matched) if i not in skipped]
     missing = len(rows) - len(matched)
     source = f"{len(images):,} labelled faces from {folder}" + (f" ({missing:,} labels had no image)" if missing else "")
-    return LabelledFaces(torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous(),
-                         torch.tensor(labels, dtype=torch.float32), names, torch.tensor(ids, dtype=torch.int64), source)
+    return LabelledFaces(images, torch.tensor([rows[k] for k in keys], dtype=torch.float32), names,
+                         torch.tensor([identities.get(k, -1) for k in keys], dtype=torch.int64), source)
 
 
 def _synthetic_labelled(count: int, size: int) -> LabelledFaces:
@@ -343,17 +337,13 @@ def score_source(classifier: str | Path, data: str, out: str | Path, n: int = 64
         files = list_images(source)
         if not files:
             raise FaceganError(f"{source} holds no images ({'/'.join(IMAGE_EXTENSIONS)})")
-        keys, images = [], []
-        for p in files:
-            try:
-                images.append(decode_image(p, 64))
-                keys.append(p.relative_to(source).as_posix())
-            except Exception:  # PIL raises many types for broken files; skipped and reported
-                print(f"warning: skipped unreadable image {p}")
-        if not images:
+        images, unreadable = decode_images(files, 64)
+        warn_unreadable([files[i].relative_to(source).as_posix() for i in unreadable], f" in {source}")
+        if not len(images):
             raise FaceganError(f"none of the {len(files)} image files in {source} could be read")
-        batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)  # (N, 64, 64, 3) -> (N, 3, 64, 64)
-        return write_scores(out, keys, predict(model, batch), names)
+        skipped = set(unreadable)
+        keys = [p.relative_to(source).as_posix() for i, p in enumerate(files) if i not in skipped]
+        return write_scores(out, keys, predict(model, images), names)
     from .checkpoint import load_generator
     from .latent import sample_latents, generate
 

@@ -56,11 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
     _add_config_flags(train)
 
-    # --generator and --device, shared by sample, interpolate and eval (declared once)
-    uses_generator = argparse.ArgumentParser(add_help=False)
+    # --device and --generator, shared by the commands that run a network (declared once)
+    uses_device = argparse.ArgumentParser(add_help=False)
+    uses_device.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    uses_generator = argparse.ArgumentParser(add_help=False, parents=[uses_device])
     uses_generator.add_argument("--generator", required=True, metavar="PATH",
                                 help=f"a run directory (its {GENERATOR_FILE} is used) or a {GENERATOR_FILE} file")
-    uses_generator.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
 
     truncates = argparse.ArgumentParser(add_help=False)
     truncates.add_argument("--truncation", type=float, default=1.0, metavar="PSI",
@@ -122,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     attr_train.add_argument("--epochs", type=int, default=20, help="passes over the training split (default 20)")
     attr_train.add_argument("--holdout", type=float, default=0.15, help="share of people held out (default 0.15)")
     attr_train.add_argument("--seed", type=int, default=0, help="seed for the split, weights and order (default 0)")
-    attr_score = attr_sub.add_parser("score", help="attribute probabilities per image or per generated face, as CSV")
+    attr_score = attr_sub.add_parser("score", parents=[uses_device],
+                                     help="attribute probabilities per image or per generated face, as CSV")
     attr_score.add_argument("--classifier", required=True, help="a file from facegan attributes train")
     attr_score.add_argument("--data", required=True,
                             help="a folder of images (one row per file) or a generator / run directory "
@@ -130,7 +132,6 @@ def build_parser() -> argparse.ArgumentParser:
     attr_score.add_argument("--n", type=int, default=64, help="generator: faces to score (default 64)")
     attr_score.add_argument("--seed", type=int, default=0, help="generator: first seed (default 0)")
     attr_score.add_argument("--out", default="scores.csv", help="CSV to write (default scores.csv)")
-    attr_score.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
 
     download = sub.add_parser("download", help="fetch a dataset or weights (the only network access facegan makes)")
     download.add_argument("dataset", choices=["celeba-small", "inception"],

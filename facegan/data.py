@@ -104,6 +104,29 @@ def decode_image(path: Path, size: int = 64) -> np.ndarray:
         return np.asarray(img, dtype=np.uint8)
 
 
+def decode_images(paths: list[Path], size: int = 64, progress: bool = False,
+                  desc: str = "decoding") -> tuple[torch.Tensor, list[int]]:
+    """The readable files among ``paths`` as uint8 (n, 3, size, size), in order, and the indices of
+    the unreadable ones (skipped: a broken file is the caller's warning, not a crash)."""
+    images = np.empty((len(paths), size, size, 3), dtype=np.uint8)
+    unreadable: list[int] = []
+    n = 0
+    for i, path in enumerate(tqdm(paths, desc=desc, unit="img", disable=not progress, mininterval=1.0)):
+        try:
+            images[n] = decode_image(path, size)
+            n += 1
+        except Exception:  # PIL raises many types for broken files
+            unreadable.append(i)
+    return torch.from_numpy(images[:n]).permute(0, 3, 1, 2).contiguous(), unreadable  # (n, R, R, 3) -> (n, 3, R, R)
+
+
+def warn_unreadable(names: list[str], where: str = "") -> None:
+    """One warning line naming (the first five of) the files that were skipped."""
+    if names:
+        print(f"warning: skipped {len(names)} unreadable image(s){where}: {', '.join(names[:5])}"
+              + (" ..." if len(names) > 5 else ""))
+
+
 def _folder_key(folder: Path, files: list[Path], size: int) -> str:
     h = hashlib.sha256(f"v{CACHE_VERSION}:{size}".encode())
     for p in files:
@@ -145,22 +168,13 @@ def load_folder(folder: str | os.PathLike, cache_dir: str = "", progress: bool =
         return FaceData(cached["images"], f"{len(cached['images']):,} images from {folder} (cached)",
                         listed=len(files), key=key)
 
-    images = np.empty((len(files), size, size, 3), dtype=np.uint8)
-    bad: list[str] = []
-    n = 0
-    for path in tqdm(files, desc=f"decoding {folder}", unit="img", disable=not progress, mininterval=1.0):
-        try:
-            images[n] = decode_image(path, size)
-            n += 1
-        except Exception:  # PIL raises many types for broken files; the file is skipped, not fatal
-            bad.append(str(path.relative_to(folder)))
-    if bad:
-        print(f"warning: skipped {len(bad)} unreadable image(s) in {folder}: {', '.join(bad[:5])}"
-              + (" ..." if len(bad) > 5 else ""))
+    tensor, unreadable = decode_images(files, size, progress, f"decoding {folder}")
+    bad = [str(files[i].relative_to(folder)) for i in unreadable]
+    warn_unreadable(bad, f" in {folder}")
+    n = len(tensor)
     if n == 0:
         raise FaceganError(f"none of the {len(files)} image files in {folder} could be read "
                            f"(e.g. {bad[0]}); check the files or use --data synthetic")
-    tensor = torch.from_numpy(images[:n]).permute(0, 3, 1, 2).contiguous()  # (n, R, R, 3) -> (n, 3, R, R)
     _write_cache(cache_file, {"images": tensor}, {"source": str(folder.resolve()), "skipped": str(len(bad))})
     return FaceData(tensor, f"{n:,} images from {folder}", listed=len(files), key=key)
 

@@ -13,7 +13,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from .errors import FaceganError
-from .latent import require_style_generator, sample_latents
+from .latent import generate, require_style_generator, sample_latents
 from .viz import grid_image
 
 GROUP_RESOLUTIONS = {"coarse": (4, 8), "middle": (16, 32), "fine": (64, 1024)}
@@ -58,15 +58,9 @@ def seeds_to_ws(generator: torch.nn.Module, seeds: list[int], truncation: float 
     return generator.mapping(z, truncation_psi=truncation, update_w_avg=False)
 
 
-@torch.no_grad()
 def synthesize(generator: torch.nn.Module, ws: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
     """ws (N, num_ws, w_dim) -> images (N, C, H, W) in [-1, 1] on the CPU, eval mode (constant noise)."""
-    was_training = generator.training
-    generator.eval()
-    try:
-        return torch.cat([generator.synthesis(chunk).float().cpu() for chunk in ws.split(batch_size)])
-    finally:
-        generator.train(was_training)
+    return generate(generator.synthesis, ws, batch_size)
 
 
 def interpolate_w(generator: torch.nn.Module, seed_a: int, seed_b: int, steps: int,

@@ -130,10 +130,13 @@ def test_train_and_score_from_the_cli(tmp_path, capsys):
                  "--out", str(out)]) == 0
     assert "| Bright_Top |" in capsys.readouterr().out
     scores = tmp_path / "scores.csv"
+    (tmp_path / "faces" / "broken.png").write_bytes(b"not a png")  # skipped with a warning, not fatal
     assert main(["attributes", "score", "--classifier", str(out), "--data", str(tmp_path / "faces"),
                  "--out", str(scores), "--device", "cpu"]) == 0
+    assert "skipped 1 unreadable image(s)" in capsys.readouterr().out
     rows = list(csv.reader(scores.open()))
     assert rows[0] == ["image", "Bright_Top", "Coin"] and len(rows) == 65 and rows[1][0] == "0000.png"
+    assert "broken.png" not in {r[0] for r in rows}
     from facegan import checkpoint as ckpt
     from facegan.models.dcgan import Generator
     G = ckpt.export_generator(Generator(8, 0.125), tmp_path / "generator.safetensors")
