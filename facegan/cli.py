@@ -121,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
                                             "<attribute names> with -1/1 values; matched to files by path or name")
     attr_train.add_argument("--out", default="attributes.safetensors", help="classifier file to write")
     attr_train.add_argument("--epochs", type=int, default=20, help="passes over the training split (default 20)")
+    attr_train.add_argument("--width", type=int, default=32, help="channels of the first stage; 8x at the last "
+                                                                   "(default 32)")
     attr_train.add_argument("--holdout", type=float, default=0.15, help="share of people held out (default 0.15)")
     attr_train.add_argument("--seed", type=int, default=0, help="seed for the split, weights and order (default 0)")
     attr_score = attr_sub.add_parser("score", parents=[uses_device],
@@ -176,6 +178,7 @@ def check_args(args: argparse.Namespace) -> None:
             raise FaceganError("--styles needs at least one of coarse, middle, fine or a layer range A-B")
     elif args.command == "attributes" and args.attr_command == "train":
         require_int_at_least("--epochs", args.epochs)
+        require_int_at_least("--width", args.width)
         if not 0 < args.holdout < 1:
             raise FaceganError(f"--holdout is a share of people, between 0 and 1 (got {args.holdout})")
     elif args.command == "attributes":
@@ -287,7 +290,7 @@ def cmd_attributes(args: argparse.Namespace) -> None:
     from .attributes import score_source, train_and_report
 
     if args.attr_command == "train":
-        train_and_report(args.data, args.attrs, args.out, args.epochs, args.holdout, args.seed)
+        train_and_report(args.data, args.attrs, args.out, args.epochs, args.holdout, args.seed, args.width)
     else:
         from .device import pick_device
 
