@@ -345,8 +345,8 @@ def score_source(classifier: str | Path, data: str, out: str | Path, n: int = 64
         keys = [p.relative_to(source).as_posix() for i, p in enumerate(files) if i not in skipped]
         return write_scores(out, keys, predict(model, images), names)
     from .checkpoint import load_generator
-    from .latent import sample_latents, generate
+    from .latent import generate, latents_for_seeds
 
     G = load_generator(source, device)
-    faces = torch.cat([generate(G, sample_latents(1, G.latent_dim, s)) for s in range(seed, seed + n)])
+    faces = generate(G, latents_for_seeds(range(seed, seed + n), G.latent_dim))
     return write_scores(out, [str(s) for s in range(seed, seed + n)], predict(model, faces), names, key_name="seed")

@@ -15,6 +15,11 @@ def sample_latents(n: int, latent_dim: int, seed: int) -> torch.Tensor:
     return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
 
 
+def latents_for_seeds(seeds, latent_dim: int) -> torch.Tensor:
+    """(len(seeds), latent_dim): row i is the z that ``sample(G, 1, seeds[i])`` draws."""
+    return torch.cat([sample_latents(1, latent_dim, seed) for seed in seeds])
+
+
 @torch.no_grad()
 def generate(generator: torch.nn.Module, z: torch.Tensor, batch_size: int = 256, **options) -> torch.Tensor:
     """z (N, latent_dim) -> images (N, C, H, W) in [-1, 1] on the CPU, in eval mode, in chunks."""

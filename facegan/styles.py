@@ -13,7 +13,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from .errors import FaceganError
-from .latent import generate, require_style_generator, sample_latents
+from .latent import generate, latents_for_seeds, require_style_generator
 from .viz import grid_image
 
 GROUP_RESOLUTIONS = {"coarse": (4, 8), "middle": (16, 32), "fine": (64, 1024)}
@@ -54,7 +54,7 @@ def seeds_to_ws(generator: torch.nn.Module, seeds: list[int], truncation: float 
     """ws (len(seeds), num_ws, w_dim) on the generator's device, each seed's z as `sample` draws it."""
     require_style_generator(generator, "W space")
     device = next(generator.parameters()).device
-    z = torch.cat([sample_latents(1, generator.latent_dim, seed) for seed in seeds]).to(device)
+    z = latents_for_seeds(seeds, generator.latent_dim).to(device)
     return generator.mapping(z, truncation_psi=truncation, update_w_avg=False)
 
 
