@@ -16,20 +16,13 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
+from .attribute_names import CELEBA_ATTRIBUTES
 from .checkpoint import load_module_state, read_tagged_safetensors
 from .data import IMAGE_EXTENSIONS, decode_images, list_images, load_synthetic, to_unit_range, warn_unreadable
 from .errors import FaceganError
 from .fileio import atomic_path
 from .models.attributes import AttributeClassifier
 
-# CelebA's 40 attributes, in the order of list_attr_celeba.txt
-CELEBA_ATTRIBUTES = (
-    "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs", "Big_Lips",
-    "Big_Nose", "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair", "Bushy_Eyebrows", "Chubby", "Double_Chin",
-    "Eyeglasses", "Goatee", "Gray_Hair", "Heavy_Makeup", "High_Cheekbones", "Male", "Mouth_Slightly_Open",
-    "Mustache", "Narrow_Eyes", "No_Beard", "Oval_Face", "Pale_Skin", "Pointy_Nose", "Receding_Hairline",
-    "Rosy_Cheeks", "Sideburns", "Smiling", "Straight_Hair", "Wavy_Hair", "Wearing_Earrings", "Wearing_Hat",
-    "Wearing_Lipstick", "Wearing_Necklace", "Wearing_Necktie", "Young")
 IDENTITY_COLUMNS = ("celeba_identity", "identity")  # CSV columns that are not attributes
 CLASSIFIER_FORMAT = "facegan-attribute-classifier"
 

@@ -1,4 +1,5 @@
-"""facegan's command line: train | sample | interpolate | mix | eval | download. Thin: parse, then call the package.
+"""facegan's command line: train | sample | interpolate | mix | eval | attributes | directions | edit | project |
+download. Thin: parse, then call the package.
 
 Training flags are generated from :class:`facegan.config.TrainConfig` (no second list of defaults):
 a flag that is not given keeps the preset's or dataclass's value.
@@ -12,10 +13,11 @@ from pathlib import Path
 
 # Only torch-free modules at import time: every argument check below runs before a command imports
 # torch (3-4 s), so a mistake is reported at once. Heavy modules are imported inside the commands.
+from .attribute_names import friendly_help, parse_edits, parse_names
 from .config import (DEFAULT_CELEBA_DIR, DEFAULT_EVAL_SAMPLES, DEFAULT_METRICS, DEVICE_HELP, DEVICE_PATTERN,
                      METRIC_NAMES, PRESET_CHOICES, build_config, default, fields, parse_metric_names)
 from .errors import FaceganError, require_int_at_least
-from .fileio import GENERATOR_FILE, export_path
+from .fileio import GENERATOR_FILE, export_path, shipped_model
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,7 +44,8 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="facegan", description="Face generation with GANs: train, sample, interpolate, mix, eval, download.")
+    parser = _Parser(prog="facegan", description="Face generation with GANs: train, sample, interpolate, mix, eval, "
+                                                       "attributes, directions, edit, project, download.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = sub.add_parser("train", help="train a GAN (dcgan or stylegan2); one run directory per run",
@@ -85,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="z: slerp between the latents; w: a straight line between their styles "
                              "(style generators) (default z)")
     interp.add_argument("--out", default="interpolation.png", help="strip PNG to write (default interpolation.png)")
+    interp.add_argument("--gif", metavar="PATH", help="also an animated GIF of the path, there and back")
 
     mix = sub.add_parser("mix", parents=[uses_generator, truncates],
                          help="the style-mixing figure of a style generator (stylegan2)",
@@ -135,6 +139,62 @@ def build_parser() -> argparse.ArgumentParser:
     attr_score.add_argument("--seed", type=int, default=0, help="generator: first seed (default 0)")
     attr_score.add_argument("--out", default="scores.csv", help="CSV to write (default scores.csv)")
 
+    default_classifier = str(shipped_model("attributes.safetensors"))
+    directions = sub.add_parser("directions", parents=[uses_generator],
+                                help="fit edit directions (age, smile, ...) in a generator's latent space",
+                                description="Score many generated faces with the attribute classifier, fit one "
+                                            "linear direction per attribute on the most and least confident "
+                                            "(InterFaceGAN; z for DCGAN, w for StyleGAN2), add SeFa's "
+                                            "unsupervised directions, and save them beside the generator.")
+    directions.add_argument("--classifier", default=default_classifier,
+                            help=f"attribute classifier (default the shipped {default_classifier})")
+    directions.add_argument("--n", type=int, default=20_000, help="faces sampled and scored (default 20000)")
+    directions.add_argument("--share", type=float, default=0.05,
+                            help="share of the most and of the least confident faces fitted (default 0.05)")
+    directions.add_argument("--method", choices=["svm", "logistic"], default="svm",
+                            help="linear SVM or logistic regression, from scikit-learn (default svm)")
+    directions.add_argument("--attributes", help="CelebA attributes or friendly names, comma-separated "
+                                                 "(default: every attribute a friendly name uses)")
+    directions.add_argument("--sefa", type=int, default=8, help="unsupervised SeFa directions to add (default 8)")
+    directions.add_argument("--seed", type=int, default=0, help="seed of the sampled faces and the fit (default 0)")
+    directions.add_argument("--out", help="file to write (default: beside the generator, "
+                                          "NAME.directions.safetensors)")
+
+    edit = sub.add_parser("edit", parents=[uses_generator, truncates],
+                          help="edit faces along attribute directions: --edit age=+2,smile=-1 or --strip age",
+                          description="Strengths are in standard deviations of the generated faces along the "
+                                      "direction (+-3 spans nearly all). Names: " + friendly_help() +
+                                      "; or any CelebA attribute name, or sefa-N.")
+    source = edit.add_mutually_exclusive_group()
+    source.add_argument("--seed", default="0", help="a seed or comma-separated seeds, one row each (default 0)")
+    source.add_argument("--latent", metavar="FILE", help="a latent.safetensors from facegan project")
+    what = edit.add_mutually_exclusive_group(required=True)
+    what.add_argument("--edit", help="name=strength pairs, e.g. age=+2,smile=-1: each row is before | after")
+    what.add_argument("--strip", metavar="NAME", help="one attribute from -STRENGTH to +STRENGTH along each row")
+    edit.add_argument("--strength", type=float, default=3.0, help="--strip: the largest strength (default 3)")
+    edit.add_argument("--steps", type=int, default=7, help="--strip: faces per row (default 7)")
+    edit.add_argument("--condition", help="attributes to keep: their directions are projected out of the edit, "
+                                          "e.g. gender (comma-separated)")
+    edit.add_argument("--directions", help="directions file (default: the one beside the generator)")
+    edit.add_argument("--out", default="edit.png", help="PNG to write (default edit.png)")
+    edit.add_argument("--gif", metavar="PATH", help="--strip: also an animated GIF of the first row")
+
+    project = sub.add_parser("project", parents=[uses_generator],
+                             help="find your own photo in a generator's latent space, to edit it",
+                             description="Centre-crops the photo to a square, resizes it to the generator's size "
+                                         "and optimises a latent whose face matches it (pixel + perceptual loss). "
+                                         "Writes OUT/latent.safetensors (for facegan edit --latent), "
+                                         "OUT/target.png and OUT/reconstruction.png.")
+    project.add_argument("photo", help="a face photo (JPEG, PNG, ...), at least 64 px, roughly square")
+    project.add_argument("--out", default="projection", help="folder to write (default projection)")
+    project.add_argument("--space", choices=["z", "w", "w+"],
+                         help="z (DCGAN), w or w+ (StyleGAN2; w+ = one w per layer) (default z or w)")
+    project.add_argument("--steps", type=int, default=300, help="optimisation steps (default 300)")
+    project.add_argument("--classifier", default=default_classifier,
+                         help="network for the perceptual loss (default the shipped attribute classifier; "
+                              "'none' for pixels only)")
+    project.add_argument("--seed", type=int, default=0, help="seed of the starting candidates (default 0)")
+
     download = sub.add_parser("download", help="fetch a dataset or weights (the only network access facegan makes)")
     download.add_argument("dataset", choices=["celeba-small", "inception"],
                           help="celeba-small: the Udacity CelebA subset; inception: FID/KID feature weights")
@@ -183,6 +243,25 @@ def check_args(args: argparse.Namespace) -> None:
             raise FaceganError(f"--holdout is a share of people, between 0 and 1 (got {args.holdout})")
     elif args.command == "attributes":
         require_int_at_least("--n", args.n)
+    elif args.command == "directions":
+        require_int_at_least("--n", args.n, minimum=100)
+        if not 0 < args.share <= 0.5:
+            raise FaceganError(f"--share is the share of faces on each side, in (0, 0.5] (got {args.share})")
+        if args.sefa < 0:
+            raise FaceganError(f"--sefa must be 0 or more (got {args.sefa})")
+        if args.attributes is not None:
+            args.attributes = parse_names("--attributes", args.attributes)
+    elif args.command == "edit":
+        args.seed = _seed_list("--seed", args.seed)
+        args.edit = parse_edits(args.edit) if args.edit is not None else None
+        if args.strip is not None:
+            parse_names("--strip", args.strip)
+        args.condition = parse_names("--condition", args.condition) if args.condition is not None else []
+        require_int_at_least("--steps", args.steps, minimum=2)
+        if args.strength <= 0:
+            raise FaceganError(f"--strength must be above 0 (got {args.strength})")
+    elif args.command == "project":
+        require_int_at_least("--steps", args.steps)
     elif args.command == "eval":
         require_int_at_least("--n", args.n, minimum=2)
         parse_metric_names(args.metrics)
@@ -248,6 +327,11 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
     save_grid(faces, args.out, nrow=args.steps)
     print(f"wrote a {args.steps}-step interpolation in {args.space} (seed {args.seed_a} -> {args.seed_b}) "
           f"to {args.out}")
+    if args.gif:
+        from .viz import save_gif
+
+        save_gif(faces, args.gif)
+        print(f"wrote {args.gif}")
 
 
 def cmd_mix(args: argparse.Namespace) -> None:
@@ -298,6 +382,82 @@ def cmd_attributes(args: argparse.Namespace) -> None:
         print(f"wrote {path}")
 
 
+def cmd_directions(args: argparse.Namespace) -> None:
+    from .attribute_names import EDITABLE_ATTRIBUTES, resolve_name
+    from .attributes import load_classifier
+    from .checkpoint import load_generator
+    from .device import pick_device
+    from .editing import directions_path, fit_directions, save_directions
+
+    device = pick_device(args.device)
+    G = load_generator(args.generator, device)
+    classifier, names, _ = load_classifier(args.classifier, device)
+    attributes = (tuple(dict.fromkeys(resolve_name(a)[0] for a in args.attributes)) if args.attributes
+                  else EDITABLE_ATTRIBUTES)
+    directions = fit_directions(G, classifier, names, attributes, args.n, args.share, args.method, args.sefa, args.seed)
+    out = save_directions(directions, args.out or directions_path(args.generator))
+    print(f"wrote {len(directions.names)} directions in {directions.space} to {out}")
+
+
+def cmd_edit(args: argparse.Namespace) -> None:
+    import torch
+
+    from .attribute_names import resolve_name
+    from .checkpoint import load_generator
+    from .device import pick_device
+    from .editing import (codes_for_seeds, directions_path, edit_codes, load_directions, load_latent, render,
+                          strip_codes)
+    from .viz import save_gif, save_grid
+
+    G = load_generator(args.generator, pick_device(args.device))
+    directions = load_directions(args.directions or directions_path(args.generator), G)
+    if args.latent:
+        codes, rows = load_latent(args.latent, G), f"the face of {args.latent}"
+    else:
+        codes, rows = codes_for_seeds(G, args.seed, args.truncation), f"seed {','.join(map(str, args.seed))}"
+    if args.edit:
+        edited = edit_codes(codes, directions, args.edit, args.condition)
+        faces = render(G, torch.stack([codes, edited], dim=1).flatten(0, 1))  # per row: before, after
+        save_grid(faces, args.out, nrow=2)
+        what = ", ".join(f"{name} {strength:+g}" for name, strength in args.edit.items())
+    else:
+        resolve_name(args.strip)
+        strengths = torch.linspace(-args.strength, args.strength, args.steps)
+        faces = render(G, torch.cat([strip_codes(code, directions, args.strip, strengths, args.condition)
+                                     for code in codes]))
+        save_grid(faces, args.out, nrow=args.steps)
+        what = f"{args.strip} from {-args.strength:g} to {args.strength:+g}"
+        if args.gif:
+            save_gif(faces[:args.steps], args.gif)
+            print(f"wrote {args.gif}")
+    kept = f", keeping {', '.join(args.condition)}" if args.condition else ""
+    print(f"wrote {rows}: {what}{kept} to {args.out}")
+
+
+def cmd_project(args: argparse.Namespace) -> None:
+    from .attributes import load_classifier
+    from .checkpoint import load_generator
+    from .device import pick_device
+    from .editing import save_latent
+    from .projection import load_photo, project, reconstruction_quality
+    from .viz import save_grid
+
+    device = pick_device(args.device)
+    G = load_generator(args.generator, device)
+    target = load_photo(args.photo, G.resolution)  # checks the photo before any optimisation
+    classifier = None if args.classifier == "none" else load_classifier(args.classifier, device)[0]
+    code, face, history = project(G, target, classifier, args.space, args.steps, seed=args.seed)
+    quality = reconstruction_quality(face, target)
+    out = Path(args.out)
+    save_latent(out / "latent.safetensors", code, G, {"photo": str(args.photo), "steps": args.steps,
+                                                      "loss": history[-1], **quality})
+    save_grid(target, out / "target.png")
+    save_grid(face, out / "reconstruction.png")
+    print(f"reconstruction PSNR {quality['psnr']:.2f} dB, SSIM {quality['ssim']:.3f}; wrote {out}/latent.safetensors, "
+          f"target.png, reconstruction.png (edit it: facegan edit --generator {args.generator} "
+          f"--latent {out}/latent.safetensors --strip smile)")
+
+
 def cmd_download(args: argparse.Namespace) -> None:
     from .download import download_dataset, download_inception
 
@@ -308,7 +468,8 @@ def cmd_download(args: argparse.Namespace) -> None:
 
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate, "mix": cmd_mix,
-            "eval": cmd_eval, "attributes": cmd_attributes, "download": cmd_download}
+            "eval": cmd_eval, "attributes": cmd_attributes, "directions": cmd_directions, "edit": cmd_edit,
+            "project": cmd_project, "download": cmd_download}
 
 
 def main(argv: list[str] | None = None) -> int:

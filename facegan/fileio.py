@@ -86,3 +86,15 @@ def append_jsonl(path: str | os.PathLike, record: dict) -> None:
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+SHIPPED_MODELS = "models"  # the repository's folder of shipped model files (classifier, default generator)
+
+
+def shipped_model(name: str) -> Path:
+    """A file of the repository's models/ folder: ./models/NAME if there, else beside the package
+    (a checkout or editable install run from anywhere). The path is returned even if missing: callers
+    say what to do then."""
+    here = Path(SHIPPED_MODELS) / name
+    beside_package = Path(__file__).resolve().parent.parent / SHIPPED_MODELS / name
+    return here if here.is_file() or not beside_package.is_file() else beside_package

@@ -7,14 +7,12 @@ fine ones (64 px and up) colours and micro-structure.
 """
 from __future__ import annotations
 
-import math
-
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from .errors import FaceganError
 from .latent import generate, latents_for_seeds, require_style_generator
-from .viz import grid_image
+from .viz import labelled_grid
 
 GROUP_RESOLUTIONS = {"coarse": (4, 8), "middle": (16, 32), "fine": (64, 1024)}
 
@@ -98,14 +96,5 @@ def mixing_figure(generator: torch.nn.Module, row_seeds: list[int], col_seeds: l
                   truncation: float = 1.0, scale: int = 1) -> Image.Image:
     """The classic style-mixing figure as one image, with each row's style group written on its left."""
     faces, labels = mixing_grid(generator, row_seeds, col_seeds, groups, truncation)
-    grid = grid_image(faces, nrow=len(col_seeds) + 1, scale=scale).convert("RGB")
-    label_width = 56
-    figure = Image.new("RGB", (grid.width + label_width, grid.height), "white")
-    figure.paste(grid, (label_width, 0))
-    draw = ImageDraw.Draw(figure)
-    row_height = grid.height / len(labels)
-    for i, label in enumerate(labels):
-        if label and (i == 1 or labels[i - 1] != label):  # once per band
-            draw.text((4, math.floor(i * row_height + row_height / 2) - 5), label, fill="black")
-    draw.text((4, row_height / 2 - 5), "B \\ A", fill="black")
-    return figure
+    once = ["B \\ A"] + [label if label != labels[i] else "" for i, label in enumerate(labels[1:])]  # once per band
+    return labelled_grid(faces, len(col_seeds) + 1, once, scale)

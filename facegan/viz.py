@@ -5,7 +5,7 @@ import math
 from pathlib import Path
 
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from .data import to_uint8
 from .fileio import atomic_path
@@ -26,6 +26,21 @@ def grid_image(images: torch.Tensor, nrow: int | None = None, padding: int = 2, 
     return img.resize((img.width * scale, img.height * scale), Image.NEAREST) if scale > 1 else img
 
 
+def labelled_grid(images: torch.Tensor, nrow: int, labels: list[str], scale: int = 1,
+                  label_width: int = 56) -> Image.Image:
+    """grid_image with a white margin on the left where ``labels[i]`` (one per row; "" for none) is
+    written at the height of row i."""
+    grid = grid_image(images, nrow=nrow, scale=scale).convert("RGB")
+    figure = Image.new("RGB", (grid.width + label_width, grid.height), "white")
+    figure.paste(grid, (label_width, 0))
+    draw = ImageDraw.Draw(figure)
+    row_height = grid.height / math.ceil(len(images) / nrow)
+    for i, label in enumerate(labels):
+        if label:
+            draw.text((4, math.floor(i * row_height + row_height / 2) - 5), label, fill="black")
+    return figure
+
+
 def _to_pil(pixels: torch.Tensor) -> Image.Image:
     """uint8 (C, H, W) with C = 3 or 1 -> an RGB or greyscale PIL image."""
     if pixels.shape[0] == 1:
@@ -36,6 +51,20 @@ def _to_pil(pixels: torch.Tensor) -> Image.Image:
 def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, scale: int = 1) -> Path:
     with atomic_path(path) as tmp:
         grid_image(images, nrow, scale=scale).save(tmp, format="PNG")
+    return Path(path)
+
+
+def save_gif(frames: torch.Tensor, path: str | Path, seconds: float = 2.0, scale: int = 2,
+             boomerang: bool = True) -> Path:
+    """An animated GIF (looping) of frames (T, C, H, W) in [-1, 1]: forth, then back when ``boomerang``."""
+    pixels = list(to_uint8(frames.cpu()))
+    if boomerang and len(pixels) > 2:
+        pixels += pixels[-2:0:-1]
+    images = [_to_pil(p) for p in pixels]
+    images = [im.resize((im.width * scale, im.height * scale), Image.LANCZOS) for im in images] if scale > 1 else images
+    with atomic_path(path) as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], loop=0,
+                       duration=max(20, round(1000 * seconds / len(images))))
     return Path(path)
 
 

@@ -4,7 +4,8 @@
 
 Four stride-2 stages (conv 3x3 + BatchNorm + ReLU, twice per stage) halve the side each time; global
 average pooling makes it work at any resolution >= 16 (trained at 64 px). ``features`` returns the
-pooled (N, 8 * width) vector, a perceptual embedding that needs no download (used to compare faces).
+pooled (N, 8 * width) vector and ``stage_outputs`` every stage's maps: perceptual features that need no
+download (used to compare faces and to project photos).
 No I/O here: facegan.attributes trains, saves and loads it.
 """
 from __future__ import annotations
@@ -29,6 +30,14 @@ class AttributeClassifier(nn.Module):
         # (N, C, 64, 64) -> (N, w, 32, 32) -> (N, 2w, 16, 16) -> (N, 4w, 8, 8) -> (N, 8w, 4, 4)
         self.body = nn.Sequential(*[_stage(a, b) for a, b in zip(sizes, sizes[1:])])
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(8 * width, num_attributes))
+
+    def stage_outputs(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """(N, C, R, R) -> the four stages' feature maps, (N, w, R/2, R/2) ... (N, 8w, R/16, R/16)."""
+        outputs = []
+        for stage in self.body:
+            images = stage(images)
+            outputs.append(images)
+        return outputs
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """(N, C, R, R) -> (N, 8 * width): the globally pooled last stage."""

@@ -1,0 +1,52 @@
+"""Reconstruction quality of `facegan project` on held-out real faces: PSNR and SSIM (mean per face) of
+the projected faces against the photos, per latent space, with and without the perceptual loss.
+
+    python bench/projection_quality.py --generator models/faces64.safetensors --faces /tmp/facegan-real/holdout \
+        --n 64 --json bench/results/projection_quality_cpu2b.jsonl
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+
+from facegan.attributes import load_classifier
+from facegan.checkpoint import load_generator
+from facegan.data import decode_images, list_images, to_unit_range
+from facegan.editing import latent_space
+from facegan.fileio import export_path, shipped_model
+from facegan.projection import project, reconstruction_quality
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--generator", default="models/faces64.safetensors")
+    parser.add_argument("--faces", required=True, help="a folder of real faces the generator never saw")
+    parser.add_argument("--n", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    generator = export_path(args.generator)
+    G = load_generator(generator)
+    classifier = load_classifier(shipped_model("attributes.safetensors"))[0]
+    files = list_images(Path(args.faces))[:args.n]
+    images, _ = decode_images(files, G.resolution)
+    targets = to_unit_range(images)
+    spaces = ["z"] if latent_space(G) == "z" else ["w", "w+"]
+    for space in spaces:
+        for name, perceptual in (("pixels + perceptual", classifier), ("pixels only", None)):
+            start = time.perf_counter()
+            _, faces, history = project(G, targets, perceptual, space, args.steps, say=lambda *a: None)
+            row = {"bench": "projection_quality", "generator": str(generator), "space": space, "loss": name,
+                   "faces": len(targets), "steps": args.steps, **reconstruction_quality(faces, targets),
+                   "seconds_per_face": round((time.perf_counter() - start) / len(targets), 3)}
+            print(json.dumps(row), flush=True)
+            if args.json:
+                with open(args.json, "a") as f:
+                    f.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Your own photo in a generator's latent space: crop it to the training framing, then optimise a code
+whose face reconstructs it (GAN inversion by optimisation, as StyleGAN2's projector does), so the
+edits of facegan.editing apply to it.
+
+Loss = pixel MSE + ``perceptual_weight`` x perceptual distance. The perceptual distance compares the
+attribute classifier's four stages of feature maps (each channel vector unit-normalised per position,
+as LPIPS does, without LPIPS's learned weights: they are a download). Spaces: z (DCGAN; a small
+penalty keeps |z|^2 near its typical latent_dim), w (one w for every layer: stays where the generator
+draws faces, so edits behave) or w+ (one w per layer: reconstructs more, edits less reliably).
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .editing import classifier_input, latent_space
+from .errors import FaceganError
+
+MIN_SIDE = 64  # the training framing: a photo is centre-cropped and resized to the generator's side
+MAX_ASPECT = 2.0  # longer / shorter side beyond this is not a face crop (a landscape, a banner)
+MIN_CONTRAST = 0.02  # pixel std in [0, 1] below this: one flat colour, not a face
+SPACES = ("z", "w", "w+")
+
+
+def load_photo(path: str | Path, side: int) -> torch.Tensor:
+    """A photo -> (1, 3, side, side) in [-1, 1]: EXIF-rotated, centre-cropped to a square, resized.
+    Files that are not images, are smaller than 64 px, or cannot be a face crop get one line each."""
+    path = Path(path)
+    if not path.is_file():
+        raise FaceganError(f"photo {path} not found")
+    try:
+        with Image.open(path) as img:
+            img = ImageOps.exif_transpose(img).convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise FaceganError(f"{path} is not an image PIL can read (JPEG, PNG, ...): {type(e).__name__}") from None
+    w, h = img.size
+    if min(w, h) < MIN_SIDE:
+        raise FaceganError(f"{path} is {w}x{h}: too small; a face photo needs at least {MIN_SIDE} px on its short side")
+    if max(w, h) / min(w, h) > MAX_ASPECT:
+        raise FaceganError(f"{path} is {w}x{h}: not a face-like crop; crop it to the face first (roughly square, "
+                           "the face filling most of it, as in the training images)")
+    crop = min(w, h)
+    img = img.crop(((w - crop) // 2, (h - crop) // 2, (w - crop) // 2 + crop, (h - crop) // 2 + crop))
+    img = img.resize((side, side), Image.LANCZOS)
+    pixels = torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1).float() / 255  # (3, side, side)
+    if pixels.std() < MIN_CONTRAST:
+        raise FaceganError(f"{path} is nearly one flat colour: not a face-like crop")
+    return (pixels * 2 - 1)[None]
+
+
+def perceptual_distance(classifier: torch.nn.Module, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Mean over the classifier's stages of the squared distance between unit-normalised feature
+    vectors at each position: (N,) for images a, b (N, 3, R, R) in [-1, 1]."""
+    total = 0
+    for fa, fb in zip(classifier.stage_outputs(classifier_input(a)), classifier.stage_outputs(classifier_input(b))):
+        fa, fb = F.normalize(fa, dim=1), F.normalize(fb, dim=1)  # (N, C, h, w), unit vectors along C
+        total = total + (fa - fb).pow(2).sum(dim=1).mean(dim=(1, 2))
+    return total / 4
+
+
+def _synthesize(generator: torch.nn.Module, code: torch.Tensor, space: str) -> torch.Tensor:
+    if space == "z":
+        return generator(code)
+    ws = code if space == "w+" else code[:, None].expand(-1, generator.num_ws, -1)
+    return generator.synthesis(ws, noise_mode="const")
+
+
+@torch.no_grad()
+def _initial_code(generator: torch.nn.Module, target: torch.Tensor, space: str, candidates: int,
+                  seed: int) -> torch.Tensor:
+    """The start for each target (N, C, R, R): the best pixel match among ``candidates`` sampled codes
+    (for w: plus the average w). Returns (N, D), or (N, num_ws, w_dim) for w+."""
+    z = torch.randn(candidates, generator.latent_dim, generator=torch.Generator().manual_seed(seed))
+    device = target.device
+    if space == "z":
+        codes = z.to(device)
+    else:
+        codes = generator.mapping(z.to(device), update_w_avg=False)[:, 0]
+        codes = torch.cat([generator.mapping.w_avg[None], codes])
+    images = torch.cat([_synthesize(generator, c, "z" if space == "z" else "w") for c in codes.split(32)])
+    errors = torch.stack([(images - t).pow(2).mean(dim=(1, 2, 3)) for t in target])  # (N, K)
+    best = codes[errors.argmin(dim=1)]  # (N, D)
+    return best[:, None].repeat(1, generator.num_ws, 1) if space == "w+" else best
+
+
+def project(generator: torch.nn.Module, target: torch.Tensor, classifier: torch.nn.Module | None = None,
+            space: str | None = None, steps: int = 300, lr: float = 0.05, perceptual_weight: float = 1.0,
+            candidates: int = 64, seed: int = 0, say=print) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
+    """Optimise a code whose face reconstructs ``target`` (N, 3, R, R) in [-1, 1] (each target its own
+    code: the loss is a sum of per-face terms, and the generators run in eval mode).
+
+    Returns the codes ((N, D), or (N, num_ws, w_dim) for w+), their faces (N, 3, R, R) on the CPU and
+    the mean loss at every step."""
+    space = space or latent_space(generator)
+    if space not in SPACES:
+        raise FaceganError(f"space must be one of {', '.join(SPACES)} (got {space!r})")
+    if (space == "z") != (latent_space(generator) == "z"):
+        raise FaceganError(f"this generator's latent space is {latent_space(generator)}: use "
+                           f"{'--space z' if latent_space(generator) == 'z' else '--space w or w+'}")
+    if target.shape[1:] != (generator.channels, generator.resolution, generator.resolution):
+        raise FaceganError(f"target of shape {tuple(target.shape[1:])} does not match the generator's images")
+    device = next(generator.parameters()).device
+    target = target.to(device)
+    generator.eval().requires_grad_(False)
+    if classifier is not None:
+        classifier.eval().requires_grad_(False)
+    code = _initial_code(generator, target, space, candidates, seed).clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([code], lr=lr)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
+    history = []
+    for step in range(steps):
+        image = _synthesize(generator, code, space)
+        loss = (image - target).pow(2).mean(dim=(1, 2, 3))  # (N,)
+        if classifier is not None:
+            loss = loss + perceptual_weight * perceptual_distance(classifier, image, target)
+        if space == "z":  # keep z where the generator was trained: |z|^2 ~ latent_dim
+            loss = loss + 1e-3 * (code.pow(2).mean(dim=1) - 1).pow(2)
+        loss = loss.mean()
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        history.append(loss.item())
+        if (step + 1) % max(1, steps // 5) == 0:
+            say(f"step {step + 1}/{steps}: loss {loss.item():.4f}")
+    with torch.no_grad():
+        face = _synthesize(generator, code, space).float().cpu()
+    return code.detach().cpu(), face, history
+
+
+def reconstruction_quality(face: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+    """PSNR (dB) and SSIM of reconstructions against targets, both (N, 3, R, R) in [-1, 1], each the mean
+    over the N faces of its per-face value (torchmetrics)."""
+    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+    a, b = ((face.clamp(-1, 1) + 1) / 2).float().cpu(), ((target.clamp(-1, 1) + 1) / 2).float().cpu()
+    return {"psnr": float(peak_signal_noise_ratio(a, b, data_range=1.0, dim=(1, 2, 3))),
+            "ssim": float(structural_similarity_index_measure(a, b, data_range=1.0))}
