@@ -104,14 +104,17 @@ def load_module_state(module: torch.nn.Module, weights: dict[str, torch.Tensor],
         raise FaceganError(f"{what} does not fit this model (another architecture or width?): {first[:200]}") from None
 
 
-def export_generator(generator: torch.nn.Module, path: Path, train_config: dict | None = None,
-                     half: bool = False) -> Path:
-    """Save the generator's weights + architecture (+ training config) as safetensors, atomically;
-    ``half``: floating-point tensors as fp16 (half the size, for shipped models; loading casts back)."""
-    weights = {k: (v.half() if half and v.is_floating_point() else v).detach().to("cpu").contiguous()
-               for k, v in generator.state_dict().items()}
+def export_generator(generator: torch.nn.Module, path: Path, train_config: dict | None = None, half: bool = False,
+                     source: dict | None = None) -> Path:
+    """Save the generator's weights + architecture (+ training config) as safetensors, atomically.
+    ``half``: floating-point weights stored as fp16 (half the size; loading casts them back to fp32).
+    ``source``: where imported weights came from (file, licence, ...), kept in the metadata."""
+    weights = {k: v.detach().to("cpu") for k, v in generator.state_dict().items()}
+    weights = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in weights.items()}
     metadata = {"format": EXPORT_FORMAT, "format_version": EXPORT_VERSION,
                 "arch": json.dumps(generator.arch()), "train_config": json.dumps(train_config or {})}
+    if source is not None:
+        metadata["source"] = json.dumps(source, default=str)
     with atomic_path(path) as tmp:
         save_file(weights, str(tmp), metadata=metadata)
     return Path(path)

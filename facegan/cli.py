@@ -1,5 +1,5 @@
 """facegan's command line: train | sample | interpolate | mix | eval | attributes | directions | edit | project |
-download. Thin: parse, then call the package.
+import | download. Thin: parse, then call the package.
 
 Training flags are generated from :class:`facegan.config.TrainConfig` (no second list of defaults):
 a flag that is not given keeps the preset's or dataclass's value.
@@ -18,6 +18,7 @@ from .config import (DEFAULT_CELEBA_DIR, DEFAULT_EVAL_SAMPLES, DEFAULT_METRICS, 
                      METRIC_NAMES, PRESET_CHOICES, build_config, default, fields, parse_metric_names)
 from .errors import FaceganError, require_int_at_least
 from .fileio import GENERATOR_FILE, export_path, shipped_model
+from .pretrained import IMPORT_KINDS, PRETRAINED
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,7 +46,7 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="facegan", description="Face generation with GANs: train, sample, interpolate, mix, eval, "
-                                                       "attributes, directions, edit, project, download.")
+                                                 "attributes, directions, edit, project, import, download.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = sub.add_parser("train", help="train a GAN (dcgan or stylegan2); one run directory per run",
@@ -194,14 +195,31 @@ def build_parser() -> argparse.ArgumentParser:
                          help="network for the perceptual loss (default the shipped attribute classifier; "
                               "'none' for pixels only)")
     project.add_argument("--seed", type=int, default=0, help="seed of the starting candidates (default 0)")
+    importer = sub.add_parser("import", help="a pre-trained StyleGAN2 (NVIDIA's .pkl or a rosinality .pt) -> a "
+                                             "facegan generator export, without running code from the file",
+                              description="Reads the generator (G_ema of an official stylegan2-ada-pytorch / stylegan3 "
+                                          "pickle, or g_ema of a rosinality stylegan2-pytorch checkpoint) without "
+                                          "running anything stored in the file, rebuilds it as facegan's StyleGAN2, "
+                                          "checks one forward pass and writes a generator.safetensors that sample, "
+                                          "interpolate and mix take.")
+    importer.add_argument("kind", choices=IMPORT_KINDS,
+                          help="stylegan2: NVIDIA's network pickle (.pkl); rosinality: a stylegan2-pytorch checkpoint")
+    importer.add_argument("file", help="the file to import")
+    importer.add_argument("--out", help="export to write (default: FILE's name with .safetensors, here)")
+    importer.add_argument("--fp32", action="store_true", help="store fp32 weights (default fp16: half the size)")
 
     download = sub.add_parser("download", help="fetch a dataset or weights (the only network access facegan makes)")
-    download.add_argument("dataset", choices=["celeba-small", "inception"],
-                          help="celeba-small: the Udacity CelebA subset; inception: FID/KID feature weights")
+    download.add_argument("dataset", choices=["celeba-small", "inception", *PRETRAINED],
+                          help="celeba-small: the Udacity CelebA subset; inception: FID/KID feature weights; "
+                               + "; ".join(f"{name}: NVIDIA's {p.what}" for name, p in PRETRAINED.items())
+                               + " (fetched, then imported as with facegan import)")
     download.add_argument("--root", default="processed_celeba_small", help="images go to ROOT/celeba")
-    download.add_argument("--url", help="a mirror of the zip (default: the Udacity URL)")
+    download.add_argument("--url", help="a mirror of the file (default: the Udacity or NVIDIA URL)")
     download.add_argument("--force", action="store_true", help="download even if images are present")
     download.add_argument("--keep-zip", action="store_true", help="keep the zip after unpacking")
+    download.add_argument("--out", help="stylegan2-*: export to write (default NAME.safetensors)")
+    download.add_argument("--fp32", action="store_true", help="stylegan2-*: store fp32 weights (default fp16)")
+    download.add_argument("--keep-pkl", action="store_true", help="stylegan2-*: keep NVIDIA's pickle in the cache")
     return parser
 
 
@@ -265,12 +283,33 @@ def check_args(args: argparse.Namespace) -> None:
     elif args.command == "eval":
         require_int_at_least("--n", args.n, minimum=2)
         parse_metric_names(args.metrics)
+    elif args.command == "import":
+        if not Path(args.file).is_file():
+            raise FaceganError(f"{args.file} not found" if not Path(args.file).exists() else
+                               f"{args.file} is not a file")
+        args.out = Path(args.out) if args.out else Path(Path(args.file).stem + ".safetensors")
+        _check_export_name(args.out, args.file)
+    elif args.command == "download" and args.dataset in PRETRAINED:
+        if args.out:
+            _check_export_name(Path(args.out), None)
+    elif args.command == "download" and (args.out or args.fp32 or args.keep_pkl):
+        raise FaceganError(f"--out, --fp32 and --keep-pkl apply to the pre-trained generators "
+                           f"({', '.join(PRETRAINED)}), not to {args.dataset}")
     if "truncation" in args and not 0 <= args.truncation <= 1:
         raise FaceganError(f"--truncation must be between 0 and 1 (got {args.truncation})")
     if "device" in args and not re.fullmatch(DEVICE_PATTERN, args.device):  # train: only if --device was given
         raise FaceganError(f"{DEVICE_HELP} (got {args.device!r})")
     if "generator" in args:
         args.generator = export_path(args.generator)
+
+
+def _check_export_name(out: Path, source: str | None) -> None:
+    if out.suffix != ".safetensors":
+        raise FaceganError(f"--out must name a .safetensors file (got {out})")
+    if out.is_dir():
+        raise FaceganError(f"--out {out} is a folder; name the .safetensors file to write")
+    if source is not None and out.resolve() == Path(source).resolve():
+        raise FaceganError(f"--out {out} would overwrite the file being imported")
 
 
 def _seed_list(flag: str, text: str) -> list[int]:
@@ -456,20 +495,29 @@ def cmd_project(args: argparse.Namespace) -> None:
     print(f"reconstruction PSNR {quality['psnr']:.2f} dB, SSIM {quality['ssim']:.3f}; wrote {out}/latent.safetensors, "
           f"target.png, reconstruction.png (edit it: facegan edit --generator {args.generator} "
           f"--latent {out}/latent.safetensors --strip smile)")
+def cmd_import(args: argparse.Namespace) -> None:
+    from .imports import import_generator
+
+    out, summary = import_generator(args.kind, args.file, args.out, half=not args.fp32)
+    print(summary)
+    print(f"draw faces: facegan sample --generator {out} --truncation 0.7 --n 16")
 
 
 def cmd_download(args: argparse.Namespace) -> None:
-    from .download import download_dataset, download_inception
+    from .download import download_dataset, download_inception, download_pretrained
 
     if args.dataset == "inception":
         download_inception(url=args.url)
+    elif args.dataset in PRETRAINED:
+        out = download_pretrained(args.dataset, args.out, url=args.url, half=not args.fp32, keep_pkl=args.keep_pkl)
+        print(f"draw faces: facegan sample --generator {out} --truncation 0.7 --n 16")
     else:
         download_dataset(args.dataset, args.root, url=args.url, force=args.force, keep_zip=args.keep_zip)
 
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate, "mix": cmd_mix,
             "eval": cmd_eval, "attributes": cmd_attributes, "directions": cmd_directions, "edit": cmd_edit,
-            "project": cmd_project, "download": cmd_download}
+            "project": cmd_project, "import": cmd_import, "download": cmd_download}
 
 
 def main(argv: list[str] | None = None) -> int:

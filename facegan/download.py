@@ -1,11 +1,14 @@
-"""``facegan download celeba-small | inception``: the only code in facegan that touches the network.
+"""``facegan download celeba-small | inception | stylegan2-*``: the only code in facegan that touches the network.
 
 Downloads to ``<name>.part`` with HTTP Range resume (a broken transfer continues where it stopped,
-within this call's retries or on the next call), checks the result is a valid zip, and unpacks the
-images into ``processed_celeba_small/celeba/`` through a temporary folder (all or nothing).
+within this call's retries or on the next call). The CelebA zip is checked and unpacked into
+``processed_celeba_small/celeba/`` through a temporary folder (all or nothing); a pre-trained
+StyleGAN2 pickle (:mod:`facegan.pretrained`) is checked against its recorded size/checksum when one
+is recorded, then imported (:mod:`facegan.imports`, nothing in it is run) into a generator export.
 """
 from __future__ import annotations
 
+import hashlib
 import shutil
 import time
 import urllib.error
@@ -17,6 +20,8 @@ from tqdm import tqdm
 
 from .data import IMAGE_EXTENSIONS, list_images
 from .errors import FaceganError
+from .fileio import cache_root
+from .pretrained import PRETRAINED
 
 CELEBA_SMALL_URL = ("https://s3.amazonaws.com/video.udacity-data.com/topher/2018/November/"
                     "5be7eb6f_processed-celeba-small/processed-celeba-small.zip")
@@ -130,3 +135,45 @@ def download_dataset(name: str = "celeba-small", root: str | Path = "processed_c
         zip_path.unlink()
     print(f"unpacked {count:,} images into {out_dir}")
     return out_dir
+
+
+def verify_download(path: Path, size: int | None, sha256: str | None) -> None:
+    """Refuse (and delete) a download whose size or SHA-256 differs from the recorded one."""
+    got = path.stat().st_size
+    if size is not None and got != size:
+        path.unlink()
+        raise FaceganError(f"the download of {path.name} has {got:,} bytes, not the recorded {size:,} (deleted it); "
+                           "run the same command again")
+    if sha256 is not None:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(CHUNK):
+                digest.update(chunk)
+        if digest.hexdigest() != sha256:
+            path.unlink()
+            raise FaceganError(f"the download of {path.name} has SHA-256 {digest.hexdigest()}, not the recorded "
+                               f"{sha256} (deleted it); run the same command again")
+
+
+def download_pretrained(name: str, out: str | Path | None = None, url: str | None = None, half: bool = True,
+                        keep_pkl: bool = False, progress: bool = True) -> Path:
+    """Fetch NVIDIA's pickle ``name`` into facegan's cache (resumable) and import its G_ema to ``out``
+    (default ``<name>.safetensors``); the pickle is deleted afterwards unless ``keep_pkl``."""
+    from .imports import import_generator
+
+    if name not in PRETRAINED:
+        raise FaceganError(f"unknown pre-trained generator {name!r}; available: {', '.join(PRETRAINED)}")
+    entry = PRETRAINED[name]
+    url = url or entry.url
+    pkl = cache_root() / "pretrained" / Path(url.split("?")[0]).name
+    if not pkl.is_file():
+        fetch(url, pkl, progress=progress)
+    verify_download(pkl, entry.size if url == entry.url else None, entry.sha256 if url == entry.url else None)
+    out = Path(out) if out else Path(f"{name}.safetensors")
+    out, summary = import_generator("stylegan2", pkl, out, half=half, source={"name": name, "url": url})
+    print(summary)
+    if keep_pkl:
+        print(f"kept the pickle: {pkl}")
+    else:
+        pkl.unlink()
+    return out

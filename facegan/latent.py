@@ -20,9 +20,16 @@ def latents_for_seeds(seeds, latent_dim: int) -> torch.Tensor:
     return torch.cat([sample_latents(1, latent_dim, seed) for seed in seeds])
 
 
+PIXELS_PER_BATCH = 256 * 64 * 64  # images per forward pass: 256 at 64 px, 4 at 512 px, 1 at 1024 px
+
+
 @torch.no_grad()
 def generate(generator: torch.nn.Module, z: torch.Tensor, batch_size: int = 256, **options) -> torch.Tensor:
-    """z (N, latent_dim) -> images (N, C, H, W) in [-1, 1] on the CPU, in eval mode, in chunks."""
+    """z (N, latent_dim) -> images (N, C, H, W) in [-1, 1] on the CPU, in eval mode, in chunks of at most
+    ``batch_size`` and at most PIXELS_PER_BATCH output pixels (a 1024 px StyleGAN2's activations for a
+    batch of 64 would need tens of GB)."""
+    side = getattr(generator, "resolution", None) or getattr(generator, "img_resolution", None) or 64
+    batch_size = max(1, min(batch_size, PIXELS_PER_BATCH // (side * side)))
     device = next(generator.parameters()).device
     was_training = generator.training
     generator.eval()

@@ -96,6 +96,11 @@ CAUGHT_EARLY = [
     (["train", "--device", "tpu"], "device must be auto, cpu, cuda, cuda:N or mps"),
     (["train", "--resume", "runs/none"], "run directory runs/none does not exist"),
     (["train", "--resume", "runs/001-quick", "--batch-size", "8"], "only --epochs and --device may be given"),
+    (["import", "stylegan2", "ffhq.pkl"], "ffhq.pkl not found"),
+    (["import", "rosinality", "runs"], "runs is not a file"),
+    (["import", "stylegan2", "runs/001-quick/config.json", "--out", "faces.png"], "--out must name a .safetensors file"),
+    (["download", "stylegan2-ffhq", "--out", "ffhq.pkl"], "--out must name a .safetensors file"),
+    (["download", "celeba-small", "--fp32"], "apply to the pre-trained generators"),
 ]
 
 

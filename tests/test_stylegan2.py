@@ -289,7 +289,7 @@ def test_registry_builds_stylegan2_from_the_config_and_keeps_dcgan_the_default()
     G, D = build_models(cfg, 1, 8)
     assert G.arch() == {"arch": "stylegan2", "latent_dim": 8, "w_dim": 12, "resolution": 8, "channels": 1,
                         "channel_base": 128, "channel_max": 8, "mapping_layers": 1, "conv_clamp": 256,
-                        "style_mixing": 0.9}
+                        "style_mixing": 0.9, "mapping_lr_multiplier": 0.01, "w_avg_beta": 0.995}
     assert D(G(torch.randn(4, 8))).shape == (4, 1)
     for bad, message in [({"style_mixing": 1.5}, "style_mixing"), ({"r1_gamma": -1.0}, "r1_gamma"),
                          ({"mapping_layers": 0}, "mapping_layers"), ({"r1_every": 0}, "r1_every")]:

@@ -441,15 +441,17 @@ class Generator(nn.Module):
 
     def __init__(self, latent_dim: int = 512, w_dim: int = 512, resolution: int = 64, channels: int = 3,
                  channel_base: int = 32768, channel_max: int = 512, mapping_layers: int = 8,
-                 conv_clamp: float | None = None, style_mixing: float = 0.0):
+                 conv_clamp: float | None = None, style_mixing: float = 0.0, mapping_lr_multiplier: float = 0.01,
+                 w_avg_beta: float = 0.995):
         super().__init__()
         self.latent_dim, self.w_dim, self.resolution, self.channels = latent_dim, w_dim, resolution, channels
         self.channel_base, self.channel_max, self.mapping_layers = channel_base, channel_max, mapping_layers
         self.conv_clamp, self.style_mixing = conv_clamp, style_mixing
+        self.mapping_lr_multiplier, self.w_avg_beta = mapping_lr_multiplier, w_avg_beta
         self.noise_generator: torch.Generator | None = None  # set by a trainer for bitwise resume
         self.synthesis = SynthesisNetwork(w_dim, resolution, channels, channel_base, channel_max, conv_clamp)
         self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(latent_dim, w_dim, self.num_ws, mapping_layers)
+        self.mapping = MappingNetwork(latent_dim, w_dim, self.num_ws, mapping_layers, mapping_lr_multiplier, w_avg_beta)
 
     def forward(self, z: torch.Tensor, truncation_psi: float = 1, truncation_cutoff: int | None = None,
                 noise_mode: str | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -485,7 +487,8 @@ class Generator(nn.Module):
         return {"arch": "stylegan2", "latent_dim": self.latent_dim, "w_dim": self.w_dim,
                 "resolution": self.resolution, "channels": self.channels, "channel_base": self.channel_base,
                 "channel_max": self.channel_max, "mapping_layers": self.mapping_layers,
-                "conv_clamp": self.conv_clamp, "style_mixing": self.style_mixing}
+                "conv_clamp": self.conv_clamp, "style_mixing": self.style_mixing,
+                "mapping_lr_multiplier": self.mapping_lr_multiplier, "w_avg_beta": self.w_avg_beta}
 
 
 # ----------------------------------------------------------------------------- discriminator
@@ -611,7 +614,10 @@ def build_models(cfg, channels: int, resolution: int) -> tuple[Generator, Discri
 
 
 def generator_from_meta(meta: dict) -> Generator:
+    """The generator an export's ``arch`` describes. Keys added later default to the values every
+    earlier export was trained with (mapping lr multiplier 0.01, w_avg beta 0.995)."""
     clamp = meta.get("conv_clamp")
     return Generator(int(meta["latent_dim"]), int(meta["w_dim"]), int(meta["resolution"]), int(meta["channels"]),
                      int(meta["channel_base"]), int(meta["channel_max"]), int(meta["mapping_layers"]),
-                     None if clamp is None else float(clamp), float(meta.get("style_mixing", 0.0)))
+                     None if clamp is None else float(clamp), float(meta.get("style_mixing", 0.0)),
+                     float(meta.get("mapping_lr_multiplier", 0.01)), float(meta.get("w_avg_beta", 0.995)))
