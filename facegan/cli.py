@@ -278,6 +278,8 @@ def check_args(args: argparse.Namespace) -> None:
         require_int_at_least("--steps", args.steps, minimum=2)
         if args.strength <= 0:
             raise FaceganError(f"--strength must be above 0 (got {args.strength})")
+        if args.gif and args.strip is None:
+            raise FaceganError("--gif animates a --strip; give --strip NAME (or leave --gif out)")
     elif args.command == "project":
         require_int_at_least("--steps", args.steps)
     elif args.command == "eval":
@@ -434,6 +436,7 @@ def cmd_directions(args: argparse.Namespace) -> None:
     attributes = (tuple(dict.fromkeys(resolve_name(a)[0] for a in args.attributes)) if args.attributes
                   else EDITABLE_ATTRIBUTES)
     directions = fit_directions(G, classifier, names, attributes, args.n, args.share, args.method, args.sefa, args.seed)
+    directions.info["classifier"] = str(args.classifier)
     out = save_directions(directions, args.out or directions_path(args.generator))
     print(f"wrote {len(directions.names)} directions in {directions.space} to {out}")
 

@@ -139,7 +139,7 @@ def sefa_directions(generator: torch.nn.Module, k: int = 8) -> torch.Tensor:
         w = first.weight.detach().float()  # ConvTranspose2d (latent_dim, C, 4, 4) / Linear (out, latent_dim)
         a = w.reshape(w.shape[0], -1) if isinstance(first, torch.nn.ConvTranspose2d) else w.T
     a = a / a.norm(dim=0, keepdim=True).clamp_min(1e-12)
-    values, vectors = torch.linalg.eigh(a @ a.T)  # ascending eigenvalues; columns are eigenvectors
+    _, vectors = torch.linalg.eigh(a @ a.T)  # ascending eigenvalues; columns are eigenvectors
     return vectors[:, -k:].flip(1).T.contiguous()
 
 
@@ -150,7 +150,7 @@ class Directions:
     vectors: torch.Tensor  # (K, D) unit rows
     scales: torch.Tensor  # (K,) std of sampled codes along each direction
     space: str  # "z" or "w"
-    info: dict  # method, fit accuracy per attribute, samples, generator digest, classifier
+    info: dict  # method, fit accuracy per attribute, samples, generator digest (+ classifier file from the CLI)
 
     def index(self, name: str) -> int:
         if name not in self.names:
@@ -193,13 +193,14 @@ def fit_directions(generator: torch.nn.Module, classifier, classifier_names: tup
     probabilities = torch.cat([predict(classifier, classifier_input(render(generator, chunk)))
                                for chunk in codes.split(1024)])  # (N, A)
     vectors, accuracy, spread = [], {}, {}
+    k = max(2, int(share * samples))
     for name in attributes:
         p = probabilities[:, classifier_names.index(name)]
         direction, acc = fit_direction(codes, p, share, method, seed)
         vectors.append(direction)
-        k = max(2, int(share * samples))
-        low, high = p.sort().values[:k].mean(), p.sort().values[-k:].mean()
-        accuracy[name], spread[name] = round(acc, 4), [round(float(low), 4), round(float(high), 4)]
+        ordered = p.sort().values
+        low, high = float(ordered[:k].mean()), float(ordered[-k:].mean())  # does the generator even vary it?
+        accuracy[name], spread[name] = round(acc, 4), [round(low, 4), round(high, 4)]
         say(f"{name:20s} fit accuracy {acc:.3f}   mean P in the lowest/highest {share:.0%}: {low:.2f} / {high:.2f}")
     names = list(attributes)
     if sefa:

@@ -53,14 +53,19 @@ def load_photo(path: str | Path, side: int) -> torch.Tensor:
     return (pixels * 2 - 1)[None]
 
 
-def perceptual_distance(classifier: torch.nn.Module, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Mean over the classifier's stages of the squared distance between unit-normalised feature
-    vectors at each position: (N,) for images a, b (N, 3, R, R) in [-1, 1]."""
-    total = 0
-    for fa, fb in zip(classifier.stage_outputs(classifier_input(a)), classifier.stage_outputs(classifier_input(b))):
-        fa, fb = F.normalize(fa, dim=1), F.normalize(fb, dim=1)  # (N, C, h, w), unit vectors along C
-        total = total + (fa - fb).pow(2).sum(dim=1).mean(dim=(1, 2))
-    return total / 4
+def perceptual_features(classifier: torch.nn.Module, images: torch.Tensor) -> list[torch.Tensor]:
+    """The classifier's four stages of feature maps for images (N, 3, R, R) in [-1, 1], each channel
+    vector unit-normalised per position (as LPIPS does): [(N, C_k, h_k, w_k)]."""
+    return [F.normalize(f, dim=1) for f in classifier.stage_outputs(classifier_input(images))]
+
+
+def perceptual_distance(classifier: torch.nn.Module, a: torch.Tensor, b: torch.Tensor | list[torch.Tensor]) -> torch.Tensor:
+    """Mean over the stages of the squared distance between normalised feature vectors, averaged over
+    positions: (N,) for images a and b (or b's precomputed ``perceptual_features``)."""
+    features_b = b if isinstance(b, list) else perceptual_features(classifier, b)
+    distances = [(fa - fb).pow(2).sum(dim=1).mean(dim=(1, 2))
+                 for fa, fb in zip(perceptual_features(classifier, a), features_b)]
+    return torch.stack(distances).mean(dim=0)
 
 
 def _synthesize(generator: torch.nn.Module, code: torch.Tensor, space: str) -> torch.Tensor:
@@ -110,6 +115,9 @@ def project(generator: torch.nn.Module, target: torch.Tensor, classifier: torch.
     if classifier is not None:
         classifier.eval().requires_grad_(False)
     code = _initial_code(generator, target, space, candidates, seed).clone().requires_grad_(True)
+    if classifier is not None:
+        with torch.no_grad():
+            target_features = perceptual_features(classifier, target)  # fixed: computed once
     optimiser = torch.optim.Adam([code], lr=lr)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
     history = []
@@ -117,7 +125,7 @@ def project(generator: torch.nn.Module, target: torch.Tensor, classifier: torch.
         image = _synthesize(generator, code, space)
         loss = (image - target).pow(2).mean(dim=(1, 2, 3))  # (N,)
         if classifier is not None:
-            loss = loss + perceptual_weight * perceptual_distance(classifier, image, target)
+            loss = loss + perceptual_weight * perceptual_distance(classifier, image, target_features)
         if space == "z":  # keep z where the generator was trained: |z|^2 ~ latent_dim
             loss = loss + 1e-3 * (code.pow(2).mean(dim=1) - 1).pow(2)
         loss = loss.mean()

@@ -238,6 +238,7 @@ def test_directions_edit_project_from_the_cli(tmp_path, capsys):
     (["edit", "--strip", "age", "--condition", "sex"], "unknown attribute 'sex'"),
     (["edit", "--strip", "age", "--steps", "1"], "--steps must be"),
     (["edit", "--strip", "sefa-9"], "no direction 'sefa-9' for this generator"),
+    (["edit", "--edit", "age=1", "--gif", "x.gif"], "--gif animates a --strip"),
     (["edit", "--edit", "age=1", "--seed", "a"], "--seed takes comma-separated integer seeds"),
     (["directions", "--share", "0.7"], "--share is the share of faces on each side"),
     (["directions", "--attributes", "Smiles"], "unknown attribute 'Smiles'"),
