@@ -1,5 +1,5 @@
 """facegan's command line: train | sample | interpolate | mix | eval | attributes | directions | edit | project |
-import | download. Thin: parse, then call the package.
+import | digits | download. Thin: parse, then call the package.
 
 Training flags are generated from :class:`facegan.config.TrainConfig` (no second list of defaults):
 a flag that is not given keeps the preset's or dataclass's value.
@@ -14,11 +14,15 @@ from pathlib import Path
 # Only torch-free modules at import time: every argument check below runs before a command imports
 # torch (3-4 s), so a mistake is reported at once. Heavy modules are imported inside the commands.
 from .attribute_names import friendly_help, parse_edits, parse_names
-from .config import (DEFAULT_CELEBA_DIR, DEFAULT_EVAL_SAMPLES, DEFAULT_METRICS, DEVICE_HELP, DEVICE_PATTERN,
-                     METRIC_NAMES, PRESET_CHOICES, build_config, default, fields, parse_metric_names)
+from .config import (DEFAULT_CELEBA_DIR, DEFAULT_EVAL_SAMPLES, DEFAULT_METRICS, DEFAULT_MNIST_DIR, DEVICE_HELP,
+                     DEVICE_PATTERN, METRIC_NAMES, PRESET_CHOICES, PRESETS, SYNTHETIC_DIGITS, build_config, default,
+                     fields, parse_metric_names)
 from .errors import FaceganError, require_int_at_least
 from .fileio import GENERATOR_FILE, export_path, shipped_model
 from .pretrained import IMPORT_KINDS, PRETRAINED
+
+
+DIGITS_COUNT = PRESETS["digits"]["synthetic_count"]  # the built-in digits the digits preset trains on
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,15 +50,15 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="facegan", description="Face generation with GANs: train, sample, interpolate, mix, eval, "
-                                                 "attributes, directions, edit, project, import, download.")
+                                                 "attributes, directions, edit, project, import, digits, download.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    train = sub.add_parser("train", help="train a GAN (dcgan or stylegan2); one run directory per run",
+    train = sub.add_parser("train", help="train a GAN (dcgan, stylegan2 or mlp); one run directory per run",
                            description="Train a GAN. Without flags: the CelebA subset if present "
                                        "(else built-in synthetic faces), preset auto.")
     train.add_argument("--preset", choices=PRESET_CHOICES,
                        help="auto = paper on cuda/mps, quick on cpu (default auto); stylegan, stylegan-cpu: "
-                            "StyleGAN2 for a GPU / a CPU")
+                            "StyleGAN2 for a GPU / a CPU; digits: the vanilla MLP GAN on 28x28 digits")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint "
                                                            "(only --epochs and --device may change)")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -208,15 +212,54 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--out", help="export to write (default: FILE's name with .safetensors, here)")
     importer.add_argument("--fp32", action="store_true", help="store fp32 weights (default fp16: half the size)")
 
+    digits = sub.add_parser("digits", help="digits: the digit classifier, how recognisable a generator's digits are, "
+                                           "a grid of digit data")
+    digit_sub = digits.add_subparsers(dest="digits_command", required=True, parser_class=_Parser)
+    digit_train = digit_sub.add_parser("classifier",
+                                       help="train the digit classifier, report its held-out accuracy, save",
+                                       description="A small CNN over the ten digits, trained on the same digits a GAN "
+                                                   "trains on; its accuracy on held-out digits is stored in the file.")
+    digit_train.add_argument("--data", default=SYNTHETIC_DIGITS,
+                             help=f"{SYNTHETIC_DIGITS} (the built-in digits; default) or a folder of MNIST's IDX files "
+                                  "(its t10k files are the held-out set)")
+    digit_train.add_argument("--count", type=int, default=DIGITS_COUNT,
+                             help=f"{SYNTHETIC_DIGITS}: training digits, the first COUNT as the GAN's data; the next "
+                                  f"10,000 are held out (default {DIGITS_COUNT:,}, the digits preset's)")
+    digit_train.add_argument("--epochs", type=int, default=5, help="passes over the training digits (default 5)")
+    digit_train.add_argument("--width", type=int, default=16, help="channels of the first stage (default 16)")
+    digit_train.add_argument("--seed", type=int, default=0, help="seed for the weights and order (default 0)")
+    digit_train.add_argument("--out", default="digits_classifier.safetensors", help="classifier file to write")
+    digit_score = digit_sub.add_parser("score", parents=[uses_generator],
+                                       help="how recognisable a generator's digits are, by the digit classifier",
+                                       description="Classifies --n samples: the share recognised (p >= threshold), the "
+                                                   "share of each digit among them, their entropy and the largest "
+                                                   "share; appends to the run's metrics.jsonl.")
+    digit_score.add_argument("--classifier", required=True, help="a file from facegan digits classifier")
+    digit_score.add_argument("--n", type=int, default=10_000, help="samples to classify (default 10,000)")
+    digit_score.add_argument("--seed", type=int, default=0, help="seed of the samples (default 0)")
+    digit_score.add_argument("--threshold", type=float, default=0.9,
+                             help="probability at which a sample counts as recognised (default 0.9)")
+    digit_score.add_argument("--grid", metavar="PNG", help="also write what the classifier saw: a row of samples per "
+                                                           "digit recognised, then a row not recognised")
+    digit_show = digit_sub.add_parser("show", help="a grid of digits from a data set (the built-in ones or MNIST)")
+    digit_show.add_argument("--data", default=SYNTHETIC_DIGITS, help=f"{SYNTHETIC_DIGITS} (default) or an MNIST folder")
+    digit_show.add_argument("--n", type=int, default=100, help="digits in the grid, the data's first N (default 100)")
+    digit_show.add_argument("--nrow", type=int, default=10, help="digits per row (default 10)")
+    digit_show.add_argument("--scale", type=int, default=3, help="pixel size (default 3)")
+    digit_show.add_argument("--out", default="digits.png", help="PNG to write (default digits.png)")
+
     download = sub.add_parser("download", help="fetch a dataset or weights (the only network access facegan makes)")
-    download.add_argument("dataset", choices=["celeba-small", "inception", *PRETRAINED],
-                          help="celeba-small: the Udacity CelebA subset; inception: FID/KID feature weights; "
+    download.add_argument("dataset", choices=["celeba-small", "mnist", "inception", *PRETRAINED],
+                          help="celeba-small: the Udacity CelebA subset; mnist: MNIST's four IDX files (MD5-checked); "
+                               "inception: FID/KID feature weights; "
                                + "; ".join(f"{name}: NVIDIA's {p.what}" for name, p in PRETRAINED.items())
                                + " (fetched, then imported as with facegan import)")
-    download.add_argument("--root", default="processed_celeba_small", help="images go to ROOT/celeba")
-    download.add_argument("--url", help="a mirror of the file (default: the Udacity or NVIDIA URL)")
-    download.add_argument("--force", action="store_true", help="download even if images are present")
-    download.add_argument("--keep-zip", action="store_true", help="keep the zip after unpacking")
+    download.add_argument("--root", help="celeba-small: images go to ROOT/celeba (default processed_celeba_small); "
+                                         "mnist: the files go to ROOT (default mnist)")
+    download.add_argument("--url", help="a mirror: of the zip (celeba-small), of the folder holding the four .gz "
+                                        "files (mnist), of the weights file (inception), of the pickle (stylegan2-*)")
+    download.add_argument("--force", action="store_true", help="download even if the files are present")
+    download.add_argument("--keep-zip", action="store_true", help="celeba-small: keep the zip after unpacking")
     download.add_argument("--out", help="stylegan2-*: export to write (default NAME.safetensors)")
     download.add_argument("--fp32", action="store_true", help="stylegan2-*: store fp32 weights (default fp16)")
     download.add_argument("--keep-pkl", action="store_true", help="stylegan2-*: keep NVIDIA's pickle in the cache")
@@ -297,6 +340,12 @@ def check_args(args: argparse.Namespace) -> None:
     elif args.command == "download" and (args.out or args.fp32 or args.keep_pkl):
         raise FaceganError(f"--out, --fp32 and --keep-pkl apply to the pre-trained generators "
                            f"({', '.join(PRETRAINED)}), not to {args.dataset}")
+    elif args.command == "digits":
+        for flag in ("count", "epochs", "width", "n", "nrow", "scale"):
+            if flag in args:
+                require_int_at_least(f"--{flag}", getattr(args, flag))
+        if "threshold" in args and not 0 < args.threshold < 1:
+            raise FaceganError(f"--threshold is a probability between 0 and 1 (got {args.threshold})")
     if "truncation" in args and not 0 <= args.truncation <= 1:
         raise FaceganError(f"--truncation must be between 0 and 1 (got {args.truncation})")
     if "device" in args and not re.fullmatch(DEVICE_PATTERN, args.device):  # train: only if --device was given
@@ -393,15 +442,18 @@ def cmd_eval(args: argparse.Namespace) -> None:
     from .checkpoint import export_config, load_generator
     from .data import load_faces
     from .device import pick_device
-    from .evaluation import evaluate, format_table
+    from .evaluation import check_face_metrics_apply, evaluate, format_table
     from .fileio import append_jsonl
 
     chosen = parse_metric_names(args.metrics)
     device = pick_device(args.device)
     G = load_generator(args.generator, device)
+    arch = G.arch()
+    check_face_metrics_apply(arch.get("channels", 3), arch.get("resolution", 64))  # before loading any data
     trained = export_config(args.generator)
     data = args.data or trained.get("data", DEFAULT_CELEBA_DIR)
-    faces = load_faces(data, trained.get("synthetic_count", default("synthetic_count")))
+    faces = load_faces(data, trained.get("synthetic_count", default("synthetic_count")),
+                       size=arch.get("resolution"), channels=arch.get("channels", 0))
     print(f"evaluating {args.generator} against {faces.source} on {device}")
     result = evaluate(G, faces.images, args.n, chosen, data_key=faces.key, device=device)
     print(format_table(result))
@@ -498,6 +550,8 @@ def cmd_project(args: argparse.Namespace) -> None:
     print(f"reconstruction PSNR {quality['psnr']:.2f} dB, SSIM {quality['ssim']:.3f}; wrote {out}/latent.safetensors, "
           f"target.png, reconstruction.png (edit it: facegan edit --generator {args.generator} "
           f"--latent {out}/latent.safetensors --strip smile)")
+
+
 def cmd_import(args: argparse.Namespace) -> None:
     from .imports import import_generator
 
@@ -506,21 +560,57 @@ def cmd_import(args: argparse.Namespace) -> None:
     print(f"draw faces: facegan sample --generator {out} --truncation 0.7 --n 16")
 
 
+def cmd_digits(args: argparse.Namespace) -> None:
+    if args.digits_command == "classifier":
+        from .digits import train_and_report
+
+        train_and_report(args.data, args.out, args.count, args.epochs, args.width, args.seed)
+    elif args.digits_command == "score":
+        from .checkpoint import load_generator
+        from .device import pick_device
+        from .digits import format_report, score_generator
+        from .fileio import append_jsonl
+
+        device = pick_device(args.device)
+        report = score_generator(load_generator(args.generator, device), args.classifier, args.n, args.seed,
+                                 args.threshold, device, args.grid)
+        print(f"digits of {args.generator}, judged by {args.classifier}:")
+        print(format_report(report))
+        run_dir = args.generator.parent
+        if (run_dir / "config.json").is_file():
+            append_jsonl(run_dir / "metrics.jsonl", {"generator": str(args.generator), "classifier": args.classifier,
+                                                     "digits": report})
+            print(f"appended to {run_dir / 'metrics.jsonl'}")
+        if args.grid:
+            print(f"wrote {args.grid}: one row per digit recognised, then one row not recognised")
+    else:
+        from .data import load_faces, to_unit_range
+        from .viz import save_grid
+
+        # built-in digit i is the same whatever the set's size, so rendering the first n is enough
+        digits = load_faces(args.data, args.n, progress=False, size=28, channels=1)
+        save_grid(to_unit_range(digits.images[:args.n]), args.out, nrow=args.nrow, scale=args.scale)
+        print(f"wrote the first {min(args.n, len(digits))} of {digits.source} to {args.out}")
+
+
 def cmd_download(args: argparse.Namespace) -> None:
-    from .download import download_dataset, download_inception, download_pretrained
+    from .download import download_dataset, download_inception, download_mnist, download_pretrained
 
     if args.dataset == "inception":
         download_inception(url=args.url)
     elif args.dataset in PRETRAINED:
         out = download_pretrained(args.dataset, args.out, url=args.url, half=not args.fp32, keep_pkl=args.keep_pkl)
         print(f"draw faces: facegan sample --generator {out} --truncation 0.7 --n 16")
+    elif args.dataset == "mnist":
+        download_mnist(args.root or DEFAULT_MNIST_DIR, url=args.url, force=args.force)
     else:
-        download_dataset(args.dataset, args.root, url=args.url, force=args.force, keep_zip=args.keep_zip)
+        download_dataset(args.dataset, args.root or "processed_celeba_small", url=args.url, force=args.force,
+                         keep_zip=args.keep_zip)
 
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate, "mix": cmd_mix,
             "eval": cmd_eval, "attributes": cmd_attributes, "directions": cmd_directions, "edit": cmd_edit,
-            "project": cmd_project, "import": cmd_import, "download": cmd_download}
+            "project": cmd_project, "import": cmd_import, "digits": cmd_digits, "download": cmd_download}
 
 
 def main(argv: list[str] | None = None) -> int:

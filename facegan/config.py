@@ -22,12 +22,14 @@ from .errors import FaceganError, require_int_at_least
 from .models import ARCHITECTURES  # the registry's names (imports no torch)
 
 DEFAULT_CELEBA_DIR = "processed_celeba_small/celeba"
+DEFAULT_MNIST_DIR = "mnist"  # where `facegan download mnist` puts MNIST's four IDX files
 DEFAULT_METRICS = "swd,msssim"  # training's metrics_every and facegan eval
 METRIC_NAMES = ("swd", "msssim", "fid")  # facegan.metrics.METRICS' keys, here without importing torch
 DEFAULT_EVAL_SAMPLES = 10_000  # facegan eval: fake and real images compared
 DEVICE_PATTERN = r"auto|cpu|mps|cuda(:\d+)?"
 DEVICE_HELP = "device must be auto, cpu, cuda, cuda:N or mps"
-SYNTHETIC = "synthetic"
+SYNTHETIC = "synthetic"  # data: the built-in procedural faces
+SYNTHETIC_DIGITS = "synthetic-digits"  # data: the built-in procedural digits
 
 
 def _f(default, help: str, choices: tuple | None = None):
@@ -38,10 +40,13 @@ def _f(default, help: str, choices: tuple | None = None):
 @dataclass
 class TrainConfig:
     # --- data ---
-    data: str = _f(DEFAULT_CELEBA_DIR, "image folder (recursive), or 'synthetic' for the built-in faces")
-    synthetic_count: int = _f(10_000, "how many procedural faces to render when data is synthetic")
-    flip: bool = _f(True, "random horizontal flips of real images")
+    data: str = _f(DEFAULT_CELEBA_DIR, "image folder (recursive), a folder of MNIST's IDX files, or 'synthetic' / "
+                   "'synthetic-digits' for the built-in faces / digits")
+    synthetic_count: int = _f(10_000, "how many procedural faces or digits to render when data is synthetic")
+    flip: bool = _f(True, "random horizontal flips of real images (off for digits: a mirrored digit is another glyph)")
     resolution: int = _f(64, "side of the square images the data is decoded (or rendered) to")
+    channels: int = _f(0, "image channels: 0 = the data's own (RGB for faces and image folders, 1 for digits); "
+                       "1 converts to grayscale, 3 to RGB", (0, 1, 3))
     # --- model ---
     arch: str = _f("dcgan", "architecture (facegan.models registry)", ARCHITECTURES)
     latent_dim: int = _f(256, "size of the latent vector z")
@@ -52,6 +57,10 @@ class TrainConfig:
     channel_base: int = _f(4096, "stylegan2: feature maps of side s have min(channel_base // s, channel_max) "
                            "channels (official 32768; its 64 px recipe 16384)")
     channel_max: int = _f(512, "stylegan2: the most channels of any layer (official 512)")
+    mlp_hidden: str = _f("256,512,1024", "mlp: G's hidden layer widths from z upwards; D uses them in reverse")
+    mlp_dropout: float = _f(0.3, "mlp: dropout after each of D's hidden layers (0 = off)")
+    mlp_batchnorm: bool = _f(False, "mlp: BatchNorm after each of G's hidden layers but the first (faster "
+                             "convergence)")
     mapping_layers: int = _f(2, "stylegan2: fully connected layers of the mapping network z -> w "
                              "(official: 2 in its 64 px recipe, 8 for FFHQ)")
     style_mixing: float = _f(0.9, "stylegan2: probability that a training batch takes its styles from a second z "
@@ -178,6 +187,34 @@ PRESETS: dict[str, dict[str, Any]] = {
         "augment": "",
         "log_every": 20,
     },
+    # The roadmap's first GAN: a fully connected G and D on 28x28 grayscale digits (MNIST when its files are
+    # in ./mnist, else the built-in digits), with the recipe known to work for an MLP GAN on MNIST: z 64,
+    # G 256-512-1024, D 1024-512-256 with dropout 0.3, LeakyReLU 0.2, Adam 2e-4 (0.5, 0.999), batch 64,
+    # non-saturating BCE; no flips (a mirrored digit is another glyph); 5 minutes on a CPU. Plus BatchNorm
+    # in G (as PyTorch-GAN's gan.py) and an EMA generator: in short step-matched trials on the built-in
+    # digits each raised the share of samples the digit classifier recognises and the number of digits
+    # drawn, most of all together (bench/digits_quality.py measures the preset).
+    "digits": {
+        "name": "digits",
+        "arch": "mlp",
+        "data": DEFAULT_MNIST_DIR,
+        "synthetic_count": 30_000,
+        "resolution": 28,
+        "channels": 1,
+        "flip": False,
+        "latent_dim": 64,
+        "mlp_hidden": "256,512,1024",
+        "mlp_dropout": 0.3,
+        "mlp_batchnorm": True,
+        "ema_kimg": 10.0,
+        "batch_size": 64,
+        "epochs": 200,
+        "minutes": 5.0,
+        "lr_g": 2e-4,
+        "lr_d": 2e-4,
+        "channels_last": False,
+        "log_every": 100,
+    },
 }
 PRESET_CHOICES = ("auto", *PRESETS)
 
@@ -212,7 +249,7 @@ def validate(cfg: TrainConfig) -> None:
     for f in fields():
         value, choices = getattr(cfg, f.name), f.metadata["choices"]
         if choices and value not in choices:
-            raise FaceganError(f"{f.name} must be one of {', '.join(choices)} (got {value!r})")
+            raise FaceganError(f"{f.name} must be one of {', '.join(map(str, choices))} (got {value!r})")
     for name in ["synthetic_count", "resolution", "latent_dim", "epochs", "batch_size", "g_steps", "log_every",
                  "grid_size", "keep_checkpoints", "metrics_samples", "w_dim", "channel_base", "channel_max",
                  "mapping_layers", "r1_every"]:
@@ -230,6 +267,9 @@ def validate(cfg: TrainConfig) -> None:
         raise FaceganError(f"style_mixing is a probability: it must be in [0, 1] (got {cfg.style_mixing})")
     if cfg.r1_gamma < 0:
         raise FaceganError(f"r1_gamma must be >= 0 (got {cfg.r1_gamma})")
+    if not 0 <= cfg.mlp_dropout < 1:
+        raise FaceganError(f"mlp_dropout is a probability: it must be in [0, 1) (got {cfg.mlp_dropout})")
+    mlp_widths(cfg.mlp_hidden)  # raises on a malformed list
     augment_policy(cfg.augment)  # raises on an unknown operation
     metric_names(cfg)  # raises on an unknown metric
     if not re.fullmatch(DEVICE_PATTERN, cfg.device):
@@ -239,6 +279,22 @@ def validate(cfg: TrainConfig) -> None:
 
 
 AUGMENT_OPS = ("color", "translation", "cutout")
+
+
+def mlp_widths(text: str) -> tuple[int, ...]:
+    """'256,512,1024' -> (256, 512, 1024): the mlp generator's hidden widths (its discriminator's reversed).
+
+    >>> mlp_widths("128, 256")
+    (128, 256)
+    """
+    try:
+        widths = tuple(int(w) for w in text.split(",") if w.strip())
+    except ValueError:
+        widths = ()
+    if not widths or min(widths) < 1:
+        raise FaceganError(f"mlp_hidden must be comma-separated positive layer widths such as 256,512,1024 "
+                           f"(got {text!r})")
+    return widths
 
 
 def augment_policy(text: str) -> tuple[str, ...]:

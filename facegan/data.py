@@ -1,10 +1,12 @@
-"""Face images as one uint8 tensor: image folders, the CelebA subset, or the built-in synthetic faces.
+"""Images as one uint8 tensor: image folders, the CelebA subset, MNIST's IDX files, or the built-in
+synthetic faces and digits.
 
 Images are decoded once into a (N, C, R, R) uint8 cache file keyed by the file list, sizes, mtimes
 and the size R (a changed folder rebuilds it); training indexes that tensor per batch and never
 decodes a JPEG again. Channels and resolution are properties of the data (RGB faces at 64 px by
-default); the models are built to match. :class:`FaceDataset` is the per-item view graders and
-DataLoaders expect.
+default, grayscale digits at 28 px); the models are built to match, and ``channels`` converts RGB to
+grayscale or back. Digits carry their labels as the attribute "digit". :class:`FaceDataset` is the
+per-item view graders and DataLoaders expect.
 """
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from . import synthetic
-from .config import DEFAULT_CELEBA_DIR, SYNTHETIC, default
+from . import mnist, synthetic, synthetic_digits
+from .config import DEFAULT_CELEBA_DIR, DEFAULT_MNIST_DIR, SYNTHETIC, SYNTHETIC_DIGITS, default
 from .errors import FaceganError
 from .fileio import atomic_path, cache_root
 
@@ -155,8 +157,9 @@ def load_folder(folder: str | os.PathLike, cache_dir: str = "", progress: bool =
     """Every readable image under ``folder`` as uint8 (N, 3, size, size), decoded once and cached."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FaceganError(f"data folder {folder} does not exist; pass a folder of images with --data, "
-                           f"or --data synthetic, or run: facegan download celeba-small")
+        raise FaceganError(f"data folder {folder} does not exist; pass a folder of images (or of MNIST's IDX "
+                           "files) with --data, or --data synthetic / synthetic-digits, or run: facegan download "
+                           "celeba-small")
     files = list_images(folder)
     if not files:
         raise FaceganError(f"data folder {folder} holds no images ({'/'.join(IMAGE_EXTENSIONS)}, "
@@ -193,22 +196,87 @@ def load_synthetic(count: int, cache_dir: str = "", progress: bool = True, size:
                     key=cache_file.stem)
 
 
+def load_synthetic_digits(count: int, cache_dir: str = "", progress: bool = True, size: int = 28,
+                          start: int = 0) -> FaceData:
+    """The built-in procedural digits ``start`` .. ``start + count - 1`` (rendered once, then cached) with
+    their labels (attribute "digit"). Digits past a training set's count make a disjoint held-out set."""
+    offset = f"-from{start}" if start else ""
+    name = f"digits-v{synthetic_digits.RENDER_VERSION}-n{count}{offset}-seed{SYNTHETIC_SEED}-r{size}"
+    cache_file = cache_root(cache_dir) / f"{name}.safetensors"
+    tensors = _read_cache(cache_file)
+    if tensors is None or "labels" not in tensors:
+        images, labels = synthetic_digits.render_digits(count, SYNTHETIC_SEED, progress=progress, size=size,
+                                                        start=start)
+        tensors = {"images": images, "labels": labels}
+        _write_cache(cache_file, tensors, {"source": "facegan.synthetic_digits"})
+    return FaceData(tensors["images"], f"{count:,} built-in synthetic digits", {"digit": tensors["labels"]},
+                    listed=count, key=cache_file.stem)
+
+
+def load_mnist(folder: str | os.PathLike, size: int = 28, split: str = "train") -> FaceData:
+    """MNIST's ``split`` from a folder of its IDX files as uint8 (N, 1, size, size) with labels (no cache:
+    parsing the files takes well under a second)."""
+    digits = mnist.load_split(Path(folder), split)
+    images = resize_square(torch.from_numpy(digits.images.copy())[:, None], size)  # (N, 28, 28) -> (N, 1, R, R)
+    return FaceData(images, digits.source, {"digit": torch.from_numpy(digits.labels.astype(np.int64))},
+                    listed=len(images), key=f"mnist-{split}-r{size}-{len(images)}")
+
+
+def resize_square(images: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 (N, C, R, R) -> (N, C, size, size), anti-aliased (unchanged when R == size)."""
+    if images.shape[-1] == size:
+        return images
+    out = torch.nn.functional.interpolate(images.float(), size=(size, size), mode="bilinear", antialias=True,
+                                          align_corners=False)
+    return out.round_().clamp_(0, 255).to(torch.uint8)
+
+
+def convert_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
+    """uint8 (N, C, R, R) -> (N, channels, R, R): RGB to grayscale by ITU-R 601 luma (as PIL's "L"
+    mode), grayscale to RGB by repeating; unchanged when C == channels or channels is 0.
+
+    >>> convert_channels(torch.tensor([[[[255]], [[0]], [[0]]]], dtype=torch.uint8), 1).flatten().tolist()
+    [76]
+    """
+    if channels in (0, images.shape[1]):
+        return images
+    if channels == 1 and images.shape[1] == 3:
+        luma = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+        return (images.float() * luma).sum(1, keepdim=True).round_().clamp_(0, 255).to(torch.uint8)
+    if channels == 3 and images.shape[1] == 1:
+        return images.expand(-1, 3, -1, -1).contiguous()
+    raise FaceganError(f"cannot convert {images.shape[1]}-channel images to {channels} channels")
+
+
 def load_faces(data: str = DEFAULT_CELEBA_DIR, synthetic_count: int | None = None, cache_dir: str = "",
-               progress: bool = True, size: int | None = None) -> FaceData:
-    """Resolve a ``data`` setting: 'synthetic', or a folder, at ``size`` px (default: TrainConfig's).
-    The default CelebA folder falls back to synthetic faces with a note when it is missing; any other
-    missing folder is an error."""
+               progress: bool = True, size: int | None = None, channels: int = 0) -> FaceData:
+    """Resolve a ``data`` setting: 'synthetic', 'synthetic-digits', a folder of MNIST's IDX files, or
+    a folder of images, at ``size`` px (default: TrainConfig's) and ``channels`` (0: the data's own).
+    The default CelebA and MNIST folders fall back to the built-in faces and digits with a note when
+    they are missing; any other missing folder is an error."""
     synthetic_count = synthetic_count or default("synthetic_count")
     size = size or default("resolution")
+    fallbacks = {DEFAULT_CELEBA_DIR: (SYNTHETIC, "faces", "the CelebA subset", "celeba-small"),
+                 DEFAULT_MNIST_DIR: (SYNTHETIC_DIGITS, "digits", "MNIST", "mnist")}
+    for folder, (builtin, what, real, download) in fallbacks.items():
+        if Path(data) == Path(folder) and not Path(data).is_dir():
+            print(f"note: {folder} not found, so using {synthetic_count:,} built-in synthetic {what}; "
+                  f"get {real} with: facegan download {download}")
+            data = builtin
     if data == SYNTHETIC:
-        return load_synthetic(synthetic_count, cache_dir, progress, size)
-    if Path(data) == Path(DEFAULT_CELEBA_DIR) and not Path(data).is_dir():
-        print(f"note: {DEFAULT_CELEBA_DIR} not found, so using {synthetic_count:,} built-in synthetic faces; "
-              "get the CelebA subset with: facegan download celeba-small")
-        return load_synthetic(synthetic_count, cache_dir, progress, size)
-    faces = load_folder(data, cache_dir, progress, size)
-    if Path(data) == Path(DEFAULT_CELEBA_DIR):
-        faces.listed = CELEBA_SMALL_SIZE  # the subset is complete only with all 32,600 faces
+        faces = load_synthetic(synthetic_count, cache_dir, progress, size)
+    elif data == SYNTHETIC_DIGITS:
+        faces = load_synthetic_digits(synthetic_count, cache_dir, progress, size)
+    elif mnist.is_mnist_folder(data):
+        faces = load_mnist(data, size)
+    else:
+        faces = load_folder(data, cache_dir, progress, size)
+        if Path(data) == Path(DEFAULT_CELEBA_DIR):
+            faces.listed = CELEBA_SMALL_SIZE  # the subset is complete only with all 32,600 faces
+    if channels and channels != faces.channels:
+        faces.images = convert_channels(faces.images, channels)
+        faces.source += f" ({'grayscale' if channels == 1 else 'RGB'})"
+        faces.key = faces.key and f"{faces.key}-c{channels}"
     return faces
 
 

@@ -1,10 +1,13 @@
-"""``facegan download celeba-small | inception | stylegan2-*``: the only code in facegan that touches the network.
+"""``facegan download celeba-small | mnist | inception | stylegan2-*``: the only code in facegan that touches
+the network.
 
 Downloads to ``<name>.part`` with HTTP Range resume (a broken transfer continues where it stopped,
 within this call's retries or on the next call). The CelebA zip is checked and unpacked into
-``processed_celeba_small/celeba/`` through a temporary folder (all or nothing); a pre-trained
-StyleGAN2 pickle (:mod:`facegan.pretrained`) is checked against its recorded size/checksum when one
-is recorded, then imported (:mod:`facegan.imports`, nothing in it is run) into a generator export.
+``processed_celeba_small/celeba/`` through a temporary folder (all or nothing). MNIST: the four gzipped
+IDX files into ``mnist/``, each checked against its published MD5 (a file that does not match is
+deleted, never used), from the mirror torchvision uses, then Google's. A pre-trained StyleGAN2 pickle
+(:mod:`facegan.pretrained`) is checked against its recorded size/checksum when one is recorded, then
+imported (:mod:`facegan.imports`, nothing in it is run) into a generator export.
 """
 from __future__ import annotations
 
@@ -27,6 +30,14 @@ CELEBA_SMALL_URL = ("https://s3.amazonaws.com/video.udacity-data.com/topher/2018
                     "5be7eb6f_processed-celeba-small/processed-celeba-small.zip")
 DATASETS = {"celeba-small": CELEBA_SMALL_URL}
 CHUNK = 1 << 20
+MNIST_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/",  # torchvision's first mirror
+                 "https://storage.googleapis.com/cvdf-datasets/mnist/")  # TensorFlow's
+MNIST_MD5 = {  # the published checksums of the gzipped files (as in torchvision.datasets.MNIST.resources)
+    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
 
 
 def fetch(url: str, dest: Path, retries: int = 3, timeout: float = 30.0, progress: bool = True) -> Path:
@@ -100,6 +111,52 @@ def unpack_images(zip_path: Path, out_dir: Path) -> int:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return count
+
+
+def md5sum(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fetch_verified(name: str, md5: str, mirrors: tuple[str, ...], dest: Path, progress: bool = True) -> Path:
+    """``name`` from the first mirror that serves it with checksum ``md5``; a file that does not match is
+    deleted before the next mirror is tried, and the last failure is the error."""
+    error = FaceganError(f"no mirror to download {name} from")
+    for mirror in mirrors:
+        url = mirror.rstrip("/") + "/" + name
+        try:
+            fetch(url, dest, progress=progress)
+        except FaceganError as e:
+            error = e
+            continue
+        got = md5sum(dest)
+        if got == md5:
+            return dest
+        dest.unlink()
+        error = FaceganError(f"{url} has MD5 {got}, not the published {md5}: deleted it; run the command again, "
+                             "or pass another mirror with --url")
+    raise error
+
+
+def download_mnist(root: str | Path = "mnist", url: str | None = None, force: bool = False,
+                   progress: bool = True) -> Path:
+    """MNIST's four gzipped IDX files into ``root``, each verified by its MD5; ``url``: a mirror folder
+    holding them (default: torchvision's mirror, then Google's). Files already there and intact are kept."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    fetched = 0
+    for name, md5 in MNIST_MD5.items():
+        dest = root / name
+        if dest.is_file() and not force and md5sum(dest) == md5:
+            continue
+        fetch_verified(name, md5, (url,) if url else MNIST_MIRRORS, dest, progress)
+        fetched += 1
+    print(f"{root}: MNIST's 4 files, checksums verified ({fetched} downloaded, {4 - fetched} already there); "
+          f"train on them with: facegan train --preset digits --data {root}")
+    return root
 
 
 def download_inception(url: str | None = None, progress: bool = True) -> Path:

@@ -15,7 +15,7 @@ from safetensors.torch import load_file, save_file
 from . import metrics as M
 from .config import DEFAULT_EVAL_SAMPLES, DEFAULT_METRICS, parse_metric_names
 from .data import to_uint8
-from .errors import require_int_at_least
+from .errors import FaceganError, require_int_at_least
 from .fileio import atomic_path, cache_root
 from .latent import generate, sample_latents
 
@@ -47,6 +47,16 @@ def _cached_msssim_real(real: torch.Tensor, data_key: str | None, pairs: int, de
     return value
 
 
+def check_face_metrics_apply(channels: int, resolution: int) -> None:
+    """SWD (a 3-level Laplacian pyramid of 7x7 patches, per-colour normalisation) and MS-SSIM (5 scales
+    of an 11x11 window) are the face metrics: RGB images of at least 32 px. Anything else (digits: 1
+    channel, 28 px) gets one line pointing at the digit report instead."""
+    if channels != 3 or resolution < 32:
+        raise FaceganError(f"SWD, MS-SSIM and FID are facegan's face metrics, for RGB images of at least 32 px; "
+                           f"these are {channels}-channel {resolution}x{resolution} images. For digits, measure how "
+                           "recognisable they are: facegan digits score --generator G --classifier C")
+
+
 def check_sample_count(n: int) -> int:
     return require_int_at_least("--n", n, minimum=2)
 
@@ -58,6 +68,7 @@ def evaluate(generator: torch.nn.Module, real: torch.Tensor, n: int = DEFAULT_EV
     """Run ``metrics`` on n fakes vs n real images; returns {"n": ..., metric values..., "seconds": ...}."""
     M.check_names(tuple(metrics))
     check_sample_count(n)
+    check_face_metrics_apply(real.shape[1], real.shape[-1])
     device = torch.device(device)
     stats_device = "cpu" if device.type == "mps" else device  # MPS has no float64 for FID statistics
     start = time.perf_counter()

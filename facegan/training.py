@@ -34,7 +34,7 @@ from .data import FaceData, load_faces, to_unit_range
 from .device import describe, pick_device
 from .ema import EMA
 from .errors import FaceganError
-from .evaluation import evaluate
+from .evaluation import check_face_metrics_apply, evaluate
 from .fileio import append_jsonl
 from .latent import generate, sample_latents
 from .losses import LOSSES, gradient_penalty, r1_penalty
@@ -131,8 +131,9 @@ def setup(cfg: TrainConfig, channels: int, resolution: int, device: torch.device
     schedulers = ([torch.optim.lr_scheduler.StepLR(o, cfg.lr_step_size, cfg.lr_gamma) for o in (opt_g, opt_d)]
                   if cfg.lr_step_size > 0 else [])
     noise = torch.Generator(device).manual_seed(cfg.seed + 1 if noise_seed is None else noise_seed)
-    if hasattr(G, "noise_generator"):  # style models: per-pixel noise and style mixing from the run's stream
-        G.noise_generator = noise
+    for net in (G, D):  # style G's per-pixel noise and mixing, mlp D's dropout: drawn from the run's stream
+        if hasattr(net, "noise_generator"):
+            net.noise_generator = noise
     return Parts(cfg, device, G, D, opt_g, opt_d, Amp(precision, device, [opt_g, opt_d]), schedulers, ema, noise,
                  make_augment(augment_policy(cfg.augment), noise, memory_format), memory_format,
                  cudagraph_step_marker(cfg, device), world)
@@ -451,7 +452,11 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
             f"(DistributedDataParallel, {distributed.backend()})")
     if cfg.metrics_every and "fid" in metric_names(cfg):
         inception_weights_present()  # fail now, not after the first epoch, when FID cannot run
-    faces = faces or load_faces(cfg.data, cfg.synthetic_count, cfg.cache_dir, progress, cfg.resolution)
+    faces = faces or load_faces(cfg.data, cfg.synthetic_count, cfg.cache_dir, progress, cfg.resolution, cfg.channels)
+    if cfg.metrics_every:
+        check_face_metrics_apply(faces.channels, faces.resolution)  # now, not after the first epoch
+    if cfg.flip and "digit" in faces.attributes:
+        say("note: --flip mirrors digits, which makes other glyphs of them; the digits preset trains with --no-flip")
     steps_per_epoch = len(faces) // ranks.world // cfg.batch_size
     if steps_per_epoch == 0:
         raise FaceganError(f"the data has {len(faces)} images, fewer than one batch of {cfg.batch_size} per "
@@ -535,4 +540,4 @@ def finish(p: Parts, pos: Position, records: RunRecords, ranks, seconds: float, 
     export = records.run_dir / "generator.safetensors"
     say(f"done: {ended}, {plural(pos.step, 'step')} in {duration(seconds)}{rate} ({breakdown}). "
         f"Run {records.run_dir}: samples/, losses.png, log.jsonl, checkpoints/, generator.safetensors"
-        f"{' (EMA)' if p.ema else ''}. More faces: facegan sample --generator {export} --out faces.png")
+        f"{' (EMA)' if p.ema else ''}. More samples: facegan sample --generator {export} --out samples.png")

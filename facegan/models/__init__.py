@@ -15,7 +15,7 @@ discriminator returns one logit per image. This file imports no torch, so the CL
 the names without paying for it.
 
     >>> ARCHITECTURES
-    ('dcgan', 'stylegan2')
+    ('dcgan', 'stylegan2', 'mlp')
 """
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ from types import ModuleType
 
 from ..errors import FaceganError
 
-_MODULES = {"dcgan": "facegan.models.dcgan", "stylegan2": "facegan.models.stylegan2"}  # imported on first use
+_MODULES = {"dcgan": "facegan.models.dcgan", "stylegan2": "facegan.models.stylegan2",
+            "mlp": "facegan.models.mlp"}  # imported on first use
 ARCHITECTURES = tuple(_MODULES)
 
 

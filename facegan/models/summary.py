@@ -10,16 +10,20 @@ def count_parameters(module: nn.Module) -> int:
 
 
 def _short(layer: nn.Module) -> str:
-    """'ConvTranspose2d 512->256 k4 s2 p1', 'BatchNorm2d(256)', 'LeakyReLU(0.2)'."""
+    """'ConvTranspose2d 512->256 k4 s2 p1', 'Linear 784->1024', 'BatchNorm2d(256)', 'LeakyReLU(0.2)'."""
     if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
         return (f"{type(layer).__name__} {layer.in_channels}->{layer.out_channels} "
                 f"k{layer.kernel_size[0]} s{layer.stride[0]} p{layer.padding[0]}")
-    if isinstance(layer, nn.BatchNorm2d):
-        return f"BatchNorm2d({layer.num_features})"
+    if isinstance(layer, nn.Linear):
+        return f"Linear {layer.in_features}->{layer.out_features}"
+    if isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        return f"{type(layer).__name__}({layer.num_features})"
     if isinstance(layer, nn.LeakyReLU):
         return f"LeakyReLU({layer.negative_slope})"
     if isinstance(layer, nn.Upsample):
         return f"Upsample(x{layer.scale_factor:g}, {layer.mode})"
+    if hasattr(layer, "p") and "Dropout" in type(layer).__name__:
+        return f"Dropout({layer.p:g})"
     return type(layer).__name__
 
 
