@@ -3,6 +3,9 @@ the projected faces against the photos, per latent space, with and without the p
 
     python bench/projection_quality.py --generator models/faces64.safetensors --faces /tmp/facegan-real/holdout \
         --n 64 --json bench/results/projection_quality_cpu2b.jsonl
+    python bench/projection_quality.py --faces /tmp/facegan-real/holdout --n 8 --figure assets/projection.png
+
+The figure's rows: the photos, then (DCGAN) pixels + perceptual loss, then pixels only.
 """
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ import json
 import time
 from pathlib import Path
 
+import torch
+
 
 from facegan.attributes import load_classifier
 from facegan.checkpoint import load_generator
@@ -18,6 +23,7 @@ from facegan.data import decode_images, list_images, to_unit_range
 from facegan.editing import latent_space
 from facegan.fileio import export_path, shipped_model
 from facegan.projection import project, reconstruction_quality
+from facegan.viz import save_grid
 
 
 def main() -> None:
@@ -27,6 +33,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=64)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--figure", type=Path, help="PNG: the first 8 photos, then their reconstructions per variant")
     args = parser.parse_args()
     generator = export_path(args.generator)
     G = load_generator(generator)
@@ -35,6 +42,7 @@ def main() -> None:
     images, _ = decode_images(files, G.resolution)
     targets = to_unit_range(images)
     spaces = ["z"] if latent_space(G) == "z" else ["w", "w+"]
+    rows = [targets[:8]]
     for space in spaces:
         for name, perceptual in (("pixels + perceptual", classifier), ("pixels only", None)):
             start = time.perf_counter()
@@ -43,9 +51,13 @@ def main() -> None:
                    "faces": len(targets), "steps": args.steps, **reconstruction_quality(faces, targets),
                    "seconds_per_face": round((time.perf_counter() - start) / len(targets), 3)}
             print(json.dumps(row), flush=True)
+            rows.append(faces[:8])
             if args.json:
                 with open(args.json, "a") as f:
                     f.write(json.dumps(row) + "\n")
+    if args.figure:
+        save_grid(torch.cat(rows), args.figure, nrow=len(rows[0]), scale=2)
+        print(f"wrote {args.figure}")
 
 
 if __name__ == "__main__":
