@@ -20,6 +20,7 @@ log = logging.getLogger("facegan.app")
 TABS = ["Generate", "Blend", "Edit", "Your photo"]
 
 st.set_page_config(page_title="facegan: make, blend and edit faces", page_icon="🙂", layout="wide")
+webapp.set_threads()
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -99,7 +100,8 @@ def generate_tab(model: webapp.LoadedModel) -> None:
             with columns[i - row]:
                 st.image(grid.tiles[i], caption=f"seed {grid.seeds[i]}", width="stretch")
                 st.download_button("PNG", grid.pngs[i], f"face-{grid.seeds[i]}.png", "image/png",
-                                   key=f"face-png-{i}", on_click="ignore", icon=":material/download:")
+                                   key=f"face-png-{i}", on_click="ignore", icon=":material/download:",
+                                   type="tertiary")
     st.download_button(f"Download all {n} ({model.resolution} px each)", webapp.grid_png(grid.faces),
                        f"faces-{grid.seeds[0]}-{grid.seeds[-1]}.png", "image/png", key="grid-png",
                        on_click="ignore", icon=":material/download:")
@@ -140,8 +142,8 @@ def edit_sliders(model: webapp.LoadedModel, prefix: str) -> tuple[dict[str, floa
     columns = st.columns(3)
     edits = {}
     for i, name in enumerate(names):
-        edits[name] = columns[i % 3].slider(name, -webapp.EDIT_LIMIT, webapp.EDIT_LIMIT, 0.0, 0.1,
-                                            key=f"{prefix}{name}")
+        edits[name] = columns[i % 3].slider(name.replace("-", " "), -webapp.EDIT_LIMIT, webapp.EDIT_LIMIT, 0.0,
+                                            0.1, key=f"{prefix}{name}")
     return edits, keep
 
 
@@ -203,9 +205,11 @@ def photo_tab(model: webapp.LoadedModel) -> None:
 
 
 def main() -> None:
-    for key, value in {"seed": 0, "count": webapp.MAX_FACES, "blend_a": 1, "blend_b": 2, "blend_t": 0.5,
-                       "edit_seed": 3}.items():
-        st.session_state.setdefault(key, value)  # defaults here, so widgets and callbacks agree on them
+    # Defaults here, so widgets and callbacks agree on them. The blend and edit faces are seeds that the
+    # shipped model draws cleanly (any seed works; these are what a first visit shows).
+    for key, value in {"seed": 0, "count": webapp.MAX_FACES, "blend_a": 12, "blend_b": 35, "blend_t": 0.5,
+                       "edit_seed": 41}.items():
+        st.session_state.setdefault(key, value)
     model = pick_model()
     if model is None:
         return

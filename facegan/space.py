@@ -1,7 +1,8 @@
 """Assemble the Hugging Face Space: ``python -m facegan.space build OUT``.
 
 A Streamlit Space is a Docker Space: OUT gets the committed template in space/ (Dockerfile, the
-Space's README with its YAML front matter, requirements.txt), app.py with its .streamlit/config.toml,
+Space's README with its YAML front matter, requirements.txt, .gitattributes putting the model files
+in Git LFS), app.py with its .streamlit/config.toml,
 the facegan package's source, and the shipped default model with its directions, card and the
 attribute classifier. Publishing it is a git push of OUT to the Space (README, section "The app").
 Torch-free: it only copies files, from a checkout of the repository.
@@ -17,7 +18,7 @@ from pathlib import Path
 from .errors import FaceganError
 
 REPO = Path(__file__).resolve().parent.parent
-TEMPLATE = ("Dockerfile", "README.md", "requirements.txt")  # from space/
+TEMPLATE = ("Dockerfile", "README.md", "requirements.txt", ".gitattributes")  # from space/
 APP = ("app.py", ".streamlit/config.toml")
 MODELS = ("faces64.safetensors", "faces64.directions.safetensors", "attributes.safetensors")
 OPTIONAL_MODELS = ("faces64.md", "attributes.md")  # cards: copied when present

@@ -39,10 +39,23 @@ UPLOAD_TYPES = ("jpg", "jpeg", "png", "webp")
 UPLOAD_FORMATS = ("JPEG", "PNG", "WEBP")  # what PIL must find inside, whatever the file is called
 MAX_UPLOAD_PIXELS = 50_000_000  # a 50-megapixel photo decodes to 150 MB: more is not a face photo
 SHOW_SIDE = 256  # one face is shown this big: small generators upscaled, HD ones downscaled (PNGs stay full size)
-TILE_SIDE = 128  # grid faces are shown at least this big (at most SHOW_SIDE)
 GIF_FRAMES = 16  # the blend GIF's path (then back again)
 PROJECT_STEPS = 120  # photo projection: ~1/3 of the CLI's 300, so the page answers in seconds on a CPU
 CARD_MAX_BYTES = 200_000  # a model card longer than this is cut (it is shown in a sidebar)
+THREADS_ENV = "FACEGAN_APP_THREADS"  # torch threads per render (default 1)
+
+
+def set_threads() -> int:
+    """Give torch 1 intra-op thread (or $FACEGAN_APP_THREADS): sessions render concurrently in threads of
+    one process, and on a shared 2-core CPU the app's small renders were 3-10x faster with one thread
+    each than with two (bench/app_latency.py; bench/RESULTS.md, "The app")."""
+    try:
+        threads = max(1, int(os.environ.get(THREADS_ENV, "1")))
+    except ValueError:
+        threads = 1
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return threads
 
 
 # ----------------------------------------------------------------------------- which models
@@ -135,6 +148,10 @@ def load_model(path: str | Path) -> LoadedModel:
     file raises one FaceganError line; missing or mismatched directions only turn the edits off."""
     path = Path(path)
     generator = load_generator(path)
+    if not hasattr(generator, "mapping"):
+        # channels-last: the DCGAN's convolutions run ~2x faster on CPU (bench/app_latency.py); not
+        # applied to style generators, whose modulated convolutions reshape their activations
+        generator = generator.to(memory_format=torch.channels_last)
     try:
         directions, no_edits = load_directions(directions_path(path), generator), ""
     except FaceganError as e:
@@ -252,17 +269,28 @@ def describe_metrics(metrics: dict, path: Path) -> str:
 def png_bytes(image: torch.Tensor, side: int | None = None) -> bytes:
     """One image (C, H, W) in [-1, 1] as PNG bytes, resized to side×side when ``side`` is given
     (Lanczos: smooth when enlarging a 64 px face, anti-aliased when shrinking a 1024 px one)."""
-    pixels = to_uint8(image.cpu())  # (C, H, W)
-    img = Image.fromarray(pixels[0].numpy() if pixels.shape[0] == 1 else pixels.permute(1, 2, 0).numpy())
-    if side and side != img.width:
-        img = img.resize((side, side), Image.LANCZOS)
-    buffer = io.BytesIO()
-    img.save(buffer, format="PNG", compress_level=1)  # level 1: a few times faster than 6, a little larger
-    return buffer.getvalue()
+    return pngs(image[None], side)[0]
+
+
+def pngs(images: torch.Tensor, side: int | None = None) -> list[bytes]:
+    """png_bytes for each of images (N, C, H, W), converted to uint8 in one go (per-image tensor ops
+    cost more than the encoding at 64 px)."""
+    pixels = to_uint8(images.cpu()).permute(0, 2, 3, 1).contiguous().numpy()  # (N, H, W, C)
+    out = []
+    for array in pixels:
+        img = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
+        if side and side != img.width:
+            img = img.resize((side, side), Image.LANCZOS)
+        buffer = io.BytesIO()
+        img.save(buffer, format="PNG", compress_level=1)  # level 1: a few times faster than 6, a little larger
+        out.append(buffer.getvalue())
+    return out
 
 
 def tile_side(resolution: int) -> int:
-    return min(max(resolution, TILE_SIDE), SHOW_SIDE)
+    """How big a grid face is sent: as it is up to SHOW_SIDE (the browser scales it to its column, about
+    100-150 px), shrunk to SHOW_SIDE beyond (a 1024 px face would be 1.5 MB of PNG per tile)."""
+    return min(resolution, SHOW_SIDE)
 
 
 def seed_codes(model: LoadedModel, seeds, truncation: float = 1.0) -> torch.Tensor:
@@ -280,7 +308,7 @@ def check_truncation(model: LoadedModel, truncation: float) -> None:
 class Grid:
     seeds: list[int]
     faces: torch.Tensor  # (N, C, R, R) in [-1, 1], full size
-    tiles: list[bytes]  # one PNG per face at tile_side(R), what the page shows
+    tiles: list[bytes]  # one PNG per face at tile_side(R), what the page shows (the PNGs below up to 256 px)
     pngs: list[bytes]  # one PNG per face at full size, what its download button gives
 
 
@@ -290,8 +318,9 @@ def make_grid(model: LoadedModel, first_seed: int, n: int, truncation: float = 1
         raise FaceganError(f"the grid holds 1 to {MAX_FACES} faces (got {n})")
     seeds = [(first_seed + i) % (MAX_SEED + 1) for i in range(n)]
     faces = render(model.generator, seed_codes(model, seeds, truncation))
+    full = pngs(faces)
     side = tile_side(model.resolution)
-    return Grid(seeds, faces, [png_bytes(face, side) for face in faces], [png_bytes(face) for face in faces])
+    return Grid(seeds, faces, full if side == model.resolution else pngs(faces, side), full)
 
 
 def grid_png(faces: torch.Tensor) -> bytes:

@@ -27,11 +27,11 @@ def test_the_app_in_a_real_browser(tmp_path):
             expect.set_options(timeout=60_000)  # the first page loads torch and the model on a shared CPU
             page.goto(server.url)
 
-            # a grid of 16 faces, every image decoded at the tile size
+            # a grid of 16 faces, every image decoded (64 px PNGs, scaled by the browser)
             images = page.locator(MAIN_IMAGES)
             expect(images).to_have_count(16)
             page.wait_for_function(f"[...document.querySelectorAll('{MAIN_IMAGES}')]"
-                                   ".every(img => img.complete && img.naturalWidth === 128)")
+                                   ".every(img => img.complete && img.naturalWidth === 64)")
 
             # one face downloads as the 64 px PNG of seed 0
             with page.expect_download() as download:
