@@ -39,16 +39,21 @@ def cached_gif(key: tuple[str, int, int], seed_a: int, seed_b: int, truncation: 
 
 
 @contextmanager
-def one_line(what: str):
-    """A FaceganError inside shows its own line; anything else a line naming ``what`` (the traceback
-    goes to the server's log only). Streamlit's rerun/stop signals are BaseExceptions: they pass."""
+def one_line(what: str, hint: str = ""):
+    """A FaceganError inside shows its own line (+ ``hint``); anything else a line naming ``what`` (the
+    traceback goes to the server's log only). Streamlit's rerun/stop signals are BaseExceptions: they pass."""
     try:
         yield
     except FaceganError as e:
-        st.error(str(e))
+        st.error(first_line(e) + (f" {hint}" if hint else ""))
     except Exception as e:  # noqa: BLE001 - the page must never show a traceback
         log.exception("%s failed", what)
-        st.error(f"{what} failed ({type(e).__name__}: {e}); try another model or input.")
+        st.error(f"{what} failed ({type(e).__name__}: {first_line(e)}). {hint or 'Try another model or input.'}")
+
+
+def first_line(error: Exception) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0][:400] if lines else type(error).__name__
 
 
 def pick_model() -> webapp.LoadedModel | None:
@@ -63,7 +68,8 @@ def pick_model() -> webapp.LoadedModel | None:
     labels = [choice.label for choice in choices]
     choice = choices[labels.index(st.sidebar.selectbox("Model", labels, key="model"))]
     model = None
-    with st.sidebar, one_line(f"Loading {choice.path}"), st.spinner("Loading the model ..."):
+    with st.sidebar, one_line(f"Loading {choice.path}", "Pick another model, or export this one again."), \
+            st.spinner("Loading the model ..."):
         model = cached_model(webapp.model_key(choice.path))
     if model is None:
         return None

@@ -14,6 +14,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from facegan import webapp  # noqa: E402
 from facegan.cli import main as cli  # noqa: E402
 from facegan.training import train  # noqa: E402
+from facegan.checkpoint import export_generator  # noqa: E402
+from test_styles import tiny as tiny_stylegan  # noqa: E402
 from test_webapp import tiny_export  # noqa: E402
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -141,3 +143,26 @@ def test_generate_blend_edit_work_for_a_model_trained_here(tiny_config, tmp_path
     assert [s.key for s in at.slider] == ["edit_age", "edit_gender", "edit_smile"]
     at.slider(key="edit_smile").set_value(-2.0).run()
     clean(at)
+
+
+def test_a_style_generator_gets_a_truncation_slider(tmp_path, monkeypatch):
+    G, _ = tiny_stylegan(16)
+    export_generator(G, tmp_path / "style" / "generator.safetensors")
+    monkeypatch.setenv(webapp.MODELS_ENV, str(tmp_path / "style"))
+    for tab, images in (("Generate", 16), ("Blend", 4)):
+        at = start(tab)
+        at.selectbox(key="model").set_value("style/generator.safetensors").run()
+        assert clean(at).slider(key="truncation").value == 0.7
+        before = [image.proto.SerializeToString() for image in at.get("image")]
+        at.slider(key="truncation").set_value(0.2).run()
+        assert len(clean(at).get("image")) == images
+        assert [image.proto.SerializeToString() for image in at.get("image")] != before  # new pictures
+
+
+def test_an_unexpected_failure_is_one_line_too(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("shape mismatch somewhere deep\n  with a second line")
+
+    monkeypatch.setattr(webapp, "make_grid", broken)
+    assert one_error(start()) == ("Generate failed (RuntimeError: shape mismatch somewhere deep). "
+                                  "Try another model or input.")
