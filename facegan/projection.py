@@ -10,6 +10,7 @@ draws faces, so edits behave) or w+ (one w per layer: reconstructs more, edits l
 """
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -33,23 +34,34 @@ def load_photo(path: str | Path, side: int) -> torch.Tensor:
     path = Path(path)
     if not path.is_file():
         raise FaceganError(f"photo {path} not found")
+    return _photo(lambda: Image.open(path), str(path), side)
+
+
+def photo_from_bytes(data: bytes, name: str, side: int) -> torch.Tensor:
+    """load_photo for a photo held in memory (an upload); ``name`` is what its messages call it."""
+    return _photo(lambda: Image.open(io.BytesIO(data)), name, side)
+
+
+def _photo(open_image, name: str, side: int) -> torch.Tensor:
     try:
-        with Image.open(path) as img:
+        with open_image() as img:
             img = ImageOps.exif_transpose(img).convert("RGB")
+    except Image.DecompressionBombError:  # PIL's guard against images that decode to gigabytes
+        raise FaceganError(f"{name} has far too many pixels for a photo; resize it first") from None
     except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise FaceganError(f"{path} is not an image PIL can read (JPEG, PNG, ...): {type(e).__name__}") from None
+        raise FaceganError(f"{name} is not an image PIL can read (JPEG, PNG, ...): {type(e).__name__}") from None
     w, h = img.size
     if min(w, h) < MIN_SIDE:
-        raise FaceganError(f"{path} is {w}x{h}: too small; a face photo needs at least {MIN_SIDE} px on its short side")
+        raise FaceganError(f"{name} is {w}x{h}: too small; a face photo needs at least {MIN_SIDE} px on its short side")
     if max(w, h) / min(w, h) > MAX_ASPECT:
-        raise FaceganError(f"{path} is {w}x{h}: not a face-like crop; crop it to the face first (roughly square, "
+        raise FaceganError(f"{name} is {w}x{h}: not a face-like crop; crop it to the face first (roughly square, "
                            "the face filling most of it, as in the training images)")
     crop = min(w, h)
     img = img.crop(((w - crop) // 2, (h - crop) // 2, (w - crop) // 2 + crop, (h - crop) // 2 + crop))
     img = img.resize((side, side), Image.LANCZOS)
     pixels = torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1).float() / 255  # (3, side, side)
     if pixels.std() < MIN_CONTRAST:
-        raise FaceganError(f"{path} is nearly one flat colour: not a face-like crop")
+        raise FaceganError(f"{name} is nearly one flat colour: not a face-like crop")
     return (pixels * 2 - 1)[None]
 
 

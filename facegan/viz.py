@@ -1,6 +1,7 @@
 """Figures: image grids and training curves, written atomically."""
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -57,15 +58,25 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, s
 def save_gif(frames: torch.Tensor, path: str | Path, seconds: float = 2.0, scale: int = 2,
              boomerang: bool = True) -> Path:
     """An animated GIF (looping) of frames (T, C, H, W) in [-1, 1]: forth, then back when ``boomerang``."""
+    data = gif_bytes(frames, seconds, scale, boomerang)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def gif_bytes(frames: torch.Tensor, seconds: float = 2.0, scale: int = 2, boomerang: bool = True) -> bytes:
+    """save_gif's file as bytes (the app serves it without touching the disk)."""
     pixels = list(to_uint8(frames.cpu()))
     if boomerang and len(pixels) > 2:
         pixels += pixels[-2:0:-1]
     images = [_to_pil(p) for p in pixels]
     images = [im.resize((im.width * scale, im.height * scale), Image.LANCZOS) for im in images] if scale > 1 else images
-    with atomic_path(path) as tmp:
-        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], loop=0,
-                       duration=max(20, round(1000 * seconds / len(images))))
-    return Path(path)
+    # 256 colours per frame by octree: as good to the eye as PIL's default median cut here, ~50x faster
+    images = [im.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE) for im in images]
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], loop=0,
+                   duration=max(20, round(1000 * seconds / len(images))))
+    return buffer.getvalue()
 
 
 def save_images(images: torch.Tensor, folder: str | Path, prefix: str = "face") -> list[Path]:
