@@ -12,9 +12,13 @@ facegan train --preset quick --data "$work/train" --minutes 7.5 --runs-dir "$wor
 run="$work/ship/001-faces64"
 facegan eval --generator "$run" --data "$work/holdout" --n 1000 --metrics swd,msssim
 python - "$run/generator.safetensors" models/faces64.safetensors <<'PY'
-import sys
+import json, sys
+from pathlib import Path
 from facegan.checkpoint import export_config, export_generator, load_generator
-export_generator(load_generator(sys.argv[1]), sys.argv[2], export_config(sys.argv[1]), half=True)
+run = Path(sys.argv[1]).parent
+metrics = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])  # the eval above, for the app's card
+metrics["data"] = "1,000 held-out real CelebA faces"
+export_generator(load_generator(sys.argv[1]), sys.argv[2], export_config(sys.argv[1]), half=True, metrics=metrics)
 print(f"wrote {sys.argv[2]} (fp16)")
 PY
 facegan directions --generator models/faces64.safetensors

@@ -105,16 +105,19 @@ def load_module_state(module: torch.nn.Module, weights: dict[str, torch.Tensor],
 
 
 def export_generator(generator: torch.nn.Module, path: Path, train_config: dict | None = None, half: bool = False,
-                     source: dict | None = None) -> Path:
+                     source: dict | None = None, metrics: dict | None = None) -> Path:
     """Save the generator's weights + architecture (+ training config) as safetensors, atomically.
     ``half``: floating-point weights stored as fp16 (half the size; loading casts them back to fp32).
-    ``source``: where imported weights came from (file, licence, ...), kept in the metadata."""
+    ``source``: where imported weights came from (file, licence, ...), kept in the metadata.
+    ``metrics``: quality figures (a `facegan eval` record), shown by the app's model card."""
     weights = {k: v.detach().to("cpu") for k, v in generator.state_dict().items()}
     weights = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in weights.items()}
     metadata = {"format": EXPORT_FORMAT, "format_version": EXPORT_VERSION,
                 "arch": json.dumps(generator.arch()), "train_config": json.dumps(train_config or {})}
     if source is not None:
         metadata["source"] = json.dumps(source, default=str)
+    if metrics is not None:
+        metadata["metrics"] = json.dumps(metrics)
     with atomic_path(path) as tmp:
         save_file(weights, str(tmp), metadata=metadata)
     return Path(path)

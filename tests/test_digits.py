@@ -283,10 +283,10 @@ def test_the_digits_preset_is_the_known_mlp_recipe_and_builds_through_the_regist
     cfg = build_config("digits")
     assert (cfg.arch, cfg.resolution, cfg.channels, cfg.flip, cfg.minutes) == ("mlp", 28, 1, False, 5.0)
     assert (cfg.lr_g, cfg.lr_d, cfg.beta1, cfg.beta2, cfg.loss) == (2e-4, 2e-4, 0.5, 0.999, "bce")
-    assert cfg.mlp_hidden == "256,512,1024" and cfg.mlp_dropout == 0.3 and 64 <= cfg.latent_dim <= 100
+    assert cfg.mlp_hidden == "128,256,512" and cfg.mlp_dropout == 0.3 and 64 <= cfg.latent_dim <= 100
     G, D = build_models(cfg, 1, 28)
-    assert [m.out_features for m in G.net if isinstance(m, torch.nn.Linear)] == [256, 512, 1024, 784]
-    assert [m.out_features for m in D.net if isinstance(m, torch.nn.Linear)] == [1024, 512, 256, 1]
+    assert [m.out_features for m in G.net if isinstance(m, torch.nn.Linear)] == [128, 256, 512, 784]
+    assert [m.out_features for m in D.net if isinstance(m, torch.nn.Linear)] == [512, 256, 128, 1]
     rebuilt = generator_from_meta(json.loads(json.dumps(G.arch())))  # as an export stores it
     rebuilt.load_state_dict(G.state_dict())
     z = torch.randn(3, cfg.latent_dim)
