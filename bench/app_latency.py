@@ -1,7 +1,7 @@
 """How long the app's pictures take, without Streamlit: p50 / p95 over repeated calls of the same
 facegan.webapp functions the page calls, with the shipped default model (or --model).
 
-    python bench/app_latency.py [--model models/faces64.safetensors] [--repeats 60] [--threads 1,2] [--out FILE.jsonl]
+    python bench/app_latency.py [--model models/celeba64.safetensors] [--repeats 60] [--threads 1,2] [--out FILE.jsonl]
 
 Each case is what one interaction costs on the server: a 16-face grid (render + one PNG per face,
 which the page shows and its download gives), one edited face (three attributes moved, keep gender

@@ -13,7 +13,7 @@ Conditional = orthogonal to the other edited attributes' directions (age keeps g
 glasses, and so on). Writes a JSONL, prints a markdown table and plots flip rate against identity drift.
 
     pip install -r bench/requirements-edit.txt
-    python bench/edit_quality.py --generator models/faces64.safetensors --classifier2 /tmp/attrs_seed1.safetensors \
+    python bench/edit_quality.py --generator models/celeba64.safetensors --classifier2 /tmp/attrs_seed1.safetensors \
         --json bench/results/edit_quality_cpu2b.jsonl --plot assets/edit_quality.png
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The README's editing figures from one generator and its directions (default: the shipped ones).
 
-    python bench/editing_figures.py [--generator models/faces64.safetensors] [--out assets]
+    python bench/editing_figures.py [--generator models/celeba64.safetensors] [--out assets]
 
 Writes into --out:
 - edit_strips.png: age, gender, smile and glasses from -3 to +3 std (columns) for seeds 1-4 (rows);
@@ -37,7 +37,7 @@ def save(figure, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--generator", default="models/faces64.safetensors")
+    parser.add_argument("--generator", default="models/celeba64.safetensors")
     parser.add_argument("--directions", help="default: beside the generator")
     parser.add_argument("--seeds", default="1,2,3,4")
     parser.add_argument("--out", type=Path, default=Path("assets"))

@@ -1,7 +1,7 @@
 """Reconstruction quality of `facegan project` on held-out real faces: PSNR and SSIM (mean per face) of
 the projected faces against the photos, per latent space, with and without the perceptual loss.
 
-    python bench/projection_quality.py --generator models/faces64.safetensors --faces /tmp/facegan-real/holdout \
+    python bench/projection_quality.py --generator models/celeba64.safetensors --faces /tmp/facegan-real/holdout \
         --n 64 --json bench/results/projection_quality_cpu2b.jsonl
     python bench/projection_quality.py --faces /tmp/facegan-real/holdout --n 8 --figure assets/projection.png
 
@@ -28,7 +28,7 @@ from facegan.viz import save_grid
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--generator", default="models/faces64.safetensors")
+    parser.add_argument("--generator", default="models/celeba64.safetensors")
     parser.add_argument("--faces", required=True, help="a folder of real faces the generator never saw")
     parser.add_argument("--n", type=int, default=64)
     parser.add_argument("--steps", type=int, default=300)

@@ -20,8 +20,8 @@ from .errors import FaceganError
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATE = ("Dockerfile", "README.md", "requirements.txt", ".gitattributes")  # from space/
 APP = ("app.py", ".streamlit/config.toml")
-MODELS = ("faces64.safetensors", "faces64.directions.safetensors", "attributes.safetensors")
-OPTIONAL_MODELS = ("faces64.md", "attributes.md")  # cards: copied when present
+MODELS = ("celeba64.safetensors", "celeba64.directions.safetensors", "attributes.safetensors")
+OPTIONAL_MODELS = ("celeba64.md", "attributes.md")  # cards: copied when present
 HF_FILE_LIMIT = 10 * 2**20  # Spaces want Git LFS for larger files
 
 

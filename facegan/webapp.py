@@ -28,7 +28,7 @@ from .latent import latents_for_seeds, slerp
 from .viz import gif_bytes, grid_image
 
 MODELS_ENV = "FACEGAN_APP_MODELS"  # extra folders of generator exports, separated by os.pathsep
-DEFAULT_MODEL = "faces64.safetensors"  # in models/: what a visitor sees first
+DEFAULT_MODEL = "celeba64.safetensors"  # in models/: what a visitor sees first
 CLASSIFIER = "attributes.safetensors"  # in models/: the perceptual loss of photo projection
 MAX_FACES = 16
 GRID_COLUMNS = 8
@@ -61,7 +61,7 @@ def set_threads() -> int:
 # ----------------------------------------------------------------------------- which models
 @dataclass(frozen=True)
 class ModelChoice:
-    label: str  # what the picker shows: "faces64 (shipped)", "runs/003-quick", ...
+    label: str  # what the picker shows: "celeba64 (shipped)", "runs/003-quick", ...
     path: Path
     where: str  # "shipped", "run" or "extra"
 

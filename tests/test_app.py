@@ -52,7 +52,7 @@ def photo_bytes(side=96, fmt="PNG") -> bytes:
 
 def test_generate_shows_a_grid_that_follows_the_seed_and_count():
     at = clean(start())
-    assert at.selectbox(key="model").value == "faces64 (shipped)"
+    assert at.selectbox(key="model").value == "celeba64 (shipped)"
     assert len(at.get("image")) == 16 and len(at.get("download_button")) == 17  # each face + the grid
     at.button[0].click().run()  # New faces
     assert clean(at).session_state.seed != 0

@@ -63,7 +63,7 @@ def test_listing_finds_shipped_runs_and_extra_folders_by_metadata(tmp_path, monk
 
     choices = webapp.list_models(tmp_path)
     labels = [c.label for c in choices]
-    assert labels[0] == "faces64 (shipped)" and choices[0].path.name == webapp.DEFAULT_MODEL
+    assert labels[0] == "celeba64 (shipped)" and choices[0].path.name == webapp.DEFAULT_MODEL
     assert "runs/001-a" in labels and "runs/002-broken (unreadable)" in labels
     assert {"hd/ffhq.safetensors", "hd/002-x/generator.safetensors"} <= set(labels)
     assert not any("directions" in label or "loose" in label or "attributes" in label or "003" in label
