@@ -1,10 +1,8 @@
 """vanilla_gan_digits.ipynb: committed clean, and Run All works end to end (tiny, on the CPU)."""
 import json
-from pathlib import Path
 
-import pytest
+from notebooks import ROOT, images, outputs, run_all, text
 
-ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "vanilla_gan_digits.ipynb"
 
 
@@ -19,28 +17,16 @@ def test_committed_notebook_has_no_outputs_and_is_small():
 
 
 def test_run_all_shows_a_grid_per_epoch_the_losses_and_the_report(tmp_path, monkeypatch):
-    nbformat = pytest.importorskip("nbformat", reason="the test requirements install nbformat")
-    from nbclient import NotebookClient
-
     epochs = 2
-    for key, value in {"FACEGAN_DIGITS_MINUTES": 0, "FACEGAN_DIGITS_EPOCHS": epochs, "FACEGAN_DIGITS_COUNT": 256,
-                       "FACEGAN_DIGITS_CLASSIFIER_EPOCHS": 1, "FACEGAN_DIGITS_HELD_OUT": 100,
-                       "FACEGAN_DIGITS_SAMPLES": 200, "FACEGAN_DIGITS_DATA": "synthetic-digits",
-                       "FACEGAN_RUNS_DIR": tmp_path / "runs"}.items():
-        monkeypatch.setenv(key, str(value))
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
-
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert not errors
-    text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert "256 built-in synthetic digits" in text and "Linear 1024->784" in text
-    assert "recognised (p >= 0.9)" in text and "classifier accuracy on held-out digits" in text
+    nb = run_all(NOTEBOOK, monkeypatch, {
+        "FACEGAN_DIGITS_MINUTES": 0, "FACEGAN_DIGITS_EPOCHS": epochs, "FACEGAN_DIGITS_COUNT": 256,
+        "FACEGAN_DIGITS_CLASSIFIER_EPOCHS": 1, "FACEGAN_DIGITS_HELD_OUT": 100, "FACEGAN_DIGITS_SAMPLES": 200,
+        "FACEGAN_DIGITS_DATA": "synthetic-digits", "FACEGAN_RUNS_DIR": tmp_path / "runs"})
+    shown = text(nb)
+    assert "256 built-in synthetic digits" in shown and "Linear 512->784" in shown
+    assert "recognised (p >= 0.9)" in shown and "classifier accuracy on held-out digits" in shown
     training_cell = next(c for c in nb.cells if c.cell_type == "code" and "train(cfg" in c.source)
-    grids = [o for o in training_cell.outputs if {"image/png", "image/jpeg"} & set(o.get("data", {}))]
-    assert len(grids) == epochs
-    images = sum(bool({"image/png", "image/jpeg"} & set(o.get("data", {})))
-                 for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert images >= epochs + 5  # data grid, per-epoch grids, losses, judged grid, samples, interpolation
+    assert len(images(training_cell.outputs)) == epochs
+    assert len(images(outputs(nb))) >= epochs + 5  # data grid, per-epoch grids, losses, judged grid, samples, interpolation
     run = tmp_path / "runs" / "001-digits"
     assert (run / "generator.safetensors").is_file() and (run / "judged.png").is_file()

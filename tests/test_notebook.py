@@ -1,11 +1,10 @@
 """The notebooks: committed clean, and Run All works end to end (tiny, on the CPU).
 dlnd_face_generation.ipynb trains; face_editing.ipynb edits with the models shipped in models/."""
 import json
-from pathlib import Path
 
 import pytest
+from notebooks import ROOT, images, outputs, run_all, text
 
-ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "dlnd_face_generation.ipynb"
 EDITING_NOTEBOOK = ROOT / "face_editing.ipynb"
 
@@ -25,24 +24,16 @@ def images_per_run(epochs: int) -> int:
 
 
 def test_run_all_executes_and_shows_a_grid_per_epoch(tmp_path, monkeypatch):
-    nbformat = pytest.importorskip("nbformat", reason="the test requirements install nbformat")
-    from nbclient import NotebookClient
+    import nbformat
 
     epochs = 2
-    for key, value in {"FACEGAN_EPOCHS": epochs, "FACEGAN_SYNTHETIC_COUNT": 96, "FACEGAN_WIDTH": 0.125,
-                       "FACEGAN_BATCH_SIZE": 32, "FACEGAN_RUNS_DIR": tmp_path / "runs",
-                       "FACEGAN_DATA": "synthetic"}.items():
-        monkeypatch.setenv(key, str(value))
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
-
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert not errors
-    text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    nb = run_all(NOTEBOOK, monkeypatch, {"FACEGAN_EPOCHS": epochs, "FACEGAN_SYNTHETIC_COUNT": 96, "FACEGAN_WIDTH": 0.125,
+                                         "FACEGAN_BATCH_SIZE": 32, "FACEGAN_RUNS_DIR": tmp_path / "runs",
+                                         "FACEGAN_DATA": "synthetic"})
     for line in ("check_dataset_outputs: passed", "check_discriminator: passed", "check_generator: passed"):
-        assert line in text
+        assert line in text(nb)
     training_cell = next(c for c in nb.cells if c.cell_type == "code" and "train(cfg" in c.source)
-    grids = [o for o in training_cell.outputs if {"image/png", "image/jpeg"} & set(o.get("data", {}))]
+    grids = images(training_cell.outputs)
     assert len(grids) >= epochs
     training_text = "".join(o.get("text", "") for o in training_cell.outputs)
     assert "\r" not in training_text and len(training_text) < 400 * (epochs + 4)  # a line per epoch, no bar refreshes
@@ -50,24 +41,13 @@ def test_run_all_executes_and_shows_a_grid_per_epoch(tmp_path, monkeypatch):
     executed = tmp_path / "executed.ipynb"
     nbformat.write(nb, executed)
     assert executed.stat().st_size < 40_000 + 200_000 * images_per_run(epochs)  # text is small; PNGs dominate
-    images = sum(bool({"image/png", "image/jpeg"} & set(o.get("data", {})))
-                 for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert images >= images_per_run(epochs)
+    assert len(images(outputs(nb))) >= images_per_run(epochs)
     assert (tmp_path / "runs" / "001-quick" / "generator.safetensors").is_file()
 
 
 def test_editing_notebook_runs_all_with_the_shipped_models(monkeypatch):
-    nbformat = pytest.importorskip("nbformat", reason="the test requirements install nbformat")
-    from nbclient import NotebookClient
-
-    monkeypatch.setenv("FACEGAN_FIT_SAMPLES", "400")
-    monkeypatch.setenv("FACEGAN_PROJECT_STEPS", "5")
-    nb = nbformat.read(EDITING_NOTEBOOK, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    assert not [o for o in outputs if o.output_type == "error"]
-    text = "\n".join(o.get("text", "") for o in outputs)
-    assert "edits happen in its z space" in text and "cosine between this smile direction" in text
-    assert "PSNR" in text
-    images = sum(bool({"image/png", "image/jpeg"} & set(o.get("data", {}))) for o in outputs)
-    assert images >= 1 + 4 + 2 + 1 + 1 + 2  # faces, 4 strips, conditional grid + plot, interpolation, projection, 2 edits
+    nb = run_all(EDITING_NOTEBOOK, monkeypatch, {"FACEGAN_FIT_SAMPLES": 400, "FACEGAN_PROJECT_STEPS": 5})
+    shown = text(nb)
+    assert "edits happen in its z space" in shown and "cosine between this smile direction" in shown
+    assert "PSNR" in shown
+    assert len(images(outputs(nb))) >= 1 + 4 + 2 + 1 + 1 + 2  # faces, 4 strips, conditional grid + plot, interpolation, projection, 2 edits
