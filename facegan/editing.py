@@ -56,11 +56,12 @@ def code_size(generator: torch.nn.Module) -> int:
 def codes_for_seeds(generator: torch.nn.Module, seeds, truncation: float = 1.0) -> torch.Tensor:
     """(len(seeds), D) on the CPU: each seed's z (the one `sample` draws), or its w for style generators."""
     z = latents_for_seeds(list(seeds), generator.latent_dim)
-    return _z_to_codes(generator, z, truncation)
+    return z_to_codes(generator, z, truncation)
 
 
 @torch.no_grad()
-def _z_to_codes(generator: torch.nn.Module, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
+def z_to_codes(generator: torch.nn.Module, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
+    """z (N, latent_dim) -> codes (N, D) on the CPU: z itself, or its w for style generators."""
     if latent_space(generator) == "z":
         if truncation != 1.0:
             raise FaceganError("truncation needs a style generator (stylegan2); leave it at 1 for this generator")
@@ -188,7 +189,7 @@ def fit_directions(generator: torch.nn.Module, classifier, classifier_names: tup
     if missing:
         raise FaceganError(f"the classifier does not predict {', '.join(missing)}; it knows {', '.join(classifier_names)}")
     z = sample_latents(samples, generator.latent_dim, seed)
-    codes = _z_to_codes(generator, z)
+    codes = z_to_codes(generator, z)
     say(f"scoring {samples:,} generated faces ...")
     probabilities = torch.cat([predict(classifier, classifier_input(render(generator, chunk)))
                                for chunk in codes.split(1024)])  # (N, A)

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from .checkpoint import export_generator
+from .editing import z_to_codes
 from .errors import FaceganError
 from .models.stylegan2 import Generator, block_channels, setup_filter
 from .official_pickle import (PersistentRecord, check_legacy_torch_file, load_network_pickle, module_state_dict,
@@ -175,8 +176,7 @@ def _load(G: Generator, state: dict, path: Path, missing_ok: frozenset | set = f
 def estimate_w_avg(G: Generator, samples: int = W_AVG_SAMPLES, seed: int = 0) -> None:
     """Set mapping.w_avg to the mean w of ``samples`` seeded z (the centre truncation pulls towards)."""
     z = torch.randn(samples, G.latent_dim, generator=torch.Generator().manual_seed(seed))
-    ws = torch.cat([G.mapping(chunk, update_w_avg=False)[:, 0] for chunk in z.split(1024)])  # (samples, w_dim)
-    G.mapping.w_avg.copy_(ws.mean(dim=0))
+    G.mapping.w_avg.copy_(z_to_codes(G, z).mean(dim=0))  # z_to_codes: (samples, w_dim)
 
 
 # ----------------------------------------------------------------------------- rosinality checkpoints

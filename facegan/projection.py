@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .editing import classifier_input, latent_space
+from .editing import classifier_input, latent_space, z_to_codes
 from .errors import FaceganError
 
 MIN_SIDE = 64  # the training framing: a photo is centre-cropped and resized to the generator's side
@@ -93,11 +93,8 @@ def _initial_code(generator: torch.nn.Module, target: torch.Tensor, space: str, 
     """The start for each target (N, C, R, R): the best pixel match among ``candidates`` sampled codes
     (for w: plus the average w). Returns (N, D), or (N, num_ws, w_dim) for w+."""
     z = torch.randn(candidates, generator.latent_dim, generator=torch.Generator().manual_seed(seed))
-    device = target.device
-    if space == "z":
-        codes = z.to(device)
-    else:
-        codes = generator.mapping(z.to(device), update_w_avg=False)[:, 0]
+    codes = z_to_codes(generator, z).to(target.device)
+    if space != "z":
         codes = torch.cat([generator.mapping.w_avg[None], codes])
     images = torch.cat([_synthesize(generator, c, "z" if space == "z" else "w") for c in codes.split(32)])
     errors = torch.stack([(images - t).pow(2).mean(dim=(1, 2, 3)) for t in target])  # (N, K)
