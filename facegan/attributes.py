@@ -7,6 +7,7 @@ synthetic faces know only some of CelebA's 40); unknown entries are left out of 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ class LabelledFaces:
     names: tuple[str, ...]  # A attribute names
     identities: torch.Tensor  # (N,) int64, -1 = unknown (each image its own person)
     source: str
+    files: tuple[str, ...] = ()  # N file names (folders only): unlabelled copies of held-out ones are left out
 
     def __len__(self) -> int:
         return len(self.images)
@@ -143,7 +145,8 @@ def load_labelled(data: str, attrs: str | None = None, size: int = 64, synthetic
     missing = len(rows) - len(matched)
     source = f"{len(images):,} labelled faces from {folder}" + (f" ({missing:,} labels had no image)" if missing else "")
     return LabelledFaces(images, torch.tensor([rows[k] for k in keys], dtype=torch.float32), names,
-                         torch.tensor([identities.get(k, -1) for k in keys], dtype=torch.int64), source)
+                         torch.tensor([identities.get(k, -1) for k in keys], dtype=torch.int64), source,
+                         tuple(Path(k).name for k in keys))
 
 
 def _synthetic_labelled(count: int, size: int) -> LabelledFaces:
@@ -177,6 +180,78 @@ def split_by_identity(faces: LabelledFaces, holdout: float, seed: int) -> tuple[
     return (~held).nonzero().squeeze(1), held.nonzero().squeeze(1)
 
 
+def split_digest(faces: LabelledFaces, held_index: torch.Tensor) -> str:
+    """A fingerprint of a split's held-out part (its images, labels and people): a teacher whose
+    digest differs was trained on some of these faces, and distilling from it would leak them."""
+    digest = hashlib.sha256()
+    for tensor in (faces.images[held_index], faces.labels[held_index], faces.identities[held_index]):
+        digest.update(tensor.contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+# ----------------------------------------------------------------------------- distillation
+def load_unlabelled(folder: str, faces: LabelledFaces, held_index: torch.Tensor, identities_csv: str | None = None,
+                    size: int = 64, say=print) -> torch.Tensor:
+    """uint8 (U, 3, size, size): a folder's faces less any copy of a held-out labelled file (same name)
+    and, with ``identities_csv`` (columns member and celeba_identity or identity, matched by file name),
+    every image of a held-out person."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise FaceganError(f"unlabelled folder {root} does not exist")
+    files = list_images(root)
+    held_people: set[int] = set()
+    people: dict[str, int] = {}
+    if identities_csv:
+        people = read_identities(identities_csv)
+        held_people = {i for i in faces.identities[held_index].tolist() if i >= 0}
+    else:
+        say(f"note: no identities for {root} (--unlabelled-ids): other photos of held-out people may be among them")
+    held_files = {faces.files[i] for i in held_index.tolist()} if faces.files else set()
+    kept = [p for p in files if p.name not in held_files and people.get(p.name, -1) not in held_people]
+    if not kept:
+        raise FaceganError(f"no images to use in {root} (found {len(files):,}, all of held-out people or none at all)")
+    images, unreadable = decode_images(kept, size)
+    warn_unreadable([kept[i].name for i in unreadable], f" in {root}")
+    say(f"unlabelled: {len(images):,} faces from {root} ({len(files) - len(kept):,} held out)")
+    return images
+
+
+def read_identities(path: str | Path) -> dict[str, int]:
+    """{file name: identity} from a CSV with a 'member' column and an identity column (any others ignored)."""
+    path = Path(path)
+    reader = csv.reader(_read_lines(path))
+    header = next(reader, None) or []
+    id_column = next((i for i, name in enumerate(header) if name in IDENTITY_COLUMNS), None)
+    if not header or header[0] != "member" or id_column is None:
+        raise FaceganError(f"{path}:1: an identity CSV has the columns member and {' or '.join(IDENTITY_COLUMNS)} "
+                           f"(got {','.join(header[:4]) or 'nothing'})")
+    people = {}
+    for number, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        try:
+            people[Path(row[0]).name] = int(row[id_column])
+        except (IndexError, ValueError):
+            raise FaceganError(f"{path}:{number}: expected a member and an integer identity, got {row[:id_column + 1]}") from None
+    return people
+
+
+def load_teachers(teachers: list[str], names: tuple[str, ...], digest: str) -> list[AttributeClassifier]:
+    """The teacher classifiers for distillation; each must predict ``names`` and have held out the same
+    faces (``digest``), or one line says which and why."""
+    models = []
+    for path in teachers:
+        model, teacher_names, info = load_classifier(path)
+        if teacher_names != names:
+            raise FaceganError(f"teacher {path} predicts other attributes than these labels")
+        if info.get("split_digest") != digest:
+            raise FaceganError(f"teacher {path} held out other faces than this split (it was trained with another "
+                               f"--holdout, --split-seed or data), so it has seen faces this report holds out; "
+                               f"train it with the same ones")
+        models.append(model)
+    return models
+
+
 # ----------------------------------------------------------------------------- training and report
 def _augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Random horizontal flips and shifts of up to 4 px (reflect padding): (N, C, R, R) float."""
@@ -189,32 +264,42 @@ def _augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 def train_classifier(faces: LabelledFaces, train_index: torch.Tensor, epochs: int = 20, batch_size: int = 64,
-                     lr: float = 2e-3, width: int = 32, seed: int = 0, say=print) -> AttributeClassifier:
+                     lr: float = 2e-3, width: int = 32, seed: int = 0, say=print,
+                     soft: tuple[torch.Tensor, torch.Tensor] | None = None) -> AttributeClassifier:
     """Multi-label BCE over the known labels, each attribute's positives weighted by its
     negatives/positives ratio (within [0.1, 10]), so that both classes count alike and p = 0.5 is a
     balanced threshold: rare attributes (Eyeglasses: 7% of CelebA) are not ignored, common ones
-    (Young: 76%) not assumed. AdamW with a one-cycle schedule."""
+    (Young: 76%) not assumed. AdamW with a one-cycle schedule.
+
+    ``soft`` = (uint8 images (U, C, R, R), probabilities (U, A)): faces without labels and teachers'
+    probabilities for them (distillation). They join the training set with plain BCE towards those
+    probabilities: the teachers were trained with the weighting above, so theirs already carry it."""
     torch.manual_seed(seed)
     model = AttributeClassifier(len(faces.names), faces.images.shape[1], width)
-    labels = faces.labels[train_index]
-    known = ~labels.isnan()
-    positives = torch.where(known, labels, 0).sum(0)
+    images, targets = faces.images[train_index], faces.labels[train_index]
+    known = ~targets.isnan()
+    positives = torch.where(known, targets, 0).sum(0)
     pos_weight = ((known.sum(0) - positives) / positives.clamp(min=1)).clamp(0.1, 10)
-    steps_per_epoch = max(1, len(train_index) // batch_size)
+    positive_weight = pos_weight.expand(len(images), -1)  # (N, A): each row's weight on its positive term
+    if soft is not None:
+        images, targets = torch.cat([images, soft[0]]), torch.cat([targets, soft[1]])
+        positive_weight = torch.cat([positive_weight, torch.ones_like(soft[1])])
+    steps_per_epoch = max(1, len(images) // batch_size)
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, lr, total_steps=epochs * steps_per_epoch)
     rng = torch.Generator().manual_seed(seed)
     model.train()
     for epoch in range(epochs):
-        order = train_index[torch.randperm(len(train_index), generator=rng)]
+        order = torch.randperm(len(images), generator=rng)
         total = 0.0
         for b in range(steps_per_epoch):
             index = order[b * batch_size:(b + 1) * batch_size]
-            x = _augment(to_unit_range(faces.images[index]), rng)
-            y = faces.labels[index]
+            logits = model(_augment(to_unit_range(images[index]), rng))  # (B, A)
+            y = targets[index]
             mask = ~y.isnan()
-            loss = F.binary_cross_entropy_with_logits(model(x), torch.where(mask, y, 0), reduction="none",
-                                                      pos_weight=pos_weight)
+            y = torch.where(mask, y, 0)
+            # BCE with a per-row positive weight w: -(w y log p + (1 - y) log(1 - p)), over known labels
+            loss = -(positive_weight[index] * y * F.logsigmoid(logits) + (1 - y) * F.logsigmoid(-logits))
             loss = (loss * mask).sum() / mask.sum().clamp(min=1)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -297,16 +382,29 @@ def write_scores(path: str | Path, keys: list[str], probabilities: torch.Tensor,
 
 # ----------------------------------------------------------------------------- commands
 def train_and_report(data: str, attrs: str | None, out: str | Path, epochs: int = 20, holdout: float = 0.15,
-                     seed: int = 0, width: int = 32, say=print) -> dict[str, dict]:
-    """`facegan attributes train`: load, split by identity, train, report on the held-out part and save
-    the classifier with the report in its metadata. Returns the report."""
+                     seed: int = 0, width: int = 32, say=print, split_seed: int | None = None,
+                     unlabelled: str | None = None, unlabelled_ids: str | None = None,
+                     teachers: list[str] = ()) -> dict[str, dict]:
+    """`facegan attributes train`: load, split by identity (``split_seed``, default ``seed``), train
+    (distilling ``teachers`` on the ``unlabelled`` faces too, when given), report on the held-out part
+    and save the classifier with the report and the split's digest in its metadata. Returns the report."""
     faces = load_labelled(data, attrs)
-    train_index, held_index = split_by_identity(faces, holdout, seed)
+    split_seed = seed if split_seed is None else split_seed
+    train_index, held_index = split_by_identity(faces, holdout, split_seed)
+    digest = split_digest(faces, held_index)
     say(f"{faces.source}: training on {len(train_index):,}, holding out {len(held_index):,} (by identity)")
-    model = train_classifier(faces, train_index, epochs=epochs, width=width, seed=seed, say=say)
+    soft = None
+    if unlabelled:
+        models = load_teachers(list(teachers), faces.names, digest)
+        images = load_unlabelled(unlabelled, faces, held_index, unlabelled_ids, faces.images.shape[-1], say)
+        soft = (images, sum(predict(m, images) for m in models) / len(models))  # (U, A) the teachers' mean
+    model = train_classifier(faces, train_index, epochs=epochs, width=width, seed=seed, say=say, soft=soft)
     scores = report(predict(model, faces.images[held_index]), faces.labels[held_index], faces.names)
     info = {"data": faces.source, "train_images": len(train_index), "held_out_images": len(held_index),
-            "epochs": epochs, "seed": seed, "held_out": scores}
+            "epochs": epochs, "seed": seed, "holdout": holdout, "split_seed": split_seed, "split_digest": digest,
+            "held_out": scores}
+    if soft is not None:
+        info |= {"unlabelled_images": len(soft[0]), "teachers": [Path(t).name for t in teachers]}
     save_classifier(model, out, faces.names, info)
     say(format_report(scores))
     say(f"saved {out}")

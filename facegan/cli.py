@@ -133,7 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
     attr_train.add_argument("--width", type=int, default=32, help="channels of the first stage; 8x at the last "
                                                                    "(default 32)")
     attr_train.add_argument("--holdout", type=float, default=0.15, help="share of people held out (default 0.15)")
-    attr_train.add_argument("--seed", type=int, default=0, help="seed for the split, weights and order (default 0)")
+    attr_train.add_argument("--seed", type=int, default=0, help="seed for the weights and order, and the split unless "
+                                                                 "--split-seed (default 0)")
+    attr_train.add_argument("--split-seed", type=int, help="seed for the held-out people (default: --seed)")
+    attr_train.add_argument("--unlabelled", metavar="DIR", help="faces without labels to distil the --teacher "
+                            "classifiers on (their mean probabilities as soft labels), beside the labelled faces")
+    attr_train.add_argument("--unlabelled-ids", metavar="CSV", help="identities of the unlabelled faces (columns "
+                            "member, celeba_identity): held-out people's photos are left out of them")
+    attr_train.add_argument("--teacher", action="append", default=[], metavar="FILE",
+                            help="a classifier trained with the same --holdout and split (repeat for an ensemble)")
     attr_score = attr_sub.add_parser("score", parents=[uses_device],
                                      help="attribute probabilities per image or per generated face, as CSV")
     attr_score.add_argument("--classifier", required=True, help="a file from facegan attributes train")
@@ -302,6 +310,8 @@ def check_args(args: argparse.Namespace) -> None:
         require_int_at_least("--width", args.width)
         if not 0 < args.holdout < 1:
             raise FaceganError(f"--holdout is a share of people, between 0 and 1 (got {args.holdout})")
+        if bool(args.unlabelled) != bool(args.teacher):
+            raise FaceganError("distillation needs both --unlabelled DIR and at least one --teacher FILE")
     elif args.command == "attributes":
         require_int_at_least("--n", args.n)
     elif args.command == "directions":
@@ -467,7 +477,9 @@ def cmd_attributes(args: argparse.Namespace) -> None:
     from .attributes import score_source, train_and_report
 
     if args.attr_command == "train":
-        train_and_report(args.data, args.attrs, args.out, args.epochs, args.holdout, args.seed, args.width)
+        train_and_report(args.data, args.attrs, args.out, args.epochs, args.holdout, args.seed, args.width,
+                         split_seed=args.split_seed, unlabelled=args.unlabelled, unlabelled_ids=args.unlabelled_ids,
+                         teachers=args.teacher)
     else:
         from .device import pick_device
 

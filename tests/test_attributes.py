@@ -147,10 +147,68 @@ def test_train_and_score_from_the_cli(tmp_path, capsys):
     assert all(0 <= float(v) <= 1 for r in rows[1:] for v in r[1:])
 
 
+def test_soft_labels_alone_teach_an_attribute_the_labels_leave_unknown(tmp_path):
+    """Distillation's loss: Bright_Top is unknown (NaN) in every label, so only the soft targets of the
+    unlabelled faces can teach it."""
+    planted = fa.load_labelled(str(tmp_path / "faces"), str(planted_faces(tmp_path / "faces", n=240)), size=32)
+    train, held = fa.split_by_identity(planted, 0.25, seed=0)
+    unknown = planted.labels.clone()
+    unknown[:, 0] = math.nan
+    faces = fa.LabelledFaces(planted.images, unknown, planted.names, planted.identities, "planted")
+    truth = planted.labels[train, 0]
+    soft = (planted.images[train], torch.stack([0.05 + 0.9 * truth, torch.full_like(truth, 0.5)], 1))
+    model = fa.train_classifier(faces, train, epochs=15, batch_size=32, width=8, say=lambda _: None, soft=soft)
+    scores = fa.report(fa.predict(model, planted.images[held]), planted.labels[held], planted.names)
+    assert scores["Bright_Top"]["auc"] > 0.98  # learnt from the soft labels alone
+
+
+def test_unlabelled_faces_of_held_out_people_are_left_out(tmp_path):
+    labels = planted_faces(tmp_path / "faces", n=40)  # people 0..19, two images each
+    faces = fa.load_labelled(str(tmp_path / "faces"), str(labels), size=32)
+    train, held = fa.split_by_identity(faces, 0.25, seed=0)
+    held_people = set(faces.identities[held].tolist())
+    unlabelled = tmp_path / "unlabelled"
+    planted_faces(unlabelled / "faces", n=40, seed=1)  # the same file names 0000..0039.png
+    for i in range(10):
+        Image.new("RGB", (32, 32), (i, 0, 0)).save(unlabelled / "faces" / f"new{i}.png")
+    ids = tmp_path / "ids.csv"  # new0..new9 belong to people 0..9
+    ids.write_text("member,celeba_file,celeba_identity\n" + "".join(f"faces/new{i}.png,x,{i}\n" for i in range(10)))
+    said = []
+    by_name = fa.load_unlabelled(str(unlabelled), faces, held, None, 32, say=said.append)
+    assert len(by_name) == 50 - len(held)  # copies of held-out files (same name) left out
+    assert "no identities" in said[0]
+    by_person = fa.load_unlabelled(str(unlabelled), faces, held, str(ids), 32, say=said.append)
+    assert len(by_person) == 50 - len(held) - sum(i in held_people for i in range(10))
+    ids.write_text("member,Smiling\na.png,1\n")
+    with pytest.raises(FaceganError, match="an identity CSV has the columns member and celeba_identity"):
+        fa.load_unlabelled(str(unlabelled), faces, held, str(ids), 32)
+
+
+def test_distillation_from_the_cli_and_teachers_of_another_split_refused(tmp_path, capsys):
+    labels = planted_faces(tmp_path / "faces", n=64)
+    planted_faces(tmp_path / "unlabelled" / "faces", n=64, seed=1)
+    common = ["attributes", "train", "--data", str(tmp_path / "faces"), "--attrs", str(labels), "--epochs", "1"]
+    teacher, other, student = (tmp_path / f"{n}.safetensors" for n in ("teacher", "other", "student"))
+    assert main([*common, "--seed", "1", "--split-seed", "0", "--out", str(teacher)]) == 0
+    assert main([*common, "--split-seed", "1", "--out", str(other)]) == 0
+    capsys.readouterr()
+    distil = [*common, "--unlabelled", str(tmp_path / "unlabelled"), "--out", str(student)]
+    assert main([*distil, "--teacher", str(teacher)]) == 0
+    info = fa.load_classifier(student)[2]
+    assert info["teachers"] == ["teacher.safetensors"] and info["split_seed"] == 0
+    assert info["unlabelled_images"] == 64 - info["held_out_images"]  # the held-out files' copies left out
+    assert info["split_digest"] == fa.load_classifier(teacher)[2]["split_digest"]
+    assert main([*distil, "--teacher", str(other)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "held out other faces than this split" in err and len(err.splitlines()) == 1
+
+
 @pytest.mark.parametrize("args, message", [
     (["train", "--data", "nowhere", "--attrs", "x.csv"], "data folder nowhere does not exist"),
     (["train", "--data", "."], "needs its labels: --attrs"),
     (["train", "--holdout", "1.5"], "--holdout is a share of people"),
+    (["train", "--unlabelled", "."], "needs both --unlabelled DIR and at least one --teacher"),
+    (["train", "--teacher", "t.safetensors"], "needs both --unlabelled DIR and at least one --teacher"),
     (["score", "--classifier", "missing.safetensors", "--data", "."], "does not exist"),
 ])
 def test_attribute_command_mistakes_get_one_line(args, message, capsys):
