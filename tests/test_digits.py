@@ -282,8 +282,8 @@ def test_d_dropout_masks_come_from_the_runs_stream():
 def test_the_digits_preset_is_the_known_mlp_recipe_and_builds_through_the_registry():
     cfg = build_config("digits")
     assert (cfg.arch, cfg.resolution, cfg.channels, cfg.flip, cfg.minutes) == ("mlp", 28, 1, False, 5.0)
-    assert (cfg.lr_g, cfg.lr_d, cfg.beta1, cfg.beta2, cfg.loss, cfg.batch_size) == (4e-4, 4e-4, 0.5, 0.999, "bce", 128)
-    assert cfg.mlp_hidden == "128,256,512" and cfg.mlp_dropout == 0.3 and 64 <= cfg.latent_dim <= 100
+    assert (cfg.lr_g, cfg.lr_d, cfg.beta1, cfg.beta2, cfg.loss, cfg.batch_size) == (8e-4, 8e-4, 0.5, 0.999, "bce", 256)
+    assert cfg.mlp_hidden == "128,256,512" and cfg.mlp_dropout == 0.1 and 64 <= cfg.latent_dim <= 100
     G, D = build_models(cfg, 1, 28)
     assert [m.out_features for m in G.net if isinstance(m, torch.nn.Linear)] == [128, 256, 512, 784]
     assert [m.out_features for m in D.net if isinstance(m, torch.nn.Linear)] == [512, 256, 128, 1]
