@@ -19,6 +19,7 @@ glasses, and so on). Writes a JSONL, prints a markdown table and plots flip rate
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 from pathlib import Path
@@ -96,7 +97,8 @@ def main() -> None:
     if args.json:
         with open(args.json, "a") as f:
             for row in rows:
-                f.write(json.dumps({"bench": "edit_quality", "generator": str(generator),
+                f.write(json.dumps({"bench": "edit_quality", "date": datetime.date.today().isoformat(),
+                                    "generator": str(generator),
                                     "classifier2": str(args.classifier2), **row}) + "\n")
     print(table(rows))
     if args.plot:
