@@ -196,7 +196,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # drawn, most of all together. Hidden widths halved (128-256-512 / 512-256-128): twice the steps in 5
     # CPU minutes, 72.7% recognised against 64.6% for the classic sizes; then batches of 256 at four times the
     # learning rate (8e-4, the linear scaling rule): 81.2 / 78.6% (seeds 0 / 1); then D's dropout 0.1 instead of
-    # 0.3, a stronger D (it sat at chance): 84.6% on seed 1 (bench/digits_quality.py, bench/RESULTS.md "Digits").
+    # 0.3, a stronger D (it sat at chance): 86.2 / 84.6% (bench/digits_quality.py, bench/RESULTS.md "Digits").
     "digits": {
         "name": "digits",
         "arch": "mlp",
