@@ -102,13 +102,13 @@ def read_attr_csv(path: str | Path) -> tuple[tuple[str, ...], dict[str, list[flo
     return tuple(header[i] for i in attr_columns), rows, identities
 
 
-def _read_lines(path: Path) -> list[str]:
+def _read_lines(path: Path, what: str = "label file", expected: str = "CelebA's list_attr_celeba.txt or a CSV") -> list[str]:
     if not path.is_file():
-        raise FaceganError(f"label file {path} does not exist")
+        raise FaceganError(f"{what} {path} does not exist")
     try:
         return path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError:
-        raise FaceganError(f"label file {path} is not text (expected CelebA's list_attr_celeba.txt or a CSV)") from None
+        raise FaceganError(f"{what} {path} is not text (expected {expected})") from None
 
 
 # ----------------------------------------------------------------------------- labelled face sets
@@ -191,10 +191,10 @@ def split_digest(faces: LabelledFaces, held_index: torch.Tensor) -> str:
 
 # ----------------------------------------------------------------------------- distillation
 def load_unlabelled(folder: str, faces: LabelledFaces, held_index: torch.Tensor, identities_csv: str | None = None,
-                    size: int = 64, say=print) -> torch.Tensor:
-    """uint8 (U, 3, size, size): a folder's faces less any copy of a held-out labelled file (same name)
-    and, with ``identities_csv`` (columns member and celeba_identity or identity, matched by file name),
-    every image of a held-out person."""
+                    size: int = 64, say=print) -> tuple[torch.Tensor, list[str]]:
+    """(uint8 (U, 3, size, size), their U file names): a folder's faces less any copy of a held-out
+    labelled file (same name) and, with ``identities_csv`` (columns member and celeba_identity or
+    identity, matched by file name), every image of a held-out person."""
     root = Path(folder)
     if not root.is_dir():
         raise FaceganError(f"unlabelled folder {root} does not exist")
@@ -213,7 +213,8 @@ def load_unlabelled(folder: str, faces: LabelledFaces, held_index: torch.Tensor,
     images, unreadable = decode_images(kept, size)
     warn_unreadable([kept[i].name for i in unreadable], f" in {root}")
     say(f"unlabelled: {len(images):,} faces from {root} ({len(files) - len(kept):,} held out)")
-    return images
+    skipped = set(unreadable)
+    return images, [p.name for i, p in enumerate(kept) if i not in skipped]
 
 
 def read_identities(path: str | Path) -> dict[str, int]:
@@ -236,11 +237,27 @@ def read_identities(path: str | Path) -> dict[str, int]:
     return people
 
 
-def load_teachers(teachers: list[str], names: tuple[str, ...], digest: str) -> list[AttributeClassifier]:
-    """The teacher classifiers for distillation; each must predict ``names`` and have held out the same
-    faces (``digest``), or one line says which and why."""
-    models = []
+def teacher_probabilities(teachers: list[str], names: tuple[str, ...], digest: str, images: torch.Tensor,
+                          files: list[str], say=print) -> torch.Tensor:
+    """Soft labels (U, A) for the unlabelled ``images`` (named ``files``): per attribute, the mean of the
+    teachers that give it (NaN where none does: left out of the loss). A teacher is a classifier file,
+    which must predict ``names`` and have held out the same faces (``digest``), or a scores CSV (any
+    scorer's probabilities, e.g. from `facegan attributes score`: a key column matched by file name,
+    then some of the attributes), whose training facegan cannot check, so a note says so."""
+    total, count = torch.zeros(len(files), len(names)), torch.zeros(len(names))
     for path in teachers:
+        if Path(path).suffix.lower() == ".csv":
+            columns, table = read_teacher_scores(path, names)
+            missing = [f for f in files if f not in table]
+            if missing:
+                raise FaceganError(f"teacher {path} has no probabilities for {len(missing):,} of the {len(files):,} "
+                                   f"unlabelled faces (first: {missing[0]}); score every one of them")
+            index = [names.index(c) for c in columns]
+            total[:, index] += torch.tensor([table[f] for f in files])
+            count[index] += 1
+            say(f"note: teacher {path} is a table of probabilities: facegan cannot check that its scorer never "
+                f"saw the held-out people (classifier teachers are checked)")
+            continue
         model, teacher_names, info = load_classifier(path)
         if teacher_names != names:
             raise FaceganError(f"teacher {path} predicts other attributes than these labels")
@@ -248,8 +265,34 @@ def load_teachers(teachers: list[str], names: tuple[str, ...], digest: str) -> l
             raise FaceganError(f"teacher {path} held out other faces than this split (it was trained with another "
                                f"--holdout, --split-seed or data), so it has seen faces this report holds out; "
                                f"train it with the same ones")
-        models.append(model)
-    return models
+        total += predict(model, images)
+        count += 1
+    return total / count  # 0 / 0 = NaN for an attribute no teacher gives
+
+
+def read_teacher_scores(path: str | Path, names: tuple[str, ...]) -> tuple[list[str], dict[str, list[float]]]:
+    """A scores CSV (key column, then attribute columns among ``names``, probabilities in [0, 1]) as
+    (its attribute columns, {file name of the key: probabilities})."""
+    path = Path(path)
+    reader = csv.reader(_read_lines(path, "teacher", "a scores CSV"))
+    header = next(reader, None) or []
+    columns = header[1:]
+    unknown = [c for c in columns if c not in names]
+    if not columns or unknown or len(set(columns)) != len(columns):
+        raise FaceganError(f"{path}:1: a teacher's scores CSV has a key column, then attribute columns among the "
+                           f"labels' ({'unknown: ' + ', '.join(unknown[:3]) if unknown else 'got ' + ','.join(header[:3])})")
+    table = {}
+    for number, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        try:
+            values = [float(v) for v in row[1:]]
+        except ValueError:
+            values = []
+        if len(values) != len(columns) or not all(0 <= v <= 1 for v in values):
+            raise FaceganError(f"{path}:{number}: expected a key and {len(columns)} probabilities in [0, 1], got {row[:4]}")
+        table[Path(row[0]).name] = values
+    return columns, table
 
 
 # ----------------------------------------------------------------------------- training and report
@@ -395,9 +438,8 @@ def train_and_report(data: str, attrs: str | None, out: str | Path, epochs: int 
     say(f"{faces.source}: training on {len(train_index):,}, holding out {len(held_index):,} (by identity)")
     soft = None
     if unlabelled:
-        models = load_teachers(list(teachers), faces.names, digest)
-        images = load_unlabelled(unlabelled, faces, held_index, unlabelled_ids, faces.images.shape[-1], say)
-        soft = (images, sum(predict(m, images) for m in models) / len(models))  # (U, A) the teachers' mean
+        images, files = load_unlabelled(unlabelled, faces, held_index, unlabelled_ids, faces.images.shape[-1], say)
+        soft = (images, teacher_probabilities(list(teachers), faces.names, digest, images, files, say))
     model = train_classifier(faces, train_index, epochs=epochs, width=width, seed=seed, say=say, soft=soft)
     scores = report(predict(model, faces.images[held_index]), faces.labels[held_index], faces.names)
     info = {"data": faces.source, "train_images": len(train_index), "held_out_images": len(held_index),

@@ -137,11 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
                                                                  "--split-seed (default 0)")
     attr_train.add_argument("--split-seed", type=int, help="seed for the held-out people (default: --seed)")
     attr_train.add_argument("--unlabelled", metavar="DIR", help="faces without labels to distil the --teacher "
-                            "classifiers on (their mean probabilities as soft labels), beside the labelled faces")
+                            "models on (their mean probabilities as soft labels), beside the labelled faces")
     attr_train.add_argument("--unlabelled-ids", metavar="CSV", help="identities of the unlabelled faces (columns "
                             "member, celeba_identity): held-out people's photos are left out of them")
     attr_train.add_argument("--teacher", action="append", default=[], metavar="FILE",
-                            help="a classifier trained with the same --holdout and split (repeat for an ensemble)")
+                            help="a classifier trained with the same --holdout and split, or a scores CSV (a key "
+                                 "column matched by file name, then some attributes' probabilities, e.g. from "
+                                 "`attributes score`); repeat for an ensemble: each attribute's soft label is the "
+                                 "mean of the teachers that give it")
     attr_score = attr_sub.add_parser("score", parents=[uses_device],
                                      help="attribute probabilities per image or per generated face, as CSV")
     attr_score.add_argument("--classifier", required=True, help="a file from facegan attributes train")

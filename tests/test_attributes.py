@@ -2,6 +2,7 @@
 learning a planted attribute, the held-out report, its file and the CLI."""
 import csv
 import math
+import re
 
 import numpy as np
 import pytest
@@ -174,10 +175,11 @@ def test_unlabelled_faces_of_held_out_people_are_left_out(tmp_path):
     ids = tmp_path / "ids.csv"  # new0..new9 belong to people 0..9
     ids.write_text("member,celeba_file,celeba_identity\n" + "".join(f"faces/new{i}.png,x,{i}\n" for i in range(10)))
     said = []
-    by_name = fa.load_unlabelled(str(unlabelled), faces, held, None, 32, say=said.append)
-    assert len(by_name) == 50 - len(held)  # copies of held-out files (same name) left out
+    by_name, names = fa.load_unlabelled(str(unlabelled), faces, held, None, 32, say=said.append)
+    assert len(by_name) == len(names) == 50 - len(held)  # copies of held-out files (same name) left out
+    assert not set(names) & {faces.files[i] for i in held.tolist()}
     assert "no identities" in said[0]
-    by_person = fa.load_unlabelled(str(unlabelled), faces, held, str(ids), 32, say=said.append)
+    by_person, _ = fa.load_unlabelled(str(unlabelled), faces, held, str(ids), 32, say=said.append)
     assert len(by_person) == 50 - len(held) - sum(i in held_people for i in range(10))
     ids.write_text("member,Smiling\na.png,1\n")
     with pytest.raises(FaceganError, match="an identity CSV has the columns member and celeba_identity"):
@@ -201,6 +203,54 @@ def test_distillation_from_the_cli_and_teachers_of_another_split_refused(tmp_pat
     assert main([*distil, "--teacher", str(other)]) == 2
     err = capsys.readouterr().err.strip()
     assert "held out other faces than this split" in err and len(err.splitlines()) == 1
+    scores = tmp_path / "teacher.csv"  # another scorer's probabilities: here `attributes score`'s own CSV
+    assert main(["attributes", "score", "--classifier", str(teacher), "--data", str(tmp_path / "unlabelled"),
+                 "--out", str(scores), "--device", "cpu"]) == 0
+    assert main([*distil, "--teacher", str(teacher), "--teacher", str(scores)]) == 0
+    assert fa.load_classifier(student)[2]["teachers"] == ["teacher.safetensors", "teacher.csv"]
+    assert "cannot check that its scorer never saw the held-out people" in capsys.readouterr().out
+
+
+def test_a_scores_csv_teaches_the_attributes_it_gives(tmp_path):
+    """A CSV teacher (another scorer's probabilities) joins the classifier teachers' mean for its own
+    columns only; an attribute no teacher gives stays unknown (NaN, out of the loss)."""
+    faces = fa.load_labelled(str(tmp_path / "faces"), str(planted_faces(tmp_path / "faces", n=32)), size=32)
+    train, held = fa.split_by_identity(faces, 0.25, seed=0)
+    digest = fa.split_digest(faces, held)
+    model = fa.train_classifier(faces, train, epochs=1, batch_size=16, width=8, say=lambda _: None)
+    teacher = fa.save_classifier(model, tmp_path / "t.safetensors", faces.names, {"split_digest": digest})
+    images, files = faces.images[:3], ["a.png", "b.png", "c.png"]
+    scores = tmp_path / "dlib.csv"
+    scores.write_text("member,Coin\nsub/a.png,0.1\nb.png,0.2\nc.png,0.9\n")  # matched by file name
+    said = []
+    mixed = fa.teacher_probabilities([str(teacher), str(scores)], faces.names, digest, images, files, said.append)
+    alone = fa.predict(fa.load_classifier(teacher)[0], images)  # the file's fp16 weights
+    coin = faces.names.index("Coin")
+    assert torch.allclose(mixed[:, coin], (alone[:, coin] + torch.tensor([0.1, 0.2, 0.9])) / 2)
+    others = [a for a in range(len(faces.names)) if a != coin]
+    assert torch.allclose(mixed[:, others], alone[:, others])
+    assert "cannot check that its scorer never saw the held-out people" in said[0]
+    only_csv = fa.teacher_probabilities([str(scores)], faces.names, digest, images, files, said.append)
+    assert only_csv[:, others].isnan().all() and not only_csv[:, coin].isnan().any()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("member,Smiling\na.png,0.1\n", "no probabilities for 2 of the 3 unlabelled faces (first: b.png)"),
+    ("member,Smiling\na.png,1.5\n", "dlib.csv:2: expected a key and 1 probabilities in [0, 1]"),
+    ("member,Smiling\na.png,yes\n", "dlib.csv:2: expected a key and 1 probabilities in [0, 1]"),
+    ("member,Smiling,Handsome\n", "attribute columns among the labels' (unknown: Handsome)"),
+    ("member\n", "a teacher's scores CSV has a key column, then attribute columns"),
+    (b"\x80\x81PK\x03\x04", "teacher {} is not text (expected a scores CSV)"),
+    (None, "teacher {} does not exist"),
+])
+def test_bad_teacher_scores_get_one_line(tmp_path, text, message):
+    if isinstance(text, bytes):
+        (tmp_path / "dlib.csv").write_bytes(text)
+    elif text is not None:
+        (tmp_path / "dlib.csv").write_text(text)
+    with pytest.raises(FaceganError, match=re.escape(message.format(tmp_path / "dlib.csv"))):
+        fa.teacher_probabilities([str(tmp_path / "dlib.csv")], ("Smiling", "Young"), "x",
+                                 torch.zeros(3, 3, 8, 8, dtype=torch.uint8), ["a.png", "b.png", "c.png"])
 
 
 @pytest.mark.parametrize("args, message", [
