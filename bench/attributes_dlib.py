@@ -90,6 +90,11 @@ def fit_dlib_teacher(x: np.ndarray, labels: np.ndarray, names: tuple[str, ...], 
     return models
 
 
+def dlib_probabilities(teacher: dict, x: np.ndarray, attributes) -> torch.Tensor:
+    """(N, len(attributes)) float32 probabilities of the fitted regressions for embeddings x (N, 128)."""
+    return torch.tensor(np.stack([teacher[n].predict_proba(x)[:, 1] for n in attributes], 1), dtype=torch.float32)
+
+
 def validate(args) -> None:
     faces = load_labelled(str(args.data), str(args.attrs))
     train_index, _ = split_by_identity(faces, args.holdout, args.split_seed)  # the report's held-out people: unread
@@ -102,8 +107,7 @@ def validate(args) -> None:
     x = np.stack([table[f] for f in train.files])  # (N, 128)
     labels = train.labels.numpy()
     teacher = fit_dlib_teacher(x[fit_index.numpy()], labels[fit_index.numpy()], train.names, train.names)
-    p_dlib = torch.tensor(np.stack([teacher[n].predict_proba(x[val_index.numpy()])[:, 1] for n in train.names], 1),
-                          dtype=torch.float32)
+    p_dlib = dlib_probabilities(teacher, x[val_index.numpy()], train.names)
     p_three = (2 * p_cnn + p_dlib) / 3
     y = train.labels[val_index]
     scores = {k: report(p, y, train.names) for k, p in (("cnn", p_cnn), ("dlib", p_dlib), ("three", p_three))}
@@ -133,8 +137,7 @@ def teach(args) -> None:
     files = [p.name for i, p in enumerate(paths) if i not in skipped]
     unlabelled = embeddings(files, images, args.work / "dlib_unlabelled.npz")
     u = np.stack([unlabelled[f] for f in files])  # (U, 128)
-    probabilities = torch.tensor(np.stack([teacher[n].predict_proba(u)[:, 1] for n in chosen], 1))
-    write_scores(args.out, files, probabilities, tuple(chosen), key_name="member")
+    write_scores(args.out, files, dlib_probabilities(teacher, u, chosen), tuple(chosen), key_name="member")
     print(f"wrote {args.out}: {len(files):,} faces x {len(chosen)} attributes")
 
 
@@ -147,8 +150,7 @@ def held_out_report(args) -> None:
     table = embeddings(faces.files, faces.images, args.work / "dlib_labelled.npz")
     x = np.stack([table[f] for f in faces.files])  # (N, 128)
     teacher = fit_dlib_teacher(x[train_index.numpy()], faces.labels[train_index].numpy(), faces.names, faces.names)
-    dlib = torch.tensor(np.stack([teacher[n].predict_proba(x[held_index.numpy()])[:, 1] for n in faces.names], 1),
-                        dtype=torch.float32)
+    dlib = dlib_probabilities(teacher, x[held_index.numpy()], faces.names)
     three = cnn.clone()
     for name in chosen:  # the soft labels' rule: the mean of the teachers that give the attribute
         a = faces.names.index(name)
