@@ -168,16 +168,30 @@ def _synthetic_labelled(count: int, size: int) -> LabelledFaces:
     return LabelledFaces(faces.images, labels, CELEBA_ATTRIBUTES, torch.full((len(faces),), -1), faces.source)
 
 
+def _people(identities: torch.Tensor) -> torch.Tensor:
+    """(N,) person ids, each image of unknown identity (-1) made a person of its own."""
+    ids = identities.clone()
+    unknown = ids < 0
+    ids[unknown] = -1 - torch.arange(int(unknown.sum()))
+    return ids
+
+
 def split_by_identity(faces: LabelledFaces, holdout: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Train and held-out indices; every image of a person lands on one side (unknown identity: its own)."""
-    ids = faces.identities.clone()
-    unknown = ids < 0
-    ids[unknown] = -1 - torch.arange(int(unknown.sum()))  # each unknown image its own person
+    ids = _people(faces.identities)
     people = ids.unique()
     order = people[torch.randperm(len(people), generator=torch.Generator().manual_seed(seed))]
     held_people = order[:max(1, round(holdout * len(people)))]
     held = torch.isin(ids, held_people)
     return (~held).nonzero().squeeze(1), held.nonzero().squeeze(1)
+
+
+def identity_folds(faces: LabelledFaces, train_index: torch.Tensor, folds: int, split_seed: int) -> torch.Tensor:
+    """(T,) fold number in [0, folds) for each training image; every image of a person in one fold.
+    Seeded by the split's seed + 1 (another draw than the split's), so a split's folds are fixed."""
+    people, inverse = _people(faces.identities[train_index]).unique(return_inverse=True)
+    fold_of_person = torch.randperm(len(people), generator=torch.Generator().manual_seed(split_seed + 1)) % folds
+    return fold_of_person[inverse]
 
 
 def split_digest(faces: LabelledFaces, held_index: torch.Tensor) -> str:
@@ -238,12 +252,13 @@ def read_identities(path: str | Path) -> dict[str, int]:
 
 
 def teacher_probabilities(teachers: list[str], names: tuple[str, ...], digest: str, images: torch.Tensor,
-                          files: list[str], say=print) -> torch.Tensor:
+                          files: list[str], say=print, calibration: torch.Tensor | None = None) -> torch.Tensor:
     """Soft labels (U, A) for the unlabelled ``images`` (named ``files``): per attribute, the mean of the
     teachers that give it (NaN where none does: left out of the loss). A teacher is a classifier file,
     which must predict ``names`` and have held out the same faces (``digest``), or a scores CSV (any
     scorer's probabilities, e.g. from `facegan attributes score`: a key column matched by file name,
-    then some of the attributes), whose training facegan cannot check, so a note says so."""
+    then some of the attributes), whose training facegan cannot check, so a note says so.
+    ``calibration`` (A, 2), from calibrate_fold_teachers: applied to each classifier teacher's output."""
     total, count = torch.zeros(len(files), len(names)), torch.zeros(len(names))
     for path in teachers:
         if Path(path).suffix.lower() == ".csv":
@@ -258,16 +273,68 @@ def teacher_probabilities(teachers: list[str], names: tuple[str, ...], digest: s
             say(f"note: teacher {path} is a table of probabilities: facegan cannot check that its scorer never "
                 f"saw the held-out people (classifier teachers are checked)")
             continue
-        model, teacher_names, info = load_classifier(path)
-        if teacher_names != names:
-            raise FaceganError(f"teacher {path} predicts other attributes than these labels")
-        if info.get("split_digest") != digest:
-            raise FaceganError(f"teacher {path} held out other faces than this split (it was trained with another "
-                               f"--holdout, --split-seed or data), so it has seen faces this report holds out; "
-                               f"train it with the same ones")
-        total += predict(model, images)
+        p = predict(load_teacher(path, names, digest)[0], images)
+        total += p if calibration is None else calibrate(p, calibration)
         count += 1
     return total / count  # 0 / 0 = NaN for an attribute no teacher gives
+
+
+def load_teacher(path: str, names: tuple[str, ...], digest: str) -> tuple[AttributeClassifier, dict]:
+    """(model, info) of a classifier teacher that predicts ``names`` and held out this split (``digest``)."""
+    model, teacher_names, info = load_classifier(path)
+    if teacher_names != names:
+        raise FaceganError(f"teacher {path} predicts other attributes than these labels")
+    if info.get("split_digest") != digest:
+        raise FaceganError(f"teacher {path} held out other faces than this split (it was trained with another "
+                           f"--holdout, --split-seed or data), so it has seen faces this report holds out; "
+                           f"train it with the same ones")
+    return model, info
+
+
+def fit_calibration(probabilities: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Class-balanced Platt scaling per attribute: (A, 2) rows (a, b) such that sigmoid(a * logit(p) + b)
+    is a probability on which both classes weigh alike, so p = 0.5 is the balanced threshold on faces like
+    these (N, A) ones. Fitted by scikit-learn's logistic regression over the known labels; (1, 0), no
+    change, for an attribute with one class known."""
+    from sklearn.linear_model import LogisticRegression
+
+    out = torch.tensor([[1.0, 0.0]]).repeat(labels.shape[1], 1)
+    for a in range(labels.shape[1]):
+        known = ~labels[:, a].isnan()
+        y = labels[known, a]
+        if y.numel() and y.min() != y.max():
+            logit = torch.logit(probabilities[known, a], eps=1e-6)[:, None].double().numpy()
+            fit = LogisticRegression(class_weight="balanced", C=100.0).fit(logit, y.numpy())
+            out[a] = torch.tensor([fit.coef_[0, 0], fit.intercept_[0]])
+    return out
+
+
+def calibrate(probabilities: torch.Tensor, calibration: torch.Tensor) -> torch.Tensor:
+    """(N, A) probabilities through fit_calibration's (A, 2) scales and offsets."""
+    return torch.sigmoid(calibration[:, 0] * torch.logit(probabilities, eps=1e-6) + calibration[:, 1])
+
+
+def calibrate_fold_teachers(teachers: list[str], faces: LabelledFaces, train_index: torch.Tensor, split_seed: int,
+                            digest: str, say=print) -> torch.Tensor:
+    """A calibration (A, 2) for fold teachers (`attributes train --fold K/N`): each one scores the training
+    people of its own fold, whom it never saw, and fit_calibration runs on all those scores together. A
+    teacher p = 0.5 is balanced on the faces it trained on, and on people it never saw it leans to each
+    attribute's common side (on this project's real faces: more "young" than there are); its soft labels
+    for the unlabelled faces, new people too, carry the lean unless calibrated like this."""
+    scores, labels = [], []
+    for path in teachers:
+        model, info = load_teacher(path, faces.names, digest) if Path(path).suffix.lower() != ".csv" else (None, {})
+        fold = info.get("fold")
+        if not (isinstance(fold, list) and len(fold) == 2 and all(type(v) is int for v in fold) and 0 <= fold[0] < fold[1]):
+            raise FaceganError(f"--calibrate needs fold teachers (attributes train --fold K/N), and {path} is not one: "
+                               f"it has no labelled faces it never saw to calibrate on")
+        k, n = fold
+        unseen = train_index[identity_folds(faces, train_index, n, split_seed) == k]
+        scores.append(predict(model, faces.images[unseen]))
+        labels.append(faces.labels[unseen])
+    calibration = fit_calibration(torch.cat(scores), torch.cat(labels))
+    say(f"calibrated the teachers on {sum(len(s) for s in scores):,} labelled faces of people each had not seen")
+    return calibration
 
 
 def read_teacher_scores(path: str | Path, names: tuple[str, ...]) -> tuple[list[str], dict[str, list[float]]]:
@@ -427,26 +494,37 @@ def write_scores(path: str | Path, keys: list[str], probabilities: torch.Tensor,
 def train_and_report(data: str, attrs: str | None, out: str | Path, epochs: int = 20, holdout: float = 0.15,
                      seed: int = 0, width: int = 32, say=print, split_seed: int | None = None,
                      unlabelled: str | None = None, unlabelled_ids: str | None = None,
-                     teachers: list[str] = ()) -> dict[str, dict]:
+                     teachers: list[str] = (), fold: tuple[int, int] | None = None,
+                     calibrate_teachers: bool = False) -> dict[str, dict]:
     """`facegan attributes train`: load, split by identity (``split_seed``, default ``seed``), train
-    (distilling ``teachers`` on the ``unlabelled`` faces too, when given), report on the held-out part
-    and save the classifier with the report and the split's digest in its metadata. Returns the report."""
+    (distilling ``teachers`` on the ``unlabelled`` faces too, when given; calibrated out of fold with
+    ``calibrate_teachers``), report on the held-out part and save the classifier with the report and
+    the split's digest in its metadata. ``fold`` = (k, n): train on the training people outside fold k
+    of n only (a fold teacher). Returns the report."""
     faces = load_labelled(data, attrs)
     split_seed = seed if split_seed is None else split_seed
     train_index, held_index = split_by_identity(faces, holdout, split_seed)
     digest = split_digest(faces, held_index)
     say(f"{faces.source}: training on {len(train_index):,}, holding out {len(held_index):,} (by identity)")
-    soft = None
+    soft, calibration, fit_index = None, None, train_index
+    if fold is not None:
+        fit_index = train_index[identity_folds(faces, train_index, fold[1], split_seed) != fold[0]]
+        say(f"fold {fold[0]} of {fold[1]}: training on the other folds' people only ({len(fit_index):,} faces)")
     if unlabelled:
         images, files = load_unlabelled(unlabelled, faces, held_index, unlabelled_ids, faces.images.shape[-1], say)
-        soft = (images, teacher_probabilities(list(teachers), faces.names, digest, images, files, say))
-    model = train_classifier(faces, train_index, epochs=epochs, width=width, seed=seed, say=say, soft=soft)
+        if calibrate_teachers:
+            calibration = calibrate_fold_teachers(list(teachers), faces, train_index, split_seed, digest, say)
+        soft = (images, teacher_probabilities(list(teachers), faces.names, digest, images, files, say, calibration))
+    model = train_classifier(faces, fit_index, epochs=epochs, width=width, seed=seed, say=say, soft=soft)
     scores = report(predict(model, faces.images[held_index]), faces.labels[held_index], faces.names)
-    info = {"data": faces.source, "train_images": len(train_index), "held_out_images": len(held_index),
+    info = {"data": faces.source, "train_images": len(fit_index), "held_out_images": len(held_index),
             "epochs": epochs, "seed": seed, "holdout": holdout, "split_seed": split_seed, "split_digest": digest,
             "held_out": scores}
     if soft is not None:
-        info |= {"unlabelled_images": len(soft[0]), "teachers": [Path(t).name for t in teachers]}
+        info |= {"unlabelled_images": len(soft[0]), "teachers": [Path(t).name for t in teachers],
+                 "calibrated_teachers": calibrate_teachers}
+    if fold is not None:
+        info["fold"] = list(fold)
     save_classifier(model, out, faces.names, info)
     say(format_report(scores))
     say(f"saved {out}")

@@ -145,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
                                  "column matched by file name, then some attributes' probabilities, e.g. from "
                                  "`attributes score`); repeat for an ensemble: each attribute's soft label is the "
                                  "mean of the teachers that give it")
+    attr_train.add_argument("--fold", metavar="K/N", help="train on the training people outside fold K of N only "
+                            "(folds of people, fixed by the split seed): a fold teacher, for --calibrate")
+    attr_train.add_argument("--calibrate", action="store_true",
+                            help="calibrate the --teacher models (fold teachers, one per fold) on the labelled "
+                                 "faces each never saw, so their soft labels are balanced on new people")
     attr_score = attr_sub.add_parser("score", parents=[uses_device],
                                      help="attribute probabilities per image or per generated face, as CSV")
     attr_score.add_argument("--classifier", required=True, help="a file from facegan attributes train")
@@ -315,6 +320,13 @@ def check_args(args: argparse.Namespace) -> None:
             raise FaceganError(f"--holdout is a share of people, between 0 and 1 (got {args.holdout})")
         if bool(args.unlabelled) != bool(args.teacher):
             raise FaceganError("distillation needs both --unlabelled DIR and at least one --teacher FILE")
+        if args.calibrate and not args.teacher:
+            raise FaceganError("--calibrate calibrates --teacher models: give them (and --unlabelled DIR)")
+        if args.fold is not None:
+            k, _, n = args.fold.partition("/")
+            if not (k.isdigit() and n.isdigit() and 0 <= int(k) < int(n) and int(n) >= 2):
+                raise FaceganError(f"--fold is K/N with 0 <= K < N and N >= 2, e.g. 0/5 (got {args.fold!r})")
+            args.fold = (int(k), int(n))
     elif args.command == "attributes":
         require_int_at_least("--n", args.n)
     elif args.command == "directions":
@@ -482,7 +494,7 @@ def cmd_attributes(args: argparse.Namespace) -> None:
     if args.attr_command == "train":
         train_and_report(args.data, args.attrs, args.out, args.epochs, args.holdout, args.seed, args.width,
                          split_seed=args.split_seed, unlabelled=args.unlabelled, unlabelled_ids=args.unlabelled_ids,
-                         teachers=args.teacher)
+                         teachers=args.teacher, fold=args.fold, calibrate_teachers=args.calibrate)
     else:
         from .device import pick_device
 

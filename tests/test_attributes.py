@@ -234,6 +234,66 @@ def test_a_scores_csv_teaches_the_attributes_it_gives(tmp_path):
     assert only_csv[:, others].isnan().all() and not only_csv[:, coin].isnan().any()
 
 
+def test_identity_folds_keep_each_person_in_one_fold(tmp_path):
+    faces = fa.load_labelled(str(tmp_path / "faces"), str(planted_faces(tmp_path / "faces", n=80)), size=32)
+    train, _ = fa.split_by_identity(faces, 0.25, seed=0)
+    folds = fa.identity_folds(faces, train, 4, split_seed=0)  # (T,) in [0, 4)
+    people = faces.identities[train]
+    for person in people.unique():
+        assert folds[people == person].unique().numel() == 1  # both images of a person in one fold
+    sizes = torch.bincount(folds, minlength=4)
+    assert sizes.min() >= 2 * (len(people.unique()) // 4)  # people dealt round: no fold is short
+    assert torch.equal(folds, fa.identity_folds(faces, train, 4, split_seed=0))  # fixed by the split's seed
+    assert not torch.equal(folds, fa.identity_folds(faces, train, 4, split_seed=1))
+
+
+def test_balanced_calibration_removes_a_planted_lean():
+    """A scorer that leans to the common class (75% positives; every logit shifted by +1.5) calls most
+    negatives positive at p = 0.5; the class-balanced Platt scaling moves its threshold back, so both
+    classes are judged alike. An attribute with one class known is left as it is."""
+    g = torch.Generator().manual_seed(0)
+    y = (torch.rand(4000, generator=g) < 0.75).float()
+    p = torch.sigmoid(2 * (y - 0.5) * 1.5 + torch.randn(4000, generator=g) + 1.5)
+    labels = torch.stack([y, torch.ones_like(y)], 1)
+    labels[:100, 0] = math.nan  # unknown labels are left out of the fit
+    calibration = fa.fit_calibration(torch.stack([p, p], 1), labels)
+    assert calibration.shape == (2, 2) and calibration[1].tolist() == [1.0, 0.0]
+    raw = fa.report(p[:, None], y[:, None], ("A",))["A"]["balanced_accuracy"]
+    fixed = fa.calibrate(torch.stack([p, p], 1), calibration)
+    assert torch.allclose(fixed[:, 1], p, atol=1e-5)
+    tpr, tnr = (fixed[y == 1, 0] >= 0.5).float().mean(), (fixed[y == 0, 0] < 0.5).float().mean()
+    assert raw < 0.80 and fa.report(fixed[:, :1], y[:, None], ("A",))["A"]["balanced_accuracy"] > raw + 0.05
+    assert abs(tpr - tnr) < 0.05  # ~0.92 / 0.93 where the raw scorer is at ~1.00 / ~0.47
+
+
+def test_fold_teachers_calibrated_for_a_student_from_the_cli(tmp_path, capsys):
+    labels = planted_faces(tmp_path / "faces", n=64)
+    planted_faces(tmp_path / "unlabelled" / "faces", n=64, seed=1)
+    common = ["attributes", "train", "--data", str(tmp_path / "faces"), "--attrs", str(labels), "--epochs", "1",
+              "--split-seed", "0"]
+    folds = [tmp_path / f"fold{k}.safetensors" for k in (0, 1)]
+    for k, path in enumerate(folds):
+        assert main([*common, "--seed", str(k), "--fold", f"{k}/2", "--out", str(path)]) == 0
+    infos = [fa.load_classifier(path)[2] for path in folds]
+    assert [info["fold"] for info in infos] == [[0, 2], [1, 2]]
+    faces = fa.load_labelled(str(tmp_path / "faces"), str(labels), size=64)
+    train, _ = fa.split_by_identity(faces, 0.15, seed=0)
+    assert infos[0]["train_images"] + infos[1]["train_images"] == len(train)  # each trained on the other fold
+    capsys.readouterr()
+    student = tmp_path / "student.safetensors"
+    distil = [*common, "--unlabelled", str(tmp_path / "unlabelled"), "--out", str(student), "--calibrate"]
+    assert main([*distil, "--teacher", str(folds[0]), "--teacher", str(folds[1])]) == 0
+    assert f"calibrated the teachers on {len(train)} labelled faces" in capsys.readouterr().out
+    assert fa.load_classifier(student)[2]["calibrated_teachers"] is True
+    plain = tmp_path / "plain.safetensors"
+    assert main([*common, "--out", str(plain)]) == 0
+    capsys.readouterr()
+    assert main([*distil, "--teacher", str(folds[0]), "--teacher", str(plain)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--calibrate needs fold teachers" in err and "plain.safetensors is not one" in err
+    assert len(err.splitlines()) == 1
+
+
 @pytest.mark.parametrize("text, message", [
     ("member,Smiling\na.png,0.1\n", "no probabilities for 2 of the 3 unlabelled faces (first: b.png)"),
     ("member,Smiling\na.png,1.5\n", "dlib.csv:2: expected a key and 1 probabilities in [0, 1]"),
@@ -259,6 +319,10 @@ def test_bad_teacher_scores_get_one_line(tmp_path, text, message):
     (["train", "--holdout", "1.5"], "--holdout is a share of people"),
     (["train", "--unlabelled", "."], "needs both --unlabelled DIR and at least one --teacher"),
     (["train", "--teacher", "t.safetensors"], "needs both --unlabelled DIR and at least one --teacher"),
+    (["train", "--calibrate"], "--calibrate calibrates --teacher models"),
+    (["train", "--fold", "5/5"], "--fold is K/N with 0 <= K < N and N >= 2, e.g. 0/5 (got '5/5')"),
+    (["train", "--fold", "two"], "--fold is K/N with 0 <= K < N and N >= 2"),
+    (["train", "--fold", "0/1"], "--fold is K/N with 0 <= K < N and N >= 2"),
     (["score", "--classifier", "missing.safetensors", "--data", "."], "does not exist"),
 ])
 def test_attribute_command_mistakes_get_one_line(args, message, capsys):
