@@ -292,6 +292,10 @@ def test_fold_teachers_calibrated_for_a_student_from_the_cli(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "--calibrate needs fold teachers" in err and "plain.safetensors is not one" in err
     assert len(err.splitlines()) == 1
+    model, names, info = fa.load_classifier(folds[1])
+    fa.save_classifier(model, tmp_path / "edited.safetensors", names, {**info, "fold": "1/2"})  # metadata edited
+    assert main([*distil, "--teacher", str(folds[0]), "--teacher", str(tmp_path / "edited.safetensors")]) == 2
+    assert "edited.safetensors is not one" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("text, message", [
