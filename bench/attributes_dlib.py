@@ -141,6 +141,21 @@ def teach(args) -> None:
     print(f"wrote {args.out}: {len(files):,} faces x {len(chosen)} attributes")
 
 
+def hints(args) -> None:
+    """dlib's embedding of every labelled and unlabelled face as a hint table for `facegan attributes train
+    --hint` (bench/attributes_hint.py measures what it does; the held-out faces' rows are never read there)."""
+    faces = load_labelled(str(args.data), str(args.attrs))
+    table = embeddings(faces.files, faces.images, args.work / "dlib_labelled.npz")
+    paths = list_images(args.unlabelled)
+    images, unreadable = decode_images(paths, 64)
+    skipped = set(unreadable)
+    files = [p.name for i, p in enumerate(paths) if i not in skipped]
+    table |= embeddings(files, images, args.work / "dlib_unlabelled.npz")
+    vectors = torch.tensor(np.stack(list(table.values())), dtype=torch.float32)  # (N, 128)
+    write_scores(args.out, list(table), vectors, tuple(f"dlib{i}" for i in range(vectors.shape[1])), key_name="member")
+    print(f"wrote {args.out}: {len(table):,} faces x {vectors.shape[1]} features")
+
+
 def held_out_report(args) -> None:
     faces = load_labelled(str(args.data), str(args.attrs))
     train_index, held_index = split_by_identity(faces, args.holdout, args.split_seed)
@@ -177,11 +192,11 @@ def held_out_report(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=("validate", "teach", "report"))
+    parser.add_argument("step", choices=("validate", "teach", "hints", "report"))
     parser.add_argument("--data", type=Path, required=True, help="the labelled faces' root (as for facegan attributes train)")
     parser.add_argument("--attrs", type=Path, required=True, help="their labels CSV")
     parser.add_argument("--work", type=Path, default=Path("/tmp/facegan-attrs"), help="embedding caches go here")
-    parser.add_argument("--unlabelled", type=Path, help="teach: the unlabelled faces' folder; report: their root "
+    parser.add_argument("--unlabelled", type=Path, help="teach, hints: the unlabelled faces' folder; report: their root "
                         "(as for facegan attributes train), to check how well each classifier fits its soft labels")
     parser.add_argument("--unlabelled-ids", help="report: their identity manifest (held-out people left out)")
     parser.add_argument("--attributes", type=Path, help="teach, report: the JSON that validate wrote")
@@ -190,11 +205,11 @@ def main() -> None:
     parser.add_argument("--split-seed", type=int, default=0)
     parser.add_argument("--validation-seed", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=40, help="validate: the CNN teachers' epochs")
-    parser.add_argument("--out", type=Path, help="validate: the JSON to write; teach: the CSV to write")
+    parser.add_argument("--out", type=Path, help="validate: the JSON to write; teach, hints: the CSV to write")
     args = parser.parse_args()
     if args.step != "report" and args.out is None:
         parser.error(f"{args.step} needs --out")
-    {"validate": validate, "teach": teach, "report": held_out_report}[args.step](args)
+    {"validate": validate, "teach": teach, "hints": hints, "report": held_out_report}[args.step](args)
 
 
 if __name__ == "__main__":

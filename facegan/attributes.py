@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from safetensors.torch import save_file
 
 from .attribute_names import CELEBA_ATTRIBUTES
@@ -348,6 +349,23 @@ def read_teacher_scores(path: str | Path, names: tuple[str, ...]) -> tuple[list[
     if not columns or unknown or len(set(columns)) != len(columns):
         raise FaceganError(f"{path}:1: a teacher's scores CSV has a key column, then attribute columns among the "
                            f"labels' ({'unknown: ' + ', '.join(unknown[:3]) if unknown else 'got ' + ','.join(header[:3])})")
+    return columns, _keyed_rows(reader, path, len(columns), lambda v: 0 <= v <= 1, "probabilities in [0, 1]")
+
+
+def read_feature_table(path: str | Path) -> dict[str, list[float]]:
+    """{file name: feature vector} from a CSV with a key column, then D >= 1 numeric columns (any names),
+    e.g. a pretrained face network's embedding per face (bench/attributes_dlib.py hints writes one)."""
+    path = Path(path)
+    reader = csv.reader(_read_lines(path, "hint table", "a CSV: member, then one column per feature"))
+    header = next(reader, None) or []
+    if len(header) < 2:
+        raise FaceganError(f"{path}:1: a hint table has a key column, then one column per feature "
+                           f"(got {','.join(header[:3]) or 'nothing'})")
+    return _keyed_rows(reader, path, len(header) - 1, math.isfinite, "finite numbers")
+
+
+def _keyed_rows(reader, path: Path, width: int, valid, what: str) -> dict[str, list[float]]:
+    """The rows after a CSV's header as {file name of the key: its ``width`` numbers}, each ``valid``."""
     table = {}
     for number, row in enumerate(reader, start=2):
         if not row:
@@ -356,10 +374,20 @@ def read_teacher_scores(path: str | Path, names: tuple[str, ...]) -> tuple[list[
             values = [float(v) for v in row[1:]]
         except ValueError:
             values = []
-        if len(values) != len(columns) or not all(0 <= v <= 1 for v in values):
-            raise FaceganError(f"{path}:{number}: expected a key and {len(columns)} probabilities in [0, 1], got {row[:4]}")
+        if len(values) != width or not all(valid(v) for v in values):
+            raise FaceganError(f"{path}:{number}: expected a key and {width} {what}, got {row[:4]}")
         table[Path(row[0]).name] = values
-    return columns, table
+    return table
+
+
+def hint_targets(path: str | Path, files: list[str]) -> torch.Tensor:
+    """(len(files), D) rows of the hint table ``path`` for the training images named ``files``, in order."""
+    table = read_feature_table(path)
+    missing = [f for f in files if f not in table]
+    if missing:
+        raise FaceganError(f"hint table {path} has no row for {len(missing):,} of the {len(files):,} training faces "
+                           f"(first: {missing[0]}); give every labelled and unlabelled face one")
+    return torch.tensor([table[f] for f in files], dtype=torch.float32)
 
 
 # ----------------------------------------------------------------------------- training and report
@@ -375,7 +403,8 @@ def _augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 def train_classifier(faces: LabelledFaces, train_index: torch.Tensor, epochs: int = 20, batch_size: int = 64,
                      lr: float = 2e-3, width: int = 32, seed: int = 0, say=print,
-                     soft: tuple[torch.Tensor, torch.Tensor] | None = None) -> AttributeClassifier:
+                     soft: tuple[torch.Tensor, torch.Tensor] | None = None,
+                     hint: tuple[torch.Tensor, float] | None = None) -> AttributeClassifier:
     """Multi-label BCE over the known labels, each attribute's positives weighted by its
     negatives/positives ratio (within [0.1, 10]), so that both classes count alike and p = 0.5 is a
     balanced threshold: rare attributes (Eyeglasses: 7% of CelebA) are not ignored, common ones
@@ -383,7 +412,12 @@ def train_classifier(faces: LabelledFaces, train_index: torch.Tensor, epochs: in
 
     ``soft`` = (uint8 images (U, C, R, R), probabilities (U, A)): faces without labels and teachers'
     probabilities for them (distillation). They join the training set with plain BCE towards those
-    probabilities: the teachers were trained with the weighting above, so theirs already carry it."""
+    probabilities: the teachers were trained with the weighting above, so theirs already carry it.
+
+    ``hint`` = (targets (T + U, D), weight): a feature vector for every training image, the labelled
+    ones (in ``train_index`` order) then the soft ones, e.g. a pretrained face network's embedding. A
+    linear layer on the pooled features, used only here, regresses them (standardised per dimension),
+    weight x mean squared error added to the loss, so that the features learn what that network knows."""
     torch.manual_seed(seed)
     model = AttributeClassifier(len(faces.names), faces.images.shape[1], width)
     images, targets = faces.images[train_index], faces.labels[train_index]
@@ -395,28 +429,42 @@ def train_classifier(faces: LabelledFaces, train_index: torch.Tensor, epochs: in
         images, targets = torch.cat([images, soft[0]]), torch.cat([targets, soft[1]])
         positive_weight = torch.cat([positive_weight, torch.ones_like(soft[1])])
     steps_per_epoch = max(1, len(images) // batch_size)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    parameters = list(model.parameters())
+    if hint is not None:
+        hint_features, hint_weight = hint
+        if len(hint_features) != len(images):
+            raise FaceganError(f"hint: {len(hint_features):,} feature vectors for {len(images):,} training images")
+        hint_features = (hint_features - hint_features.mean(0)) / hint_features.std(0).clamp(min=1e-6)  # (T + U, D)
+        hint_head = nn.Linear(model.head[-1].in_features, hint_features.shape[1])
+        parameters += list(hint_head.parameters())
+    optimiser = torch.optim.AdamW(parameters, lr=lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, lr, total_steps=epochs * steps_per_epoch)
     rng = torch.Generator().manual_seed(seed)
     model.train()
     for epoch in range(epochs):
         order = torch.randperm(len(images), generator=rng)
-        total = 0.0
+        total = hint_total = 0.0
         for b in range(steps_per_epoch):
             index = order[b * batch_size:(b + 1) * batch_size]
-            logits = model(_augment(to_unit_range(images[index]), rng))  # (B, A)
+            features = model.features(_augment(to_unit_range(images[index]), rng))  # (B, 8w)
+            logits = model.head(features)  # (B, A)
             y = targets[index]
             mask = ~y.isnan()
             y = torch.where(mask, y, 0)
             # BCE with a per-row positive weight w: -(w y log p + (1 - y) log(1 - p)), over known labels
             loss = -(positive_weight[index] * y * F.logsigmoid(logits) + (1 - y) * F.logsigmoid(-logits))
             loss = (loss * mask).sum() / mask.sum().clamp(min=1)
+            if hint is not None:
+                hint_loss = F.mse_loss(hint_head(features), hint_features[index])  # 1 = knows nothing of it
+                loss = loss + hint_weight * hint_loss
+                hint_total += hint_loss.item()
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
             schedule.step()
             total += loss.item()
-        say(f"epoch {epoch + 1}/{epochs}: loss {total / steps_per_epoch:.4f}")
+        say(f"epoch {epoch + 1}/{epochs}: loss {total / steps_per_epoch:.4f}"
+            + (f" (hint {hint_total / steps_per_epoch:.3f})" if hint is not None else ""))
     return model.eval()
 
 
@@ -495,18 +543,20 @@ def train_and_report(data: str, attrs: str | None, out: str | Path, epochs: int 
                      seed: int = 0, width: int = 32, say=print, split_seed: int | None = None,
                      unlabelled: str | None = None, unlabelled_ids: str | None = None,
                      teachers: list[str] = (), fold: tuple[int, int] | None = None,
-                     calibrate_teachers: bool = False) -> dict[str, dict]:
+                     calibrate_teachers: bool = False, hint: str | None = None,
+                     hint_weight: float = 1.0) -> dict[str, dict]:
     """`facegan attributes train`: load, split by identity (``split_seed``, default ``seed``), train
     (distilling ``teachers`` on the ``unlabelled`` faces too, when given; calibrated out of fold with
     ``calibrate_teachers``), report on the held-out part and save the classifier with the report and
     the split's digest in its metadata. ``fold`` = (k, n): train on the training people outside fold k
-    of n only (a fold teacher). Returns the report."""
+    of n only (a fold teacher). ``hint``: a feature table (read_feature_table) for every training face,
+    regressed from the classifier's features with ``hint_weight`` (train_classifier's hint). Returns the report."""
     faces = load_labelled(data, attrs)
     split_seed = seed if split_seed is None else split_seed
     train_index, held_index = split_by_identity(faces, holdout, split_seed)
     digest = split_digest(faces, held_index)
     say(f"{faces.source}: training on {len(train_index):,}, holding out {len(held_index):,} (by identity)")
-    soft, calibration, fit_index = None, None, train_index
+    soft, calibration, fit_index, files = None, None, train_index, []
     if fold is not None:
         fit_index = train_index[identity_folds(faces, train_index, fold[1], split_seed) != fold[0]]
         say(f"fold {fold[0]} of {fold[1]}: training on the other folds' people only ({len(fit_index):,} faces)")
@@ -515,7 +565,12 @@ def train_and_report(data: str, attrs: str | None, out: str | Path, epochs: int 
         if calibrate_teachers:
             calibration = calibrate_fold_teachers(list(teachers), faces, train_index, split_seed, digest, say)
         soft = (images, teacher_probabilities(list(teachers), faces.names, digest, images, files, say, calibration))
-    model = train_classifier(faces, fit_index, epochs=epochs, width=width, seed=seed, say=say, soft=soft)
+    hinted = None
+    if hint:
+        if not faces.files:
+            raise FaceganError(f"--hint matches faces by file name: use a folder of images, not {faces.source}")
+        hinted = (hint_targets(hint, [faces.files[i] for i in fit_index.tolist()] + files), hint_weight)
+    model = train_classifier(faces, fit_index, epochs=epochs, width=width, seed=seed, say=say, soft=soft, hint=hinted)
     scores = report(predict(model, faces.images[held_index]), faces.labels[held_index], faces.names)
     info = {"data": faces.source, "train_images": len(fit_index), "held_out_images": len(held_index),
             "epochs": epochs, "seed": seed, "holdout": holdout, "split_seed": split_seed, "split_digest": digest,
@@ -525,6 +580,8 @@ def train_and_report(data: str, attrs: str | None, out: str | Path, epochs: int 
                  "calibrated_teachers": calibrate_teachers}
     if fold is not None:
         info["fold"] = list(fold)
+    if hinted is not None:
+        info["hint"] = {"table": Path(hint).name, "weight": hint_weight, "features": hinted[0].shape[1]}
     save_classifier(model, out, faces.names, info)
     say(format_report(scores))
     say(f"saved {out}")

@@ -7,6 +7,7 @@ a flag that is not given keeps the preset's or dataclass's value.
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from pathlib import Path
@@ -150,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     attr_train.add_argument("--calibrate", action="store_true",
                             help="calibrate the --teacher models (fold teachers, one per fold) on the labelled "
                                  "faces each never saw, so their soft labels are balanced on new people")
+    attr_train.add_argument("--hint", metavar="CSV", help="features of every training face, labelled and "
+                            "unlabelled (member, then one column per feature: e.g. a pretrained face network's "
+                            "embedding from bench/attributes_dlib.py hints), which the classifier also learns to "
+                            "predict while training, so its own features learn what that network sees")
+    attr_train.add_argument("--hint-weight", type=float,
+                            help="weight of the --hint loss against the attributes' (default 1)")
     attr_score = attr_sub.add_parser("score", parents=[uses_device],
                                      help="attribute probabilities per image or per generated face, as CSV")
     attr_score.add_argument("--classifier", required=True, help="a file from facegan attributes train")
@@ -327,6 +334,11 @@ def check_args(args: argparse.Namespace) -> None:
             if not (k.isdigit() and n.isdigit() and 0 <= int(k) < int(n) and int(n) >= 2):
                 raise FaceganError(f"--fold is K/N with 0 <= K < N and N >= 2, e.g. 0/5 (got {args.fold!r})")
             args.fold = (int(k), int(n))
+        if args.hint_weight is not None and not args.hint:
+            raise FaceganError("--hint-weight weighs the --hint features: give their table (--hint CSV) too")
+        args.hint_weight = 1.0 if args.hint_weight is None else args.hint_weight
+        if not (args.hint_weight > 0 and math.isfinite(args.hint_weight)):
+            raise FaceganError(f"--hint-weight is a positive number (got {args.hint_weight})")
     elif args.command == "attributes":
         require_int_at_least("--n", args.n)
     elif args.command == "directions":
@@ -494,7 +506,8 @@ def cmd_attributes(args: argparse.Namespace) -> None:
     if args.attr_command == "train":
         train_and_report(args.data, args.attrs, args.out, args.epochs, args.holdout, args.seed, args.width,
                          split_seed=args.split_seed, unlabelled=args.unlabelled, unlabelled_ids=args.unlabelled_ids,
-                         teachers=args.teacher, fold=args.fold, calibrate_teachers=args.calibrate)
+                         teachers=args.teacher, fold=args.fold, calibrate_teachers=args.calibrate,
+                         hint=args.hint, hint_weight=args.hint_weight)
     else:
         from .device import pick_device
 

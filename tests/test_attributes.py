@@ -298,6 +298,73 @@ def test_fold_teachers_calibrated_for_a_student_from_the_cli(tmp_path, capsys):
     assert "edited.safetensors is not one" in capsys.readouterr().err
 
 
+def hint_losses(said):
+    """The per-epoch hint losses in train_classifier's progress lines ("... (hint 0.123)")."""
+    return [float(m) for line in said for m in re.findall(r"\(hint ([0-9.]+)\)", line)]
+
+
+def test_a_hint_is_learnt_from_the_faces_it_belongs_to(tmp_path):
+    """The hint head regresses each training face's own features (here: whether its top half is bright,
+    an attribute the labels leave unknown): its loss falls far below 1, the loss of knowing nothing
+    (the targets are standardised). The same values dealt to the wrong faces cannot be learnt."""
+    faces = fa.load_labelled(str(tmp_path / "faces"), str(planted_faces(tmp_path / "faces", n=120)), size=32)
+    train, _ = fa.split_by_identity(faces, 0.25, seed=0)
+    truth = faces.labels[train, :1].clone()  # (T, 1) the planted attribute, as a feature
+    faces.labels[:, 0] = float("nan")  # ... which the labels do not give
+    losses = {}
+    for name, targets in (("own", truth), ("shuffled", truth[torch.randperm(len(truth), generator=torch.Generator().manual_seed(0))])):
+        said = []
+        fa.train_classifier(faces, train, epochs=8, batch_size=16, width=8, say=said.append, hint=(targets, 1.0))
+        losses[name] = hint_losses(said)
+    assert len(losses["own"]) == 8 and losses["own"][-1] < 0.3, losses
+    assert min(losses["shuffled"]) > 0.6, losses
+    with pytest.raises(FaceganError, match="hint: 5 feature vectors for 90 training images"):
+        fa.train_classifier(faces, train, epochs=1, say=lambda _: None, hint=(truth[:5], 1.0))
+
+
+def test_hint_table_from_the_cli(tmp_path, capsys):
+    """--hint: a feature table for every labelled training face and unlabelled face, matched by file name;
+    the classifier file stays a plain classifier (the hint's layer is dropped) and records the hint."""
+    labels = planted_faces(tmp_path / "faces", n=32)
+    planted_faces(tmp_path / "unlabelled" / "faces", n=32, seed=1)
+    rng = np.random.default_rng(0)
+    table = tmp_path / "hints.csv"
+    table.write_text("member,f0,f1,f2\n" + "".join(f"faces/{i:04d}.png,{','.join(f'{v:.3f}' for v in rng.normal(size=3))}\n"
+                                                 for i in range(32)))  # one row per name: both folders use 0000..0031
+    common = ["attributes", "train", "--data", str(tmp_path / "faces"), "--attrs", str(labels), "--epochs", "1"]
+    teacher, student = tmp_path / "teacher.safetensors", tmp_path / "student.safetensors"
+    assert main([*common, "--out", str(teacher)]) == 0
+    capsys.readouterr()
+    distil = [*common, "--unlabelled", str(tmp_path / "unlabelled"), "--teacher", str(teacher), "--out", str(student)]
+    assert main([*distil, "--hint", str(table), "--hint-weight", "0.5"]) == 0
+    assert len(hint_losses(capsys.readouterr().out.splitlines())) == 1
+    model, _, info = fa.load_classifier(student)
+    assert info["hint"] == {"table": "hints.csv", "weight": 0.5, "features": 3}
+    assert model.state_dict().keys() == AttributeClassifier(2, 3, 32).state_dict().keys()
+    table.write_text("member,f0\n0000.png,0.1\n")
+    assert main([*distil, "--hint", str(table)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "has no row for" in err and "give every labelled and unlabelled face one" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("text, message", [
+    ("member,f0\na.png,0.1\na.png\n", "hints.csv:3: expected a key and 1 finite numbers"),
+    ("member,f0\na.png,nan\n", "hints.csv:2: expected a key and 1 finite numbers"),
+    ("member,f0,f1\na.png,0.1,x\n", "hints.csv:2: expected a key and 2 finite numbers"),
+    ("member\n", "hints.csv:1: a hint table has a key column, then one column per feature"),
+    (b"\x80\x81PK\x03\x04", "hint table {} is not text"),
+    (None, "hint table {} does not exist"),
+])
+def test_bad_hint_tables_get_one_line(tmp_path, text, message):
+    path = tmp_path / "hints.csv"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    elif text is not None:
+        path.write_text(text)
+    with pytest.raises(FaceganError, match=re.escape(message.format(path))):
+        fa.hint_targets(path, ["a.png"])
+
+
 @pytest.mark.parametrize("text, message", [
     ("member,Smiling\na.png,0.1\n", "no probabilities for 2 of the 3 unlabelled faces (first: b.png)"),
     ("member,Smiling\na.png,1.5\n", "dlib.csv:2: expected a key and 1 probabilities in [0, 1]"),
@@ -327,6 +394,10 @@ def test_bad_teacher_scores_get_one_line(tmp_path, text, message):
     (["train", "--fold", "5/5"], "--fold is K/N with 0 <= K < N and N >= 2, e.g. 0/5 (got '5/5')"),
     (["train", "--fold", "two"], "--fold is K/N with 0 <= K < N and N >= 2"),
     (["train", "--fold", "0/1"], "--fold is K/N with 0 <= K < N and N >= 2"),
+    (["train", "--hint-weight", "2"], "--hint-weight weighs the --hint features: give their table"),
+    (["train", "--hint", "h.csv", "--hint-weight", "0"], "--hint-weight is a positive number (got 0.0)"),
+    (["train", "--hint", "h.csv", "--hint-weight", "nan"], "--hint-weight is a positive number (got nan)"),
+    (["train", "--hint", "h.csv"], "--hint matches faces by file name: use a folder of images, not 10,000 built-in synthetic faces"),
     (["score", "--classifier", "missing.safetensors", "--data", "."], "does not exist"),
 ])
 def test_attribute_command_mistakes_get_one_line(args, message, capsys):

@@ -1,0 +1,128 @@
+"""An experiment for the attribute classifier (not the shipped recipe unless the card says so): can the
+small CNN student learn what a pretrained face network knows about age, if it is asked to reproduce that
+network's features (a "hint", as in FitNets), instead of only its teachers' probabilities?
+
+dlib's face-identity embedding with a logistic regression reaches a Young AUC of 0.888 on the held-out
+faces against the CNN teachers' 0.860, but a student of soft labels that include it stays at 0.863
+(bench/attributes_dlib.py): the labels say what to predict, not how to see it. Here the student (the
+shipped recipe: two CNN teachers' mean probabilities on the unlabelled faces, labels on the labelled
+ones) also regresses the 128-d dlib embedding of every training face from its pooled features, through
+a linear layer dropped afterwards (`train_classifier(..., hint=(targets, weight))`); the shipped file
+would stay the same small CNN and facegan would still never need dlib.
+
+validate: on the TRAINING people of the report's split only (its held-out people are never read): fold 0
+          of bench/attributes_crossfit.py's identity folds are the validation people; two teachers and
+          the students (no hint, and a hint at each --weights) train on the other folds. The no-hint
+          student repeats bench/attributes_crossfit.py validate's "two teachers (shipped recipe)" rows
+          with the same seeds; --baseline FILE takes those rows from its JSON instead of training it
+          again (this script checks that its teachers' mean agrees to the last digit first).
+
+    python bench/attributes_hint.py validate --data /tmp/facegan-attrs/labelled --attrs faces64_attrs.csv \\
+        --unlabelled /tmp/facegan-attrs/unlabelled --unlabelled-ids faces64_train_manifest.csv \\
+        --baseline bench/results/attributes_crossfit_validation_cpu2b.json \\
+        --out bench/results/attributes_hint_validation_cpu2b.json
+About 8 min for the teachers plus 7 min per student on 2 CPU cores; dlib's embeddings come from
+bench/attributes_dlib.py's cache in --work (computed there, ~25 min, the first time).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from attributes_crossfit import rates  # noqa: E402
+from attributes_dlib import embeddings  # noqa: E402
+
+from facegan.attributes import (identity_folds, load_labelled, load_unlabelled, predict, report,  # noqa: E402
+                                split_by_identity, train_classifier)
+
+
+def summary(p: torch.Tensor, y: torch.Tensor, names: tuple[str, ...]) -> dict:
+    scores = report(p, y, names)
+    tpr, tnr = rates(p[:, names.index("Young")], y[:, names.index("Young")])
+    return {"report": scores, "mean": float(np.mean([s["balanced_accuracy"] for s in scores.values()])),
+            "young_rates": (tpr, tnr)}
+
+
+def row(name: str, result: dict) -> str:
+    r = result["report"]
+    ba = {n: r[n]["balanced_accuracy"] for n in ("Male", "Eyeglasses", "Smiling", "Young")}
+    tpr, tnr = result["young_rates"]
+    return (f"| {name} | {ba['Male']:.3f} | {ba['Eyeglasses']:.3f} | {ba['Smiling']:.3f} | {ba['Young']:.3f} "
+            f"({r['Young']['auc']:.3f}) | {tpr:.2f} / {tnr:.2f} | {result['mean']:.4f} |")
+
+
+def validate(args) -> None:
+    faces = load_labelled(args.data, args.attrs)
+    train_index, held_index = split_by_identity(faces, args.holdout, args.split_seed)  # held-out people: unread
+    fold = identity_folds(faces, train_index, args.folds, args.split_seed)
+    val_index, inner = train_index[fold == 0], train_index[fold != 0]
+    images, files = load_unlabelled(str(args.unlabelled), faces, torch.cat([held_index, val_index]),
+                                    str(args.unlabelled_ids))
+    labelled_embedding = embeddings([faces.files[i] for i in inner.tolist()], faces.images[inner],
+                                    args.work / "dlib_labelled.npz")
+    unlabelled_embedding = embeddings(files, images, args.work / "dlib_unlabelled.npz")
+    targets = torch.tensor(np.stack(list(labelled_embedding.values()) + list(unlabelled_embedding.values())),
+                           dtype=torch.float32)  # (I + U, 128): inner labelled faces, then the unlabelled
+    print(f"validation: {len(val_index):,} faces; training: {len(inner):,} labelled, {len(images):,} unlabelled",
+          flush=True)
+    x_val, y_val = faces.images[val_index], faces.labels[val_index]
+
+    teachers = [train_classifier(faces, inner, epochs=args.epochs, seed=s, say=lambda _: None) for s in (0, 1)]
+    soft = sum(predict(t, images) for t in teachers) / 2  # (U, A)
+    results = {"two teachers: teachers' mean": summary(sum(predict(t, x_val) for t in teachers) / 2, y_val, faces.names)}
+    print("teachers trained", flush=True)
+    if args.baseline:
+        stored = json.loads(args.baseline.read_text())["validation"]
+        if stored["two teachers (shipped recipe): teachers' mean"]["report"] != results["two teachers: teachers' mean"]["report"]:
+            raise SystemExit(f"{args.baseline}: its teachers' mean differs from these teachers': train the baseline here")
+        results["student, no hint"] = stored["two teachers (shipped recipe): student"]
+        print(f"student, no hint: from {args.baseline} (teachers identical)", flush=True)
+    else:
+        student = train_classifier(faces, inner, epochs=args.student_epochs, seed=2, say=lambda _: None,
+                                   soft=(images, soft))
+        results["student, no hint"] = summary(predict(student, x_val), y_val, faces.names)
+    for weight in args.weights:
+        student = train_classifier(faces, inner, epochs=args.student_epochs, seed=2, say=lambda _: None,
+                                   soft=(images, soft), hint=(targets, weight))
+        results[f"student, dlib hint x{weight:g}"] = summary(predict(student, x_val), y_val, faces.names)
+        print(row(f"student, dlib hint x{weight:g}", results[f"student, dlib hint x{weight:g}"]), flush=True)
+
+    print("| on validation people | Male | Eyeglasses | Smiling | Young (AUC) | Young TPR / TNR | mean of 40 |\n"
+          "|---|---|---|---|---|---|---|")
+    for name, result in results.items():
+        print(row(name, result))
+    args.out.write_text(json.dumps({"validation": results, "validation_faces": len(val_index), "folds": args.folds,
+                                    "epochs": args.epochs, "student_epochs": args.student_epochs,
+                                    "split_seed": args.split_seed, "weights": args.weights}, indent=1))
+    print(f"wrote {args.out}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=("validate",))
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--attrs", required=True)
+    parser.add_argument("--unlabelled", type=Path, required=True)
+    parser.add_argument("--unlabelled-ids", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True, help="JSON with the table")
+    parser.add_argument("--baseline", type=Path, help="attributes_crossfit.py validate's JSON: its no-hint student")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/facegan-attrs"), help="dlib embeddings' cache")
+    parser.add_argument("--weights", type=float, nargs="+", default=[1.0, 3.0], help="hint loss weights to try")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=40, help="teachers' epochs")
+    parser.add_argument("--student-epochs", type=int, default=16)
+    parser.add_argument("--holdout", type=float, default=0.15)
+    parser.add_argument("--split-seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    validate(args)
+
+
+if __name__ == "__main__":
+    main()
