@@ -10,6 +10,7 @@ The figure's rows: the photos, then (DCGAN) pixels + perceptual loss, then pixel
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import time
 from pathlib import Path
@@ -47,7 +48,8 @@ def main() -> None:
         for name, perceptual in (("pixels + perceptual", classifier), ("pixels only", None)):
             start = time.perf_counter()
             _, faces, history = project(G, targets, perceptual, space, args.steps, say=lambda *a: None)
-            row = {"bench": "projection_quality", "generator": str(generator), "space": space, "loss": name,
+            row = {"bench": "projection_quality", "date": datetime.date.today().isoformat(),
+                   "generator": str(generator), "space": space, "loss": name,
                    "faces": len(targets), "steps": args.steps, **reconstruction_quality(faces, targets),
                    "seconds_per_face": round((time.perf_counter() - start) / len(targets), 3)}
             print(json.dumps(row), flush=True)
