@@ -44,6 +44,50 @@ def rates(p: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     return float(((p >= 0.5) & (y == 1)).sum() / (y == 1).sum()), float(((p < 0.5) & (y == 0)).sum() / (y == 0).sum())
 
 
+TABLE_HEADER = ("| on validation people | Male | Eyeglasses | Smiling | Young (AUC) | Young TPR / TNR | mean of 40 |\n"
+                "|---|---|---|---|---|---|---|")
+
+
+def summary(p: torch.Tensor, y: torch.Tensor, names: tuple[str, ...]) -> dict:
+    """The report of probabilities p (N, A) against labels y, their mean balanced accuracy and Young's rates."""
+    scores = report(p, y, names)
+    young = names.index("Young")
+    return {"report": scores, "mean": float(np.mean([s["balanced_accuracy"] for s in scores.values()])),
+            "young_rates": rates(p[:, young], y[:, young])}
+
+
+def row(name: str, result: dict) -> str:
+    """One TABLE_HEADER row of a summary()."""
+    r = result["report"]
+    ba = {n: r[n]["balanced_accuracy"] for n in ("Male", "Eyeglasses", "Smiling", "Young")}
+    tpr, tnr = result["young_rates"]
+    return (f"| {name} | {ba['Male']:.3f} | {ba['Eyeglasses']:.3f} | {ba['Smiling']:.3f} | {ba['Young']:.3f} "
+            f"({r['Young']['auc']:.3f}) | {tpr:.2f} / {tnr:.2f} | {result['mean']:.4f} |")
+
+
+def validation_people(args):
+    """The validation protocol on the report split's TRAINING people (its held-out people are never read):
+    (faces, val_index, inner, inner_fold, unlabelled images, their files), where fold 0 of the identity
+    folds are the validation people, the other folds (inner, with their fold numbers) the training faces,
+    and the unlabelled faces leave out every photo of a held-out or validation person."""
+    faces = load_labelled(args.data, args.attrs)
+    train_index, held_index = split_by_identity(faces, args.holdout, args.split_seed)
+    fold = identity_folds(faces, train_index, args.folds, args.split_seed)
+    val_index, inner, inner_fold = train_index[fold == 0], train_index[fold != 0], fold[fold != 0]
+    images, files = load_unlabelled(str(args.unlabelled), faces, torch.cat([held_index, val_index]),
+                                    str(args.unlabelled_ids))
+    return faces, val_index, inner, inner_fold, images, files
+
+
+def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
+    """The split, folds and epochs both validation benches share."""
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=40, help="teachers' epochs")
+    parser.add_argument("--student-epochs", type=int, default=16)
+    parser.add_argument("--holdout", type=float, default=0.15)
+    parser.add_argument("--split-seed", type=int, default=0)
+
+
 def oof(args) -> None:
     """Fold teachers on the training people, their out-of-fold balanced accuracy raw and calibrated."""
     faces = load_labelled(args.data, args.attrs)
@@ -89,12 +133,7 @@ def validate(args) -> None:
     """The whole recipe, students included, with fold 0 of the training people as validation people:
     students of (a) two teachers on all the other folds (the shipped recipe), (b) one teacher per other
     fold, (c) the same teachers calibrated out of fold; all scored on the validation people."""
-    faces = load_labelled(args.data, args.attrs)
-    train_index, held_index = split_by_identity(faces, args.holdout, args.split_seed)  # held-out people: unread
-    fold = identity_folds(faces, train_index, args.folds, args.split_seed)
-    val_index, inner, inner_fold = train_index[fold == 0], train_index[fold != 0], fold[fold != 0]
-    # unlabelled faces of neither the report's held-out people nor the validation people
-    images, _ = load_unlabelled(str(args.unlabelled), faces, torch.cat([held_index, val_index]), str(args.unlabelled_ids))
+    faces, val_index, inner, inner_fold, images, _ = validation_people(args)
     print(f"validation: {len(val_index):,} faces; inner folds: {len(inner):,}; unlabelled: {len(images):,}", flush=True)
     quiet = dict(epochs=args.epochs, say=lambda _: None)
 
@@ -123,18 +162,11 @@ def validate(args) -> None:
         results[f"{name}: student"] = predict(student, x_val)
         print(f"student of {name} trained", flush=True)
 
-    young = faces.names.index("Young")
-    print("| on validation people | Male | Eyeglasses | Smiling | Young (AUC) | Young TPR / TNR | mean of 40 |\n"
-          "|---|---|---|---|---|---|---|")
+    print(TABLE_HEADER)
     table = {}
     for name, p in results.items():
-        scores = report(p, y_val, faces.names)
-        mean = float(np.mean([s["balanced_accuracy"] for s in scores.values()]))
-        tpr, tnr = rates(p[:, young], y_val[:, young])
-        table[name] = {"report": scores, "mean": mean, "young_rates": (tpr, tnr)}
-        ba = {n: scores[n]["balanced_accuracy"] for n in ("Male", "Eyeglasses", "Smiling", "Young")}
-        print(f"| {name} | {ba['Male']:.3f} | {ba['Eyeglasses']:.3f} | {ba['Smiling']:.3f} | {ba['Young']:.3f} "
-              f"({scores['Young']['auc']:.3f}) | {tpr:.2f} / {tnr:.2f} | {mean:.4f} |")
+        table[name] = summary(p, y_val, faces.names)
+        print(row(name, table[name]))
     args.out.write_text(json.dumps({"validation": table, "validation_faces": len(val_index), "folds": args.folds,
                                     "epochs": args.epochs, "student_epochs": args.student_epochs,
                                     "split_seed": args.split_seed}, indent=1))
@@ -150,11 +182,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/facegan-attrs/crossfit"), help="oof: fold teachers")
     parser.add_argument("--unlabelled", type=Path, help="validate: the unlabelled faces' folder")
     parser.add_argument("--unlabelled-ids", type=Path, help="validate: their identities (manifest CSV)")
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=40, help="teachers' epochs")
-    parser.add_argument("--student-epochs", type=int, default=16)
-    parser.add_argument("--holdout", type=float, default=0.15)
-    parser.add_argument("--split-seed", type=int, default=0)
+    add_protocol_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(2)
     args.work.mkdir(parents=True, exist_ok=True)

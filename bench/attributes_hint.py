@@ -35,35 +35,14 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from attributes_crossfit import rates  # noqa: E402
+from attributes_crossfit import TABLE_HEADER, add_protocol_arguments, row, summary, validation_people  # noqa: E402
 from attributes_dlib import embeddings  # noqa: E402
 
-from facegan.attributes import (identity_folds, load_labelled, load_unlabelled, predict, report,  # noqa: E402
-                                split_by_identity, train_classifier)
-
-
-def summary(p: torch.Tensor, y: torch.Tensor, names: tuple[str, ...]) -> dict:
-    scores = report(p, y, names)
-    tpr, tnr = rates(p[:, names.index("Young")], y[:, names.index("Young")])
-    return {"report": scores, "mean": float(np.mean([s["balanced_accuracy"] for s in scores.values()])),
-            "young_rates": (tpr, tnr)}
-
-
-def row(name: str, result: dict) -> str:
-    r = result["report"]
-    ba = {n: r[n]["balanced_accuracy"] for n in ("Male", "Eyeglasses", "Smiling", "Young")}
-    tpr, tnr = result["young_rates"]
-    return (f"| {name} | {ba['Male']:.3f} | {ba['Eyeglasses']:.3f} | {ba['Smiling']:.3f} | {ba['Young']:.3f} "
-            f"({r['Young']['auc']:.3f}) | {tpr:.2f} / {tnr:.2f} | {result['mean']:.4f} |")
+from facegan.attributes import predict, train_classifier  # noqa: E402
 
 
 def validate(args) -> None:
-    faces = load_labelled(args.data, args.attrs)
-    train_index, held_index = split_by_identity(faces, args.holdout, args.split_seed)  # held-out people: unread
-    fold = identity_folds(faces, train_index, args.folds, args.split_seed)
-    val_index, inner = train_index[fold == 0], train_index[fold != 0]
-    images, files = load_unlabelled(str(args.unlabelled), faces, torch.cat([held_index, val_index]),
-                                    str(args.unlabelled_ids))
+    faces, val_index, inner, _, images, files = validation_people(args)
     labelled_embedding = embeddings([faces.files[i] for i in inner.tolist()], faces.images[inner],
                                     args.work / "dlib_labelled.npz")
     unlabelled_embedding = embeddings(files, images, args.work / "dlib_unlabelled.npz")
@@ -93,8 +72,7 @@ def validate(args) -> None:
         results[f"student, dlib hint x{weight:g}"] = summary(predict(student, x_val), y_val, faces.names)
         print(row(f"student, dlib hint x{weight:g}", results[f"student, dlib hint x{weight:g}"]), flush=True)
 
-    print("| on validation people | Male | Eyeglasses | Smiling | Young (AUC) | Young TPR / TNR | mean of 40 |\n"
-          "|---|---|---|---|---|---|---|")
+    print(TABLE_HEADER)
     for name, result in results.items():
         print(row(name, result))
     args.out.write_text(json.dumps({"validation": results, "validation_faces": len(val_index), "folds": args.folds,
@@ -114,11 +92,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="attributes_crossfit.py validate's JSON: its no-hint student")
     parser.add_argument("--work", type=Path, default=Path("/tmp/facegan-attrs"), help="dlib embeddings' cache")
     parser.add_argument("--weights", type=float, nargs="+", default=[1.0, 3.0], help="hint loss weights to try")
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=40, help="teachers' epochs")
-    parser.add_argument("--student-epochs", type=int, default=16)
-    parser.add_argument("--holdout", type=float, default=0.15)
-    parser.add_argument("--split-seed", type=int, default=0)
+    add_protocol_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(2)
     validate(args)
