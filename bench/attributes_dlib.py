@@ -73,6 +73,14 @@ def embeddings(names, images: torch.Tensor, cache: Path) -> dict[str, np.ndarray
     return {name: table[name] for name in names}
 
 
+def unlabelled_faces(folder: Path) -> tuple[torch.Tensor, list[str]]:
+    """(uint8 (U, 3, 64, 64), their file names) of every readable image in ``folder``."""
+    paths = list_images(folder)
+    images, unreadable = decode_images(paths, 64)
+    skipped = set(unreadable)
+    return images, [p.name for i, p in enumerate(paths) if i not in skipped]
+
+
 def subset(faces: LabelledFaces, index: torch.Tensor) -> LabelledFaces:
     return replace(faces, images=faces.images[index], labels=faces.labels[index], identities=faces.identities[index],
                    files=tuple(faces.files[i] for i in index.tolist()))
@@ -131,10 +139,7 @@ def teach(args) -> None:
     table = embeddings(faces.files, faces.images, args.work / "dlib_labelled.npz")
     x = np.stack([table[faces.files[i]] for i in train_index.tolist()])  # (N, 128)
     teacher = fit_dlib_teacher(x, faces.labels[train_index].numpy(), faces.names, chosen)
-    paths = list_images(args.unlabelled)
-    images, unreadable = decode_images(paths, 64)
-    skipped = set(unreadable)
-    files = [p.name for i, p in enumerate(paths) if i not in skipped]
+    images, files = unlabelled_faces(args.unlabelled)
     unlabelled = embeddings(files, images, args.work / "dlib_unlabelled.npz")
     u = np.stack([unlabelled[f] for f in files])  # (U, 128)
     write_scores(args.out, files, dlib_probabilities(teacher, u, chosen), tuple(chosen), key_name="member")
@@ -146,10 +151,7 @@ def hints(args) -> None:
     --hint` (bench/attributes_hint.py measures what it does; the held-out faces' rows are never read there)."""
     faces = load_labelled(str(args.data), str(args.attrs))
     table = embeddings(faces.files, faces.images, args.work / "dlib_labelled.npz")
-    paths = list_images(args.unlabelled)
-    images, unreadable = decode_images(paths, 64)
-    skipped = set(unreadable)
-    files = [p.name for i, p in enumerate(paths) if i not in skipped]
+    images, files = unlabelled_faces(args.unlabelled)
     table |= embeddings(files, images, args.work / "dlib_unlabelled.npz")
     vectors = torch.tensor(np.stack(list(table.values())), dtype=torch.float32)  # (N, 128)
     write_scores(args.out, list(table), vectors, tuple(f"dlib{i}" for i in range(vectors.shape[1])), key_name="member")
