@@ -1,6 +1,6 @@
 """facegan in the browser: make, blend and edit faces. Run it with ``streamlit run app.py``.
 
-Layout only: what the page shows comes from facegan.webapp (tested without Streamlit). A loaded
+Layout only: what the page shows comes from facegan.app.logic (tested without Streamlit). A loaded
 model is shared by every session of the process (st.cache_resource), and only the open tab is drawn
 on each rerun. Every failure is one st.error line saying what to do, never a traceback.
 """
@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from facegan import webapp
+from facegan.app import logic as webapp
 from facegan.errors import FaceganError
 
 log = logging.getLogger("facegan.app")

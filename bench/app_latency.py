@@ -1,5 +1,5 @@
 """How long the app's pictures take, without Streamlit: p50 / p95 over repeated calls of the same
-facegan.webapp functions the page calls, with the shipped default model (or --model).
+facegan.app.logic functions the page calls, with the shipped default model (or --model).
 
     python bench/app_latency.py [--model models/celeba64.safetensors] [--repeats 60] [--threads 1,2] [--out FILE.jsonl]
 
@@ -22,7 +22,7 @@ import time
 
 import torch
 
-from facegan import webapp
+from facegan.app import logic as webapp
 
 
 def timed(fn, repeats: int, threads: list[int], warmup: int = 3) -> dict[int, dict[str, float]]:

@@ -29,7 +29,7 @@ from playwright.async_api import async_playwright
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from facegan.serve import CHROMIUM, CHROMIUM_ARGS, cpu_seconds, free_port, rss_mb, serve, streamlit_command  # noqa: E402
+from facegan.app.serve import CHROMIUM, CHROMIUM_ARGS, cpu_seconds, free_port, rss_mb, serve, streamlit_command  # noqa: E402
 
 IMAGES = "[data-testid=stMain] [data-testid=stImage] img"
 ACTION_TIMEOUT_MS = 30_000

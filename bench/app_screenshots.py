@@ -4,7 +4,7 @@ against `streamlit run app.py` on 127.0.0.1 with the shipped model:
     python bench/app_screenshots.py [assets]
 
 writes app_generate.png, app_blend.png, app_edit.png and app_photo.png (a procedural face from
-facegan.synthetic stands in for a photo: no real person's picture goes into the repository).
+facegan.data.synthetic_faces stands in for a photo: no real person's picture goes into the repository).
 """
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from playwright.sync_api import expect, sync_playwright
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from facegan.fileio import atomic_path  # noqa: E402
-from facegan.serve import CHROMIUM, CHROMIUM_ARGS, free_port, serve, streamlit_command  # noqa: E402
-from facegan.synthetic import render_face  # noqa: E402
+from facegan.app.serve import CHROMIUM, CHROMIUM_ARGS, free_port, serve, streamlit_command  # noqa: E402
+from facegan.data.synthetic_faces import render_face  # noqa: E402
 
 IMAGES = "[data-testid=stMain] [data-testid=stImage] img"
 

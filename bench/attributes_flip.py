@@ -16,7 +16,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from attributes_dlib import subset  # noqa: E402
 
-from facegan.attributes import load_labelled, predict, report, split_by_identity, train_classifier  # noqa: E402
+from facegan.editing.attributes import load_labelled, predict, report, split_by_identity, train_classifier  # noqa: E402
 
 
 def main() -> None:

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from attributes_crossfit import TABLE_HEADER, add_protocol_arguments, row, summary, validation_people  # noqa: E402
 from attributes_dlib import embeddings  # noqa: E402
 
-from facegan.attributes import predict, train_classifier  # noqa: E402
+from facegan.editing.attributes import predict, train_classifier  # noqa: E402
 
 
 def validate(args) -> None:

@@ -11,7 +11,7 @@ import argparse
 
 import torch
 
-from facegan.amp import native_bf16
+from facegan.training.amp import native_bf16
 from throughput import FaceganLoop, timed  # bench/ is the script's folder, so it is on sys.path
 
 

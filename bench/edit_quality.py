@@ -30,13 +30,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from face_identity import IdentityEmbedding, torch_to_uint8  # noqa: E402
 
-from facegan.attribute_names import FRIENDLY_NAMES  # noqa: E402
-from facegan.attributes import load_classifier, predict  # noqa: E402
-from facegan.checkpoint import load_generator  # noqa: E402
-from facegan.data import to_uint8  # noqa: E402
-from facegan.editing import classifier_input, codes_for_seeds, directions_path, edit_codes, load_directions, render  # noqa: E402
+from facegan.editing.names import FRIENDLY_NAMES  # noqa: E402
+from facegan.editing.attributes import load_classifier, predict  # noqa: E402
+from facegan.training.state import load_generator  # noqa: E402
+from facegan.data.images import to_uint8  # noqa: E402
+from facegan.editing.directions import (classifier_input, codes_for_seeds, directions_path, edit_codes, load_directions, render)  # noqa: E402
 from facegan.fileio import export_path  # noqa: E402
-from facegan.metrics import swd  # noqa: E402
+from facegan.evaluation.metrics import swd  # noqa: E402
 
 
 def measure(G, directions, classifier, names, embed, name: str, strength: float, conditions: list[str],

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import torch
 
-from facegan.checkpoint import load_generator
-from facegan.editing import codes_for_seeds, directions_path, latent_space, load_directions, render, strip_codes
+from facegan.training.state import load_generator
+from facegan.editing.directions import (codes_for_seeds, directions_path, latent_space, load_directions, render, strip_codes)
 from facegan.fileio import atomic_path, export_path
 from facegan.latent import interpolate
-from facegan.styles import interpolate_w
+from facegan.editing.mixing import interpolate_w
 from facegan.viz import labelled_grid, save_gif
 
 STRENGTHS = torch.linspace(-3, 3, 7)

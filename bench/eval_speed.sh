@@ -7,7 +7,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 -c "
 import torch
-from facegan.checkpoint import export_generator
+from facegan.training.state import export_generator
 from facegan.models import Generator
 torch.manual_seed(0)
 export_generator(Generator(256, 1.0), '$work/generator.safetensors', {'data': 'synthetic'})"

@@ -18,12 +18,12 @@ from pathlib import Path
 import torch
 
 
-from facegan.attributes import load_classifier
-from facegan.checkpoint import load_generator
-from facegan.data import decode_images, list_images, to_unit_range
-from facegan.editing import latent_space
+from facegan.editing.attributes import load_classifier
+from facegan.training.state import load_generator
+from facegan.data.images import decode_images, list_images, to_unit_range
+from facegan.editing.directions import latent_space
 from facegan.fileio import export_path, shipped_model
-from facegan.projection import project, reconstruction_quality
+from facegan.editing.projection import project, reconstruction_quality
 from facegan.viz import save_grid
 
 

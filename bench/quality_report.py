@@ -18,12 +18,12 @@ import time
 
 import torch
 
-from facegan import synthetic
-from facegan.checkpoint import load_generator
-from facegan.data import load_faces
-from facegan.evaluation import evaluate, real_subset
+from facegan.data import synthetic_faces as synthetic
+from facegan.training.state import load_generator
+from facegan.data.images import load_faces
+from facegan.evaluation.evaluate import evaluate, real_subset
 from facegan.latent import sample_latents
-from facegan.metrics import msssim_diversity, swd
+from facegan.evaluation.metrics import msssim_diversity, swd
 from facegan.models import generator_from_meta
 
 

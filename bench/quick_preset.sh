@@ -22,8 +22,8 @@ if [ -n "$out" ]; then
     facegan interpolate --generator "$run/generator.safetensors" --seed-a 3 --seed-b 11 --steps 10 \
         --out "$out/quick_interpolation.png"
     FACEGAN_CACHE="$work/cache" python3 -c "
-from facegan.data import load_faces
-from facegan.data import to_unit_range
+from facegan.data.images import load_faces
+from facegan.data.images import to_unit_range
 from facegan.viz import save_grid
 save_grid(to_unit_range(load_faces('synthetic', progress=False).images[:32]), '$out/synthetic_faces.png', nrow=8, scale=2)"
     echo "figures written to $out/ (grid from $(basename "$last"))"

@@ -14,7 +14,7 @@ facegan eval --generator "$run" --data "$work/holdout" --n 1000 --metrics swd,ms
 python - "$run/generator.safetensors" models/celeba64.safetensors <<'PY'
 import json, sys
 from pathlib import Path
-from facegan.checkpoint import export_config, export_generator, load_generator
+from facegan.training.state import export_config, export_generator, load_generator
 run = Path(sys.argv[1]).parent
 metrics = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])  # the eval above, for the app's card
 metrics["data"] = "1,000 held-out real CelebA faces"

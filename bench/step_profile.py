@@ -15,8 +15,8 @@ from pathlib import Path
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from facegan import checkpoint as ckpt
-from facegan import training
+from facegan.training import state as ckpt
+from facegan.training import loop as training
 from facegan.latent import generate, sample_latents
 from facegan.viz import plot_losses, save_grid
 from throughput import FaceganLoop  # bench/ is the script's folder, so it is on sys.path

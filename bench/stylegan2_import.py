@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the official-format fixture writer
 
-from facegan.imports import import_generator  # noqa: E402
+from facegan.interop.stylegan import import_generator  # noqa: E402
 from facegan.models.stylegan2 import Discriminator, Generator  # noqa: E402
 
 CONFIGS = {1024: (32768, 512, None), 512: (32768, 512, 256), 256: (16384, 512, 256)}  # base, max, conv_clamp

@@ -49,7 +49,7 @@ from pathlib import Path
 
 import torch
 
-from facegan.losses import r1_penalty
+from facegan.training.losses import r1_penalty
 from facegan.models import stylegan2 as sg2
 
 CONFIGS = [  # (resolution, channel_base, channel_max, w_dim, mapping layers, conv_clamp)
@@ -159,8 +159,8 @@ def compare(networks, resolution: int, channel_base: int, channel_max: int, w_di
 def compare_pickle(networks, augment, resolution: int, channel_base: int, channel_max: int, w_dim: int,
                    layers: int, clamp, scratch: Path) -> dict[str, float]:
     """An official snapshot pickled by NVIDIA's persistence, imported by facegan, against NVIDIA's G_ema."""
-    from facegan.checkpoint import load_generator
-    from facegan.imports import import_generator, official_generator
+    from facegan.training.state import load_generator
+    from facegan.interop.stylegan import import_generator, official_generator
 
     z_dim, lr_mul = 24, 0.05 if layers == 2 else 0.01
     torch.manual_seed(0)
@@ -223,7 +223,7 @@ def rosinality_op_package() -> types.ModuleType:
 
 
 def compare_rosinality(path: Path, scratch: Path) -> dict[str, float]:
-    from facegan.imports import rosinality_generator
+    from facegan.interop.stylegan import rosinality_generator
 
     folder = scratch / "rosinality"
     folder.mkdir()

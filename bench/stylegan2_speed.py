@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from facegan import training
+from facegan.training import loop as training
 from facegan.config import build_config
 from facegan.models.summary import count_parameters
 

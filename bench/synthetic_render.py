@@ -5,7 +5,7 @@
 import argparse
 import time
 
-from facegan.synthetic import render_faces
+from facegan.data.synthetic_faces import render_faces
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ at the same width and batch in this one process, in alternating timed windows af
 table shows the median img/s of each and the ratio facegan / reference.
 
 - facegan: the dataset decoded once into a uint8 tensor on the device; batches drawn by index,
-  scaled (and flipped) on the device; d_step / g_step and the fused Adam from facegan.training (BCE
+  scaled (and flipped) on the device; d_step / g_step and the fused Adam from facegan.training.loop (BCE
   with logits), channels_last and the chosen precision (auto: what `facegan train` picks here).
 - reference: torchvision ImageFolder + DataLoader decoding the JPEGs every epoch (ToTensor,
   Normalize), Sigmoid + BCELoss, fp32, NCHW, no compile, as course projects write it.
@@ -30,11 +30,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from facegan import training
-from facegan.amp import native_bf16
+from facegan.training import loop as training
+from facegan.training.amp import native_bf16
 from facegan.config import TrainConfig
-from facegan.data import load_folder
-from facegan.device import describe, pick_device
+from facegan.data.images import load_folder
+from facegan.training.device import describe, pick_device
 from facegan.models.dcgan import Discriminator, Generator
 
 
@@ -45,7 +45,7 @@ def jpeg_folder(images: str | None) -> Path:
     if not folder.is_dir() or len(list(folder.glob("*.jpg"))) < 2048:
         from PIL import Image
 
-        from facegan.synthetic import render_faces
+        from facegan.data.synthetic_faces import render_faces
 
         folder.mkdir(parents=True, exist_ok=True)
         faces, _ = render_faces(2048, seed=7)

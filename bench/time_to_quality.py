@@ -23,10 +23,11 @@ from pathlib import Path
 
 import torch
 
-from facegan import checkpoint as ckpt
-from facegan import synthetic, training
+from facegan.training import state as ckpt
+from facegan.data import synthetic_faces as synthetic
+from facegan.training import loop as training
 from facegan.config import build_config, fields
-from facegan.data import load_faces
+from facegan.data.images import load_faces
 from facegan.evaluation import evaluate
 from facegan.latent import generate, sample_latents
 from facegan.viz import save_grid

@@ -13,18 +13,18 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from .config import PRESETS, TrainConfig, build_config
-from .errors import FaceganError
+from facegan.config import PRESETS, TrainConfig, build_config
+from facegan.errors import FaceganError
 
 __version__ = "0.1.0"
 
 # public name -> the submodule that defines it (imported on first access: they all import torch)
 _LAZY = {
-    "export_generator": "checkpoint", "load_generator": "checkpoint",
-    "FaceDataset": "data", "load_dataset": "data", "load_faces": "data",
+    "export_generator": "interop.export", "load_generator": "interop.export",
+    "FaceDataset": "data.images", "load_dataset": "data.images", "load_faces": "data.images",
     "interpolate": "latent", "sample": "latent",
     "Discriminator": "models.dcgan", "Generator": "models.dcgan",  # the course project's classic names
-    "train": "training",
+    "train": "training.loop",
 }
 
 __all__ = ["TrainConfig", "build_config", "PRESETS", "Generator", "Discriminator", "FaceDataset",
@@ -32,11 +32,11 @@ __all__ = ["TrainConfig", "build_config", "PRESETS", "Generator", "Discriminator
            "interpolate", "FaceganError", "__version__"]
 
 if TYPE_CHECKING:  # type checkers and IDEs see the real names
-    from .checkpoint import export_generator, load_generator
-    from .data import FaceDataset, load_dataset, load_faces
-    from .latent import interpolate, sample
-    from .models.dcgan import Discriminator, Generator
-    from .training import train
+    from facegan.training.state import export_generator, load_generator
+    from facegan.data.images import FaceDataset, load_dataset, load_faces
+    from facegan.latent import interpolate, sample
+    from facegan.models.dcgan import Discriminator, Generator
+    from facegan.training.loop import train
 
 
 def __getattr__(name: str):

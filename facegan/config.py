@@ -18,18 +18,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import FaceganError, require_int_at_least
-from .models import ARCHITECTURES  # the registry's names (imports no torch)
+from facegan.data import (DEFAULT_CELEBA_DIR, DEFAULT_MNIST_DIR, DEFAULT_RESOLUTION, SYNTHETIC, SYNTHETIC_COUNT,
+                          SYNTHETIC_DIGITS)
+from facegan.errors import FaceganError, require_int_at_least
+from facegan.models import ARCHITECTURES  # the registry's names (imports no torch)
 
-DEFAULT_CELEBA_DIR = "processed_celeba_small/celeba"
-DEFAULT_MNIST_DIR = "mnist"  # where `facegan download mnist` puts MNIST's four IDX files
 DEFAULT_METRICS = "swd,msssim"  # training's metrics_every and facegan eval
-METRIC_NAMES = ("swd", "msssim", "fid")  # facegan.metrics.METRICS' keys, here without importing torch
+METRIC_NAMES = ("swd", "msssim", "fid")  # facegan.evaluation.metrics.METRICS' keys, here without importing torch
 DEFAULT_EVAL_SAMPLES = 10_000  # facegan eval: fake and real images compared
 DEVICE_PATTERN = r"auto|cpu|mps|cuda(:\d+)?"
 DEVICE_HELP = "device must be auto, cpu, cuda, cuda:N or mps"
-SYNTHETIC = "synthetic"  # data: the built-in procedural faces
-SYNTHETIC_DIGITS = "synthetic-digits"  # data: the built-in procedural digits
 
 
 def _f(default, help: str, choices: tuple | None = None):
@@ -42,9 +40,9 @@ class TrainConfig:
     # --- data ---
     data: str = _f(DEFAULT_CELEBA_DIR, "image folder (recursive), a folder of MNIST's IDX files, or 'synthetic' / "
                    "'synthetic-digits' for the built-in faces / digits")
-    synthetic_count: int = _f(10_000, "how many procedural faces or digits to render when data is synthetic")
+    synthetic_count: int = _f(SYNTHETIC_COUNT, "how many procedural faces or digits to render when data is synthetic")
     flip: bool = _f(True, "random horizontal flips of real images (off for digits: a mirrored digit is another glyph)")
-    resolution: int = _f(64, "side of the square images the data is decoded (or rendered) to")
+    resolution: int = _f(DEFAULT_RESOLUTION, "side of the square images the data is decoded (or rendered) to")
     channels: int = _f(0, "image channels: 0 = the data's own (RGB for faces and image folders, 1 for digits); "
                        "1 converts to grayscale, 3 to RGB", (0, 1, 3))
     # --- model ---

@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 from typing import Iterator
 
-from .errors import FaceganError
+from facegan.errors import FaceganError
 
 GENERATOR_FILE = "generator.safetensors"  # what a run directory's generator export is called
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import FaceganError
+from facegan.errors import FaceganError
 
 
 def sample_latents(n: int, latent_dim: int, seed: int) -> torch.Tensor:

@@ -10,7 +10,7 @@ import io
 
 from PIL import Image
 
-from .training import EpochEnd
+from facegan.training.loop import EpochEnd
 
 
 def show(obj, jpeg: bool = False) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
-from .data import to_uint8
-from .fileio import atomic_path
+from facegan.data.images import to_uint8
+from facegan.fileio import atomic_path
 
 
 def grid_image(images: torch.Tensor, nrow: int | None = None, padding: int = 2, scale: int = 1) -> Image.Image:

@@ -1,12 +1,12 @@
-"""Precision choice and the optimiser step under loss scaling (facegan.amp)."""
+"""Precision choice and the optimiser step under loss scaling (facegan.training.amp)."""
 import pytest
 import torch
 from torch import nn
 
-from facegan import amp as amp_module
-from facegan.amp import Amp, resolve
+from facegan.training import amp as amp_module
+from facegan.training.amp import Amp, resolve
 from facegan.errors import FaceganError
-from facegan.losses import d_loss_bce
+from facegan.training.losses import d_loss_bce
 
 CPU = torch.device("cpu")
 

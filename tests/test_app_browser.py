@@ -9,7 +9,7 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
-from facegan.serve import CHROMIUM, CHROMIUM_ARGS, free_port, serve, streamlit_command
+from facegan.app.serve import CHROMIUM, CHROMIUM_ARGS, free_port, serve, streamlit_command
 
 REPO = Path(__file__).resolve().parent.parent
 MAIN_IMAGES = "[data-testid=stMain] [data-testid=stImage] img"

@@ -3,12 +3,12 @@ in training goes through the hook, real and fake alike; resume stays bitwise wit
 import pytest
 import torch
 
-from facegan import augment
-from facegan import checkpoint as ckpt
-from facegan import training
+from facegan.training import augment
+from facegan.training import state as ckpt
+from facegan.training import loop as training
 from facegan.config import TrainConfig
 from facegan.errors import FaceganError
-from facegan.training import train
+from facegan.training.loop import train
 
 
 def _rng(seed=0):

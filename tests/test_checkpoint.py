@@ -6,10 +6,10 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from facegan import checkpoint as ckpt
+from facegan.training import state as ckpt
 from facegan.errors import FaceganError
 from facegan.latent import interpolate, sample
-from facegan.training import resume_config, train
+from facegan.training.loop import resume_config, train
 from facegan.models.dcgan import Generator
 
 

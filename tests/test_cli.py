@@ -53,7 +53,7 @@ def test_train_then_sample_end_to_end(tmp_path):
 
 
 def test_sample_separate_and_interpolate(tmp_path, tiny_config):
-    from facegan.training import train
+    from facegan.training.loop import train
 
     run = train(tiny_config(), progress=False)
     export = str(run / "generator.safetensors")
@@ -69,7 +69,7 @@ def test_sample_separate_and_interpolate(tmp_path, tiny_config):
 
 
 def test_resume_from_the_cli(tmp_path, tiny_config, capsys):
-    from facegan.training import train
+    from facegan.training.loop import train
 
     run = train(tiny_config(), progress=False)
     assert main(["train", "--resume", str(run), "--epochs", "2", "--no-progress"]) == 0
@@ -169,7 +169,7 @@ def test_argument_mistakes_are_reported_before_torch_is_imported(tmp_path):
 
 
 def test_the_cli_knows_the_metric_registry():
-    from facegan.metrics import METRICS
+    from facegan.evaluation.metrics import METRICS
 
     assert METRIC_NAMES == tuple(METRICS)  # config's torch-free copy of the names the CLI checks
 

@@ -3,7 +3,8 @@ import os
 import pytest
 import torch
 
-from facegan import data, fileio
+from facegan.data import images as data
+from facegan import fileio
 from facegan.config import DEFAULT_CELEBA_DIR
 from facegan.errors import FaceganError
 

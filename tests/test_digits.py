@@ -14,16 +14,17 @@ import pytest
 import torch
 from PIL import Image
 
-from facegan import checkpoint as ckpt
-from facegan import data, download, mnist
-from facegan import digits as fd
+from facegan.training import state as ckpt
+from facegan.data import images as data, mnist
+from facegan.interop import download
+from facegan.evaluation import digits as fd
 from facegan.cli import main
 from facegan.config import DEFAULT_MNIST_DIR, SYNTHETIC_DIGITS, build_config
 from facegan.errors import FaceganError
 from facegan.models import build_models, generator_from_meta
 from facegan.models.mlp import Discriminator, Generator
-from facegan.synthetic_digits import render_digits
-from facegan.training import resume_config, train
+from facegan.data.synthetic_digits import render_digits
+from facegan.training.loop import resume_config, train
 
 from conftest import state_tensors, write_image
 
@@ -399,7 +400,7 @@ def test_the_classifier_learns_a_tiny_set_and_calls_noise_no_digit():
 
 
 def test_classifier_file_round_trip_and_hostile_files(tmp_path):
-    from facegan.models.digits import DigitClassifier
+    from facegan.models.classifiers.digits import DigitClassifier
 
     model = DigitClassifier(1, width=4).eval()
     path = fd.save_classifier(model, tmp_path / "c.safetensors", {"test_accuracy": 0.5})

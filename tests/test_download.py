@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from facegan import download
+from facegan.interop import download
 from facegan.errors import FaceganError
 
 from conftest import write_image

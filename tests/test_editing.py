@@ -1,4 +1,4 @@
-"""Faces you can dial (facegan.editing, facegan.projection): directions recover a planted attribute,
+"""Faces you can dial (facegan.editing.directions, facegan.editing.projection): directions recover a planted attribute,
 conditioning is orthogonal, strength 0 changes nothing, SeFa's closed form, projection lowers its
 loss, files are tied to their generator, and every bad input gets one line."""
 import numpy as np
@@ -7,13 +7,13 @@ import torch
 from PIL import Image
 from torch import nn
 
-from facegan import editing
-from facegan.attribute_names import parse_edits, resolve_name
-from facegan.checkpoint import export_generator
+from facegan.editing import directions as editing
+from facegan.editing.names import parse_edits, resolve_name
+from facegan.training.state import export_generator
 from facegan.cli import main
 from facegan.errors import FaceganError
 from facegan.models.dcgan import Generator as DCGAN
-from facegan.projection import load_photo, project, reconstruction_quality
+from facegan.editing.projection import load_photo, project, reconstruction_quality
 from test_styles import tiny as tiny_stylegan
 
 PLANTED = torch.nn.functional.normalize(torch.arange(1.0, 9.0) * torch.tensor([1, -1] * 4), dim=0)  # (8,)
@@ -154,8 +154,8 @@ def test_projection_lowers_its_loss_and_reconstructs_a_generated_face():
 
 
 def test_perceptual_loss_uses_the_classifiers_stages():
-    from facegan.models.attributes import AttributeClassifier
-    from facegan.projection import perceptual_distance
+    from facegan.models.classifiers.attributes import AttributeClassifier
+    from facegan.editing.projection import perceptual_distance
 
     classifier = AttributeClassifier(2, width=4).eval()
     a, b = torch.rand(2, 3, 64, 64) * 2 - 1, torch.rand(2, 3, 64, 64) * 2 - 1
@@ -199,8 +199,8 @@ def test_attribute_names_and_edit_strings():
 
 
 def test_directions_edit_project_from_the_cli(tmp_path, capsys):
-    from facegan.attributes import save_classifier
-    from facegan.models.attributes import AttributeClassifier
+    from facegan.editing.attributes import save_classifier
+    from facegan.models.classifiers.attributes import AttributeClassifier
 
     torch.manual_seed(0)
     G = DCGAN(latent_dim=16, width=0.125, resolution=64)

@@ -3,10 +3,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from facegan import checkpoint as ckpt
-from facegan import training
-from facegan.ema import EMA, ema_beta
-from facegan.training import train
+from facegan.training import state as ckpt
+from facegan.training import loop as training
+from facegan.training.ema import EMA, ema_beta
+from facegan.training.loop import train
 
 
 def test_beta_halves_the_weight_of_old_values_after_one_half_life_of_images():

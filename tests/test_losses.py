@@ -1,11 +1,11 @@
-"""The adversarial losses' values on logits whose answer is known (facegan.losses)."""
+"""The adversarial losses' values on logits whose answer is known (facegan.training.losses)."""
 import math
 
 import pytest
 import torch
 from torch import nn
 
-from facegan.losses import d_loss_bce, d_loss_wgan, g_loss_bce, g_loss_wgan, gradient_penalty
+from facegan.training.losses import d_loss_bce, d_loss_wgan, g_loss_bce, g_loss_wgan, gradient_penalty
 
 LN2 = math.log(2)
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from facegan import metrics as M
-from facegan.data import load_synthetic, to_unit_range
+from facegan.evaluation import metrics as M
+from facegan.data.images import load_synthetic, to_unit_range
 from facegan.errors import FaceganError
 
 
@@ -153,7 +153,7 @@ def test_eval_cli_prints_a_table_and_appends_to_the_runs_metrics(tiny_config, ca
     import json
 
     from facegan.cli import main
-    from facegan.training import train
+    from facegan.training.loop import train
 
     run = train(tiny_config(), progress=False)
     capsys.readouterr()
@@ -169,8 +169,8 @@ def test_eval_cli_prints_a_table_and_appends_to_the_runs_metrics(tiny_config, ca
 def test_training_with_metrics_logs_them_and_plots_a_third_panel(tiny_config):
     import json
 
-    from facegan.checkpoint import latest_state
-    from facegan.training import train
+    from facegan.training.state import latest_state
+    from facegan.training.loop import train
 
     run = train(tiny_config(epochs=2, metrics_every=1, metrics_samples=32), progress=False)
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
@@ -216,7 +216,7 @@ def test_evaluate_puts_held_out_faces_at_the_real_floor_and_an_untrained_generat
 
 
 def test_training_with_fid_but_no_inception_weights_stops_before_training(tiny_config):
-    from facegan.training import train
+    from facegan.training.loop import train
 
     cfg = tiny_config(metrics_every=1, metrics="swd,fid")
     with pytest.raises(FaceganError, match="facegan download inception"):

@@ -1,4 +1,4 @@
-"""The Hugging Face Space: `python -m facegan.space build OUT` assembles a complete Docker Space, and
+"""The Hugging Face Space: `python -m facegan.app.space build OUT` assembles a complete Docker Space, and
 the Dockerfile's own start command, run in that folder (on 127.0.0.1 and a free port instead of
 0.0.0.0:8501: Docker is not available here), serves /_stcore/health and the page, with the app
 importing the facegan package copied beside it."""
@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from facegan import space
-from facegan.serve import free_port, serve
+from facegan.app import space
+from facegan.app.serve import free_port, serve
 
 
 @pytest.fixture(scope="module")

@@ -12,15 +12,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facegan import checkpoint as ckpt
+from facegan.training import state as ckpt
 from facegan.config import TrainConfig, build_config
 from facegan.errors import FaceganError
 from facegan.latent import sample
-from facegan.losses import r1_penalty
+from facegan.training.losses import r1_penalty
 from facegan.models import ARCHITECTURES, build_models
-from facegan.models.stylegan2 import (Discriminator, Generator, block_channels, conv2d_resample, downsample2d,
-                                      mix_styles, modulated_conv2d, setup_filter, upfirdn2d, upsample2d)
-from facegan.training import resume_config, train
+from facegan.models.stylegan2 import (Discriminator, Generator, block_channels, conv2d_resample, downsample2d, mix_styles, modulated_conv2d, setup_filter, upfirdn2d, upsample2d)
+from facegan.training.loop import resume_config, train
 
 
 def tiny_generator(resolution: int = 16, **overrides) -> Generator:
@@ -340,7 +339,7 @@ def test_sample_truncation_from_the_cli(tmp_path):
 
 
 def test_the_unchanged_trainer_trains_and_exports_stylegan2(tiny_config):
-    """facegan.training knows no architecture: a tiny stylegan2 run trains, moves w_avg, keeps losses
+    """facegan.training.loop knows no architecture: a tiny stylegan2 run trains, moves w_avg, keeps losses
     finite and exports a generator that the registry rebuilds."""
     cfg = tiny_config(arch="stylegan2", resolution=16, latent_dim=8, w_dim=8, channel_base=64, channel_max=8,
                       ema_kimg=0.01)

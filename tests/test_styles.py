@@ -1,17 +1,16 @@
-"""W space of style generators (facegan.styles): which resolution each w drives, style-group parsing,
+"""W space of style generators (facegan.editing.mixing): which resolution each w drives, style-group parsing,
 W interpolation and the style-mixing figure, from Python and from the CLI."""
 import pytest
 import torch
 from PIL import Image
 
-from facegan import checkpoint as ckpt
+from facegan.training import state as ckpt
 from facegan.cli import main
 from facegan.config import build_config
 from facegan.errors import FaceganError
 from facegan.models import build_models
 from facegan.models.dcgan import Generator as DCGAN
-from facegan.styles import (interpolate_w, layer_resolutions, mixing_grid, parse_layers, seeds_to_ws,
-                            synthesize)
+from facegan.editing.mixing import (interpolate_w, layer_resolutions, mixing_grid, parse_layers, seeds_to_ws, synthesize)
 
 
 def tiny(resolution: int = 16):

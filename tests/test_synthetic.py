@@ -1,6 +1,6 @@
 import torch
 
-from facegan import synthetic
+from facegan.data import synthetic_faces as synthetic
 
 
 def test_deterministic_and_independent_of_count():

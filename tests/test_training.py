@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from facegan import checkpoint as ckpt
-from facegan import training
+from facegan.training import state as ckpt
+from facegan.training import loop as training
 from facegan.errors import FaceganError
 from facegan.models import build_models
-from facegan.training import train
+from facegan.training.loop import train
 
 from conftest import state_tensors
 
@@ -214,7 +214,7 @@ def test_d_step_adds_the_gradient_penalty(tiny_config, monkeypatch):
 
 def test_models_come_from_the_registry_and_fit_the_data(tiny_config):
     """A 32x32 one-channel data set gets a matching DCGAN through the registry, end to end."""
-    from facegan.data import FaceData
+    from facegan.data.images import FaceData
     from facegan.viz import grid_image
 
     faces = FaceData(torch.randint(0, 256, (32, 1, 32, 32), dtype=torch.uint8), "grey squares")

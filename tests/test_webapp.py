@@ -1,4 +1,4 @@
-"""The app's logic without Streamlit (facegan.webapp): which models are listed, what a loaded model
+"""The app's logic without Streamlit (facegan.app.logic): which models are listed, what a loaded model
 carries (directions, card, metrics), the pictures (grid, blend, edit) pixel for pixel against the
 editing API, HD faces shown small and downloaded full size, and one line for every bad upload."""
 import dataclasses
@@ -11,8 +11,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from facegan import editing, webapp
-from facegan.checkpoint import export_generator
+from facegan.editing import directions as editing
+from facegan.app import logic as webapp
+from facegan.training.state import export_generator
 from facegan.errors import FaceganError
 from facegan.latent import sample
 from facegan.models.dcgan import Generator as DCGAN

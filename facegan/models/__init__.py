@@ -22,7 +22,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from ..errors import FaceganError
+from facegan.errors import FaceganError
 
 _MODULES = {"dcgan": "facegan.models.dcgan", "stylegan2": "facegan.models.stylegan2",
             "mlp": "facegan.models.mlp"}  # imported on first use

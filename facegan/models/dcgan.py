@@ -14,7 +14,7 @@ import math
 import torch
 from torch import nn
 
-from ..errors import FaceganError
+from facegan.errors import FaceganError
 
 MAX_CHANNELS = 512
 UPSAMPLES = ("transpose", "resize")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..config import mlp_widths
+from facegan.config import mlp_widths
 
 
 class Dropout(nn.Module):

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import FaceganError
+from facegan.errors import FaceganError
 
 FIR = (1, 3, 3, 1)  # the binomial low-pass filter of every up/downsampling
 SQRT2 = math.sqrt(2)  # leaky ReLU's gain ("def_gain" of lrelu in the official bias_act)

@@ -22,10 +22,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from . import mnist, synthetic, synthetic_digits
-from .config import DEFAULT_CELEBA_DIR, DEFAULT_MNIST_DIR, SYNTHETIC, SYNTHETIC_DIGITS, default
-from .errors import FaceganError
-from .fileio import atomic_path, cache_root
+from facegan.data import mnist, synthetic_faces as synthetic, synthetic_digits
+from facegan.data import (DEFAULT_CELEBA_DIR, DEFAULT_MNIST_DIR, DEFAULT_RESOLUTION, SYNTHETIC, SYNTHETIC_COUNT,
+                          SYNTHETIC_DIGITS)
+from facegan.errors import FaceganError
+from facegan.fileio import atomic_path, cache_root
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 CACHE_VERSION = "1"  # bump when decoding changes, so old caches are rebuilt
@@ -190,7 +191,7 @@ def load_synthetic(count: int, cache_dir: str = "", progress: bool = True, size:
     if tensors is None:
         images, attrs = synthetic.render_faces(count, SYNTHETIC_SEED, progress=progress, size=size)
         tensors = {"images": images, **{f"attr.{k}": v for k, v in attrs.items()}}
-        _write_cache(cache_file, tensors, {"source": "facegan.synthetic"})
+        _write_cache(cache_file, tensors, {"source": "facegan.data.synthetic_faces"})
     attrs = {k.removeprefix("attr."): v for k, v in tensors.items() if k.startswith("attr.")}
     return FaceData(tensors["images"], f"{count:,} built-in synthetic faces", attrs, listed=count,
                     key=cache_file.stem)
@@ -208,7 +209,7 @@ def load_synthetic_digits(count: int, cache_dir: str = "", progress: bool = True
         images, labels = synthetic_digits.render_digits(count, SYNTHETIC_SEED, progress=progress, size=size,
                                                         start=start)
         tensors = {"images": images, "labels": labels}
-        _write_cache(cache_file, tensors, {"source": "facegan.synthetic_digits"})
+        _write_cache(cache_file, tensors, {"source": "facegan.data.synthetic_digits"})
     return FaceData(tensors["images"], f"{count:,} built-in synthetic digits", {"digit": tensors["labels"]},
                     listed=count, key=cache_file.stem)
 
@@ -254,8 +255,8 @@ def load_faces(data: str = DEFAULT_CELEBA_DIR, synthetic_count: int | None = Non
     a folder of images, at ``size`` px (default: TrainConfig's) and ``channels`` (0: the data's own).
     The default CelebA and MNIST folders fall back to the built-in faces and digits with a note when
     they are missing; any other missing folder is an error."""
-    synthetic_count = synthetic_count or default("synthetic_count")
-    size = size or default("resolution")
+    synthetic_count = synthetic_count or SYNTHETIC_COUNT
+    size = size or DEFAULT_RESOLUTION
     fallbacks = {DEFAULT_CELEBA_DIR: (SYNTHETIC, "faces", "the CelebA subset", "celeba-small"),
                  DEFAULT_MNIST_DIR: (SYNTHETIC_DIGITS, "digits", "MNIST", "mnist")}
     for folder, (builtin, what, real, download) in fallbacks.items():

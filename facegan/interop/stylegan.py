@@ -1,7 +1,7 @@
 """Pre-trained StyleGAN2 generators from NVIDIA's pickles and rosinality checkpoints -> facegan exports.
 
 ``facegan import stylegan2 ffhq.pkl --out ffhq.safetensors`` and ``facegan import rosinality 550000.pt``:
-read the generator without running anything from the file (:mod:`facegan.official_pickle` for NVIDIA's
+read the generator without running anything from the file (:mod:`facegan.interop.nvidia_pickle` for NVIDIA's
 pickles, ``torch.load(weights_only=True)`` for rosinality's), rebuild it as facegan's StyleGAN2
 (:mod:`facegan.models.stylegan2` uses NVIDIA's parameter names, so an official ``G_ema`` maps name for
 name), run one forward pass as a check and write a normal generator export (fp16 by default).
@@ -22,13 +22,12 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import export_generator
-from .editing import z_to_codes
-from .errors import FaceganError
-from .models.stylegan2 import Generator, block_channels, setup_filter
-from .official_pickle import (PersistentRecord, check_legacy_torch_file, load_network_pickle, module_state_dict,
-                              sniff)
-from .pretrained import IMPORT_KINDS, LICENCE
+from facegan.training.state import export_generator
+from facegan.editing.directions import z_to_codes
+from facegan.errors import FaceganError
+from facegan.models.stylegan2 import Generator, block_channels, setup_filter
+from facegan.interop.nvidia_pickle import (PersistentRecord, check_legacy_torch_file, load_network_pickle, module_state_dict, sniff)
+from facegan.interop.pretrained import IMPORT_KINDS, LICENCE
 
 W_AVG_SAMPLES = 4096  # z samples averaged for w_avg when a file has none (rosinality's mean_latent default)
 

@@ -18,12 +18,12 @@ import torch.nn.functional as F
 from torch import nn
 from safetensors.torch import save_file
 
-from .attribute_names import CELEBA_ATTRIBUTES
-from .checkpoint import load_module_state, read_tagged_safetensors
-from .data import IMAGE_EXTENSIONS, decode_images, list_images, load_synthetic, to_unit_range, warn_unreadable
-from .errors import FaceganError
-from .fileio import atomic_path
-from .models.attributes import AttributeClassifier
+from facegan.editing.names import CELEBA_ATTRIBUTES
+from facegan.training.state import load_module_state, read_tagged_safetensors
+from facegan.data.images import (IMAGE_EXTENSIONS, decode_images, list_images, load_synthetic, to_unit_range, warn_unreadable)
+from facegan.errors import FaceganError
+from facegan.fileio import atomic_path
+from facegan.models.classifiers.attributes import AttributeClassifier
 
 IDENTITY_COLUMNS = ("celeba_identity", "identity")  # CSV columns that are not attributes
 CLASSIFIER_FORMAT = "facegan-attribute-classifier"
@@ -154,7 +154,7 @@ def _synthetic_labelled(count: int, size: int) -> LabelledFaces:
     """The built-in faces with the CelebA attributes their renderer decides; the others are unknown (NaN)."""
     faces = load_synthetic(count, size=size, progress=False)
     a = {k: v.float() for k, v in faces.attributes.items()}
-    from .synthetic import HAIR_NAMES
+    from facegan.data.synthetic_faces import HAIR_NAMES
 
     hair = faces.attributes["hair_colour"]
     known = {"Male": a["male"], "Smiling": a["smiling"], "Eyeglasses": a["eyeglasses"], "No_Beard": 1 - a["beard"],
@@ -612,8 +612,8 @@ def score_source(classifier: str | Path, data: str, out: str | Path, n: int = 64
         skipped = set(unreadable)
         keys = [p.relative_to(source).as_posix() for i, p in enumerate(files) if i not in skipped]
         return write_scores(out, keys, predict(model, images), names)
-    from .checkpoint import load_generator
-    from .latent import generate, latents_for_seeds
+    from facegan.training.state import load_generator
+    from facegan.latent import generate, latents_for_seeds
 
     G = load_generator(source, device)
     faces = generate(G, latents_for_seeds(range(seed, seed + n), G.latent_dim))

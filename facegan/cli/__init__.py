@@ -14,13 +14,11 @@ from pathlib import Path
 
 # Only torch-free modules at import time: every argument check below runs before a command imports
 # torch (3-4 s), so a mistake is reported at once. Heavy modules are imported inside the commands.
-from .attribute_names import friendly_help, parse_edits, parse_names
-from .config import (DEFAULT_CELEBA_DIR, DEFAULT_EVAL_SAMPLES, DEFAULT_METRICS, DEFAULT_MNIST_DIR, DEVICE_HELP,
-                     DEVICE_PATTERN, METRIC_NAMES, PRESET_CHOICES, PRESETS, SYNTHETIC_DIGITS, build_config, default,
-                     fields, parse_metric_names)
-from .errors import FaceganError, require_int_at_least
-from .fileio import GENERATOR_FILE, export_path, shipped_model
-from .pretrained import IMPORT_KINDS, PRETRAINED
+from facegan.editing.names import friendly_help, parse_edits, parse_names
+from facegan.config import (DEFAULT_CELEBA_DIR, DEFAULT_EVAL_SAMPLES, DEFAULT_METRICS, DEFAULT_MNIST_DIR, DEVICE_HELP, DEVICE_PATTERN, METRIC_NAMES, PRESET_CHOICES, PRESETS, SYNTHETIC_DIGITS, build_config, default, fields, parse_metric_names)
+from facegan.errors import FaceganError, require_int_at_least
+from facegan.fileio import GENERATOR_FILE, export_path, shipped_model
+from facegan.interop.pretrained import IMPORT_KINDS, PRETRAINED
 
 
 DIGITS_COUNT = PRESETS["digits"]["synthetic_count"]  # the built-in digits the digits preset trains on
@@ -411,8 +409,8 @@ def _seed_list(flag: str, text: str) -> list[int]:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from .device import pick_device
-    from .training import resume_config, train
+    from facegan.training.device import pick_device
+    from facegan.training.loop import resume_config, train
 
     overrides = _config_overrides(args)
     if args.resume:
@@ -424,10 +422,10 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
-    from .checkpoint import load_generator
-    from .device import pick_device
-    from .latent import sample
-    from .viz import save_grid, save_images
+    from facegan.training.state import load_generator
+    from facegan.training.device import pick_device
+    from facegan.latent import sample
+    from facegan.viz import save_grid, save_images
 
     G = load_generator(args.generator, pick_device(args.device))
     faces = sample(G, args.n, args.seed, args.truncation)
@@ -440,14 +438,14 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
 
 def cmd_interpolate(args: argparse.Namespace) -> None:
-    from .checkpoint import load_generator
-    from .device import pick_device
-    from .latent import interpolate
-    from .viz import save_grid
+    from facegan.training.state import load_generator
+    from facegan.training.device import pick_device
+    from facegan.latent import interpolate
+    from facegan.viz import save_grid
 
     G = load_generator(args.generator, pick_device(args.device))
     if args.space == "w":
-        from .styles import interpolate_w
+        from facegan.editing.mixing import interpolate_w
         faces = interpolate_w(G, args.seed_a, args.seed_b, args.steps, args.truncation)
     else:
         faces = interpolate(G, args.seed_a, args.seed_b, args.steps, args.truncation)
@@ -455,17 +453,17 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
     print(f"wrote a {args.steps}-step interpolation in {args.space} (seed {args.seed_a} -> {args.seed_b}) "
           f"to {args.out}")
     if args.gif:
-        from .viz import save_gif
+        from facegan.viz import save_gif
 
         save_gif(faces, args.gif)
         print(f"wrote {args.gif}")
 
 
 def cmd_mix(args: argparse.Namespace) -> None:
-    from .checkpoint import load_generator
-    from .device import pick_device
-    from .fileio import atomic_path
-    from .styles import mixing_figure, require_style_generator
+    from facegan.training.state import load_generator
+    from facegan.training.device import pick_device
+    from facegan.fileio import atomic_path
+    from facegan.editing.mixing import mixing_figure, require_style_generator
 
     G = load_generator(args.generator, pick_device(args.device))
     require_style_generator(G, "facegan mix")
@@ -476,11 +474,11 @@ def cmd_mix(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from .checkpoint import export_config, load_generator
-    from .data import load_faces
-    from .device import pick_device
-    from .evaluation import check_face_metrics_apply, evaluate, format_table
-    from .fileio import append_jsonl
+    from facegan.training.state import export_config, load_generator
+    from facegan.data.images import load_faces
+    from facegan.training.device import pick_device
+    from facegan.evaluation.evaluate import check_face_metrics_apply, evaluate, format_table
+    from facegan.fileio import append_jsonl
 
     chosen = parse_metric_names(args.metrics)
     device = pick_device(args.device)
@@ -501,7 +499,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_attributes(args: argparse.Namespace) -> None:
-    from .attributes import score_source, train_and_report
+    from facegan.editing.attributes import score_source, train_and_report
 
     if args.attr_command == "train":
         train_and_report(args.data, args.attrs, args.out, args.epochs, args.holdout, args.seed, args.width,
@@ -509,18 +507,18 @@ def cmd_attributes(args: argparse.Namespace) -> None:
                          teachers=args.teacher, fold=args.fold, calibrate_teachers=args.calibrate,
                          hint=args.hint, hint_weight=args.hint_weight)
     else:
-        from .device import pick_device
+        from facegan.training.device import pick_device
 
         path = score_source(args.classifier, args.data, args.out, args.n, args.seed, pick_device(args.device))
         print(f"wrote {path}")
 
 
 def cmd_directions(args: argparse.Namespace) -> None:
-    from .attribute_names import EDITABLE_ATTRIBUTES, resolve_name
-    from .attributes import load_classifier
-    from .checkpoint import load_generator
-    from .device import pick_device
-    from .editing import directions_path, fit_directions, save_directions
+    from facegan.editing.names import EDITABLE_ATTRIBUTES, resolve_name
+    from facegan.editing.attributes import load_classifier
+    from facegan.training.state import load_generator
+    from facegan.training.device import pick_device
+    from facegan.editing.directions import directions_path, fit_directions, save_directions
 
     device = pick_device(args.device)
     G = load_generator(args.generator, device)
@@ -536,12 +534,11 @@ def cmd_directions(args: argparse.Namespace) -> None:
 def cmd_edit(args: argparse.Namespace) -> None:
     import torch
 
-    from .attribute_names import resolve_name
-    from .checkpoint import load_generator
-    from .device import pick_device
-    from .editing import (codes_for_seeds, directions_path, edit_codes, load_directions, load_latent, render,
-                          strip_codes)
-    from .viz import save_gif, save_grid
+    from facegan.editing.names import resolve_name
+    from facegan.training.state import load_generator
+    from facegan.training.device import pick_device
+    from facegan.editing.directions import (codes_for_seeds, directions_path, edit_codes, load_directions, load_latent, render, strip_codes)
+    from facegan.viz import save_gif, save_grid
 
     G = load_generator(args.generator, pick_device(args.device))
     directions = load_directions(args.directions or directions_path(args.generator), G)
@@ -569,12 +566,12 @@ def cmd_edit(args: argparse.Namespace) -> None:
 
 
 def cmd_project(args: argparse.Namespace) -> None:
-    from .attributes import load_classifier
-    from .checkpoint import load_generator
-    from .device import pick_device
-    from .editing import save_latent
-    from .projection import load_photo, project, reconstruction_quality
-    from .viz import save_grid
+    from facegan.editing.attributes import load_classifier
+    from facegan.training.state import load_generator
+    from facegan.training.device import pick_device
+    from facegan.editing.directions import save_latent
+    from facegan.editing.projection import load_photo, project, reconstruction_quality
+    from facegan.viz import save_grid
 
     device = pick_device(args.device)
     G = load_generator(args.generator, device)
@@ -593,7 +590,7 @@ def cmd_project(args: argparse.Namespace) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> None:
-    from .imports import import_generator
+    from facegan.interop.stylegan import import_generator
 
     out, summary = import_generator(args.kind, args.file, args.out, half=not args.fp32)
     print(summary)
@@ -602,14 +599,14 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 def cmd_digits(args: argparse.Namespace) -> None:
     if args.digits_command == "classifier":
-        from .digits import train_and_report
+        from facegan.evaluation.digits import train_and_report
 
         train_and_report(args.data, args.out, args.count, args.epochs, args.width, args.seed)
     elif args.digits_command == "score":
-        from .checkpoint import load_generator
-        from .device import pick_device
-        from .digits import format_report, score_generator
-        from .fileio import append_jsonl
+        from facegan.training.state import load_generator
+        from facegan.training.device import pick_device
+        from facegan.evaluation.digits import format_report, score_generator
+        from facegan.fileio import append_jsonl
 
         device = pick_device(args.device)
         report = score_generator(load_generator(args.generator, device), args.classifier, args.n, args.seed,
@@ -624,8 +621,8 @@ def cmd_digits(args: argparse.Namespace) -> None:
         if args.grid:
             print(f"wrote {args.grid}: one row per digit recognised, then one row not recognised")
     else:
-        from .data import load_faces, to_unit_range
-        from .viz import save_grid
+        from facegan.data.images import load_faces, to_unit_range
+        from facegan.viz import save_grid
 
         # built-in digit i is the same whatever the set's size, so rendering the first n is enough
         digits = load_faces(args.data, args.n, progress=False, size=28, channels=1)
@@ -634,7 +631,7 @@ def cmd_digits(args: argparse.Namespace) -> None:
 
 
 def cmd_download(args: argparse.Namespace) -> None:
-    from .download import download_dataset, download_inception, download_mnist, download_pretrained
+    from facegan.interop.download import download_dataset, download_inception, download_mnist, download_pretrained
 
     if args.dataset == "inception":
         download_inception(url=args.url)

@@ -2,7 +2,7 @@
 friendly names edits use, and parsing of ``--edit age=+2,smile=-1``."""
 from __future__ import annotations
 
-from .errors import FaceganError
+from facegan.errors import FaceganError
 
 # CelebA's 40 attributes, in the order of list_attr_celeba.txt
 CELEBA_ATTRIBUTES = (

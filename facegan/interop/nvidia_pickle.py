@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import FaceganError
+from facegan.errors import FaceganError
 
 TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C  # first pickle of a legacy (non-zip) torch.save file
 MAX_TENSOR_DIMS = 8

@@ -10,9 +10,9 @@ from __future__ import annotations
 import torch
 from PIL import Image
 
-from .errors import FaceganError
-from .latent import generate, latents_for_seeds, require_style_generator
-from .viz import labelled_grid
+from facegan.errors import FaceganError
+from facegan.latent import generate, latents_for_seeds, require_style_generator
+from facegan.viz import labelled_grid
 
 GROUP_RESOLUTIONS = {"coarse": (4, 8), "middle": (16, 32), "fine": (64, 1024)}
 

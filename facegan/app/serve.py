@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from .errors import FaceganError
+from facegan.errors import FaceganError
 
 # Chromium as Playwright should start it here: Debian's build (Playwright cannot download its own),
 # headless, and quiet: no background network, updates or sync (nothing may leave 127.0.0.1).

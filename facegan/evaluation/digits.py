@@ -20,13 +20,13 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
-from . import mnist
-from .checkpoint import load_module_state, read_tagged_safetensors
-from .config import DEFAULT_MNIST_DIR, SYNTHETIC_DIGITS, default
-from .data import convert_channels, load_mnist, load_synthetic_digits, resize_square, to_unit_range
-from .errors import FaceganError
-from .fileio import atomic_path
-from .models.digits import NO_DIGIT, NUM_DIGITS, DigitClassifier
+from facegan.data import mnist
+from facegan.training.state import load_module_state, read_tagged_safetensors
+from facegan.data import DEFAULT_MNIST_DIR, SYNTHETIC_COUNT, SYNTHETIC_DIGITS
+from facegan.data.images import convert_channels, load_mnist, load_synthetic_digits, resize_square, to_unit_range
+from facegan.errors import FaceganError
+from facegan.fileio import atomic_path
+from facegan.models.classifiers.digits import NO_DIGIT, NUM_DIGITS, DigitClassifier
 
 CLASSIFIER_FORMAT = "facegan-digit-classifier"
 SIZE = 28  # the classifier's input side; other sizes are resized to it
@@ -52,7 +52,7 @@ def load_labelled_digits(data: str, split: str = "train", count: int | None = No
     """The ``train`` or held-out ``test`` digits of ``data``: 'synthetic-digits' (train: the first ``count``
     built-in digits, as training a GAN on them uses; test: the ``test_count`` after them) or an MNIST
     folder (its train and t10k files)."""
-    count = count or default("synthetic_count")
+    count = count or SYNTHETIC_COUNT
     if data == SYNTHETIC_DIGITS:
         faces = (load_synthetic_digits(count, progress=False) if split == "train"
                  else load_synthetic_digits(test_count, progress=False, start=count))
@@ -267,9 +267,9 @@ def score_generator(generator: torch.nn.Module, classifier: str | Path, n: int =
                     grid: str | Path | None = None) -> dict:
     """`facegan digits score`: the recognisability report of ``n`` samples (seeded) of ``generator``;
     ``grid``: also write :func:`judged_grid` of them there."""
-    from .data import to_uint8
-    from .latent import sample
-    from .viz import save_grid
+    from facegan.data.images import to_uint8
+    from facegan.latent import sample
+    from facegan.viz import save_grid
 
     model, info = load_classifier(classifier, device)
     samples = to_uint8(sample(generator, n, seed))  # (n, C, R, R) uint8

@@ -8,7 +8,7 @@ because elsewhere it is slower than fp32, not faster:
   emulated and many times slower than fp32 (figures in bench/RESULTS.md), so fp32;
 - MPS: fp32.
 
-Under autocast the weights, BatchNorm's running statistics and the losses stay fp32 (facegan.losses
+Under autocast the weights, BatchNorm's running statistics and the losses stay fp32 (facegan.training.losses
 casts the logits to fp32); activations are bf16/fp16. fp16 needs loss scaling to keep small gradients from
 flushing to zero: one GradScaler per optimiser, because D's and G's gradients have different ranges;
 the WGAN-GP penalty, whose inner gradient no scaler covers, runs in fp32 then.
@@ -19,7 +19,7 @@ import contextlib
 
 import torch
 
-from .errors import FaceganError
+from facegan.errors import FaceganError
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 

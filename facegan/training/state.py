@@ -21,9 +21,9 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from .errors import FaceganError
-from .fileio import atomic_path, export_path
-from .models import generator_from_meta
+from facegan.errors import FaceganError
+from facegan.fileio import atomic_path, export_path
+from facegan.models import generator_from_meta
 
 STATE_FORMAT = "facegan.train_state"
 STATE_VERSION = 2  # 2: no loss history (log.jsonl has it), EMA generator, images_seen

@@ -18,14 +18,14 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from safetensors import SafetensorError, safe_open
 
-from .attribute_names import FRIENDLY_NAMES
-from .checkpoint import EXPORT_FORMAT, load_generator, read_export
-from .data import to_uint8
-from .editing import Directions, codes_for_seeds, directions_path, edit_codes, latent_space, load_directions, render
-from .errors import FaceganError
-from .fileio import GENERATOR_FILE, shipped_model
-from .latent import latents_for_seeds, slerp
-from .viz import gif_bytes, grid_image
+from facegan.editing.names import FRIENDLY_NAMES
+from facegan.training.state import EXPORT_FORMAT, load_generator, read_export
+from facegan.data.images import to_uint8
+from facegan.editing.directions import (Directions, codes_for_seeds, directions_path, edit_codes, latent_space, load_directions, render)
+from facegan.errors import FaceganError
+from facegan.fileio import GENERATOR_FILE, shipped_model
+from facegan.latent import latents_for_seeds, slerp
+from facegan.viz import gif_bytes, grid_image
 
 MODELS_ENV = "FACEGAN_APP_MODELS"  # extra folders of generator exports, separated by os.pathsep
 DEFAULT_MODEL = "celeba64.safetensors"  # in models/: what a visitor sees first
@@ -163,7 +163,7 @@ def load_model(path: str | Path) -> LoadedModel:
 def load_photo_classifier() -> tuple[torch.nn.Module | None, str]:
     """The shipped attribute classifier for projection's perceptual loss, or None and why not
     (projection then matches pixels only: it still works, less faithfully)."""
-    from .attributes import load_classifier
+    from facegan.editing.attributes import load_classifier
 
     try:
         return load_classifier(shipped_model(CLASSIFIER))[0], ""
@@ -404,7 +404,7 @@ def check_upload(name: str, data: bytes) -> None:
 
 def photo_target(model: LoadedModel, name: str, data: bytes) -> torch.Tensor:
     """An upload, checked, cropped and resized to the generator's side: (1, 3, R, R) in [-1, 1]."""
-    from .projection import photo_from_bytes
+    from facegan.editing.projection import photo_from_bytes
 
     check_upload(name, data)
     return photo_from_bytes(data, name, model.resolution)
@@ -421,8 +421,8 @@ class Projection:
 
 def project_photo(model: LoadedModel, target: torch.Tensor, classifier: torch.nn.Module | None,
                   steps: int = PROJECT_STEPS) -> Projection:
-    """The code whose face best matches ``target`` (facegan.projection.project), timed."""
-    from .projection import project, reconstruction_quality
+    """The code whose face best matches ``target`` (facegan.editing.projection.project), timed."""
+    from facegan.editing.projection import project, reconstruction_quality
 
     start = time.perf_counter()
     code, face, _ = project(model.generator, target, classifier, steps=steps, say=lambda *_: None)

@@ -1,4 +1,4 @@
-"""Evaluate a generator against real images with the metrics in :mod:`facegan.metrics`.
+"""Evaluate a generator against real images with the metrics in :mod:`facegan.evaluation.metrics`.
 
 ``evaluate`` draws ``n`` seeded fakes, takes ``n`` real images (a seeded random subset), runs the
 chosen metrics and returns one flat dict. The real side's MS-SSIM reference is cached next to the
@@ -12,12 +12,12 @@ import time
 import torch
 from safetensors.torch import load_file, save_file
 
-from . import metrics as M
-from .config import DEFAULT_EVAL_SAMPLES, DEFAULT_METRICS, parse_metric_names
-from .data import to_uint8
-from .errors import FaceganError, require_int_at_least
-from .fileio import atomic_path, cache_root
-from .latent import generate, sample_latents
+from facegan.evaluation import metrics as M
+from facegan.config import DEFAULT_EVAL_SAMPLES, DEFAULT_METRICS, parse_metric_names
+from facegan.data.images import to_uint8
+from facegan.errors import FaceganError, require_int_at_least
+from facegan.fileio import atomic_path, cache_root
+from facegan.latent import generate, sample_latents
 
 SWD_MAX_IMAGES = 2048  # SWD cost grows with images x 128 patches; ProGAN-style figures settle well before
 EVAL_SEED = 2024  # fakes are drawn from this seed so evaluations of different runs compare alike

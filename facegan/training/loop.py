@@ -25,25 +25,24 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from . import checkpoint as ckpt
-from . import distributed
-from .amp import Amp, resolve as resolve_precision
-from .augment import Augment, make_augment
-from .config import TrainConfig, augment_policy, metric_names
-from .data import FaceData, load_faces, to_unit_range
-from .device import describe, pick_device
-from .ema import EMA
-from .errors import FaceganError
-from .evaluation import check_face_metrics_apply, evaluate
-from .fileio import append_jsonl
-from .latent import generate, sample_latents
-from .losses import LOSSES, gradient_penalty, r1_penalty
-from .metrics import inception_weights_present
-from .models import build_models
-from .models.summary import count_parameters
-from .runs import (Meter, RunRecords, StopRequest, duration, format_record, plural, prepare_run_dir,
-                   reload_history, silent)
-from .viz import plot_losses, save_grid
+from facegan.training import state as ckpt
+from facegan.training import distributed
+from facegan.training.amp import Amp, resolve as resolve_precision
+from facegan.training.augment import Augment, make_augment
+from facegan.config import TrainConfig, augment_policy, metric_names
+from facegan.data.images import FaceData, load_faces, to_unit_range
+from facegan.training.device import describe, pick_device
+from facegan.training.ema import EMA
+from facegan.errors import FaceganError
+from facegan.evaluation.evaluate import check_face_metrics_apply, evaluate
+from facegan.fileio import append_jsonl
+from facegan.latent import generate, sample_latents
+from facegan.training.losses import LOSSES, gradient_penalty, r1_penalty
+from facegan.evaluation.metrics import inception_weights_present
+from facegan.models import build_models
+from facegan.models.summary import count_parameters
+from facegan.training.runlog import (Meter, RunRecords, StopRequest, duration, format_record, plural, prepare_run_dir, reload_history, silent)
+from facegan.viz import plot_losses, save_grid
 
 GRID_SEED = 1234  # the fixed latent batch behind every per-epoch grid
 

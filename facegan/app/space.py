@@ -1,4 +1,4 @@
-"""Assemble the Hugging Face Space: ``python -m facegan.space build OUT``.
+"""Assemble the Hugging Face Space: ``python -m facegan.app.space build OUT``.
 
 A Streamlit Space is a Docker Space: OUT gets the committed template in space/ (Dockerfile, the
 Space's README with its YAML front matter, requirements.txt, .gitattributes putting the model files
@@ -15,7 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .errors import FaceganError
+from facegan.errors import FaceganError
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATE = ("Dockerfile", "README.md", "requirements.txt", ".gitattributes")  # from space/
@@ -96,7 +96,7 @@ def start_command(folder: str | Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m facegan.space", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m facegan.app.space", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("build", help="assemble the Space into a new folder").add_argument("out")
     sub.add_parser("check", help="say what a Space folder lacks").add_argument("folder")

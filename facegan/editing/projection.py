@@ -1,6 +1,6 @@
 """Your own photo in a generator's latent space: crop it to the training framing, then optimise a code
 whose face reconstructs it (GAN inversion by optimisation, as StyleGAN2's projector does), so the
-edits of facegan.editing apply to it.
+edits of facegan.editing.directions apply to it.
 
 Loss = pixel MSE + ``perceptual_weight`` x perceptual distance. The perceptual distance compares the
 attribute classifier's four stages of feature maps (each channel vector unit-normalised per position,
@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .editing import classifier_input, latent_space, z_to_codes
-from .errors import FaceganError
+from facegan.editing.directions import classifier_input, latent_space, z_to_codes
+from facegan.errors import FaceganError
 
 MIN_SIDE = 64  # the training framing: a photo is centre-cropped and resized to the generator's side
 MAX_ASPECT = 2.0  # longer / shorter side beyond this is not a face crop (a landscape, a banner)

@@ -6,8 +6,8 @@ within this call's retries or on the next call). The CelebA zip is checked and u
 ``processed_celeba_small/celeba/`` through a temporary folder (all or nothing). MNIST: the four gzipped
 IDX files into ``mnist/``, each checked against its published MD5 (a file that does not match is
 deleted, never used), from the mirror torchvision uses, then Google's. A pre-trained StyleGAN2 pickle
-(:mod:`facegan.pretrained`) is checked against its recorded size/checksum when one is recorded, then
-imported (:mod:`facegan.imports`, nothing in it is run) into a generator export.
+(:mod:`facegan.interop.pretrained`) is checked against its recorded size/checksum when one is recorded, then
+imported (:mod:`facegan.interop.stylegan`, nothing in it is run) into a generator export.
 """
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .data import IMAGE_EXTENSIONS, list_images
-from .errors import FaceganError
-from .fileio import cache_root
-from .pretrained import PRETRAINED
+from facegan.data.images import IMAGE_EXTENSIONS, list_images
+from facegan.errors import FaceganError
+from facegan.fileio import cache_root
+from facegan.interop.pretrained import PRETRAINED
 
 CELEBA_SMALL_URL = ("https://s3.amazonaws.com/video.udacity-data.com/topher/2018/November/"
                     "5be7eb6f_processed-celeba-small/processed-celeba-small.zip")
@@ -161,7 +161,7 @@ def download_mnist(root: str | Path = "mnist", url: str | None = None, force: bo
 
 def download_inception(url: str | None = None, progress: bool = True) -> Path:
     """Fetch the Inception-v3 FID weights (torch-fidelity's) into facegan's cache, for eval's fid metric."""
-    from .metrics import INCEPTION_URL, inception_weights_path
+    from facegan.evaluation.metrics import INCEPTION_URL, inception_weights_path
 
     path = inception_weights_path()
     if path.is_file():
@@ -216,7 +216,7 @@ def download_pretrained(name: str, out: str | Path | None = None, url: str | Non
                         keep_pkl: bool = False, progress: bool = True) -> Path:
     """Fetch NVIDIA's pickle ``name`` into facegan's cache (resumable) and import its G_ema to ``out``
     (default ``<name>.safetensors``); the pickle is deleted afterwards unless ``keep_pkl``."""
-    from .imports import import_generator
+    from facegan.interop.stylegan import import_generator
 
     if name not in PRETRAINED:
         raise FaceganError(f"unknown pre-trained generator {name!r}; available: {', '.join(PRETRAINED)}")

@@ -31,11 +31,11 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
-from .attribute_names import EDITABLE_ATTRIBUTES, resolve_name
-from .checkpoint import read_tagged_safetensors
-from .errors import FaceganError
-from .fileio import atomic_path
-from .latent import generate, latents_for_seeds, sample_latents
+from facegan.editing.names import EDITABLE_ATTRIBUTES, resolve_name
+from facegan.training.state import read_tagged_safetensors
+from facegan.errors import FaceganError
+from facegan.fileio import atomic_path
+from facegan.latent import generate, latents_for_seeds, sample_latents
 
 DIRECTIONS_FORMAT = "facegan-directions"
 LATENT_FORMAT = "facegan-latent"
@@ -181,7 +181,7 @@ def fit_directions(generator: torch.nn.Module, classifier, classifier_names: tup
                    attributes: tuple[str, ...] = EDITABLE_ATTRIBUTES, samples: int = 20_000, share: float = 0.05,
                    method: str = "svm", sefa: int = 8, seed: int = 0, say=print) -> Directions:
     """Sample ``samples`` codes, score their faces, fit one direction per attribute (+ ``sefa`` SeFa ones)."""
-    from .attributes import predict
+    from facegan.editing.attributes import predict
 
     if method not in METHODS:
         raise FaceganError(f"method must be one of {', '.join(METHODS)} (got {method!r})")

@@ -25,9 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import METRIC_NAMES, parse_metric_names
-from .errors import FaceganError
-from .fileio import cache_root
+from facegan.config import METRIC_NAMES, parse_metric_names
+from facegan.errors import FaceganError
+from facegan.fileio import cache_root
 
 # ----------------------------------------------------------------------------- SWD (ProGAN)
 SWD_LEVELS = (64, 32, 16)  # Laplacian pyramid of a 64x64 image down to 16x16

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import FaceganError
+from facegan.errors import FaceganError
 
 UBYTE = 0x08
 IMAGES_MAGIC, LABELS_MAGIC = 0x00000803, 0x00000801

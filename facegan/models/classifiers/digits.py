@@ -1,5 +1,5 @@
 """A small CNN that tells the ten digits apart: the judge of whether a digit GAN's samples are
-recognisable (and the roadmap's first checkpoint project). No I/O here: facegan.digits trains, saves
+recognisable (and the roadmap's first checkpoint project). No I/O here: facegan.evaluation.digits trains, saves
 and loads it.
 
     images (N, C, 28, 28) in [-1, 1] -> logits (N, 11); softmax gives P(digit = k) for k = 0..9 and, last,

@@ -5,8 +5,8 @@ import re
 
 import torch
 
-from .config import DEVICE_HELP, DEVICE_PATTERN
-from .errors import FaceganError
+from facegan.config import DEVICE_HELP, DEVICE_PATTERN
+from facegan.errors import FaceganError
 
 
 def _mps_available() -> bool:
