@@ -110,7 +110,7 @@ def check_generator(generator: torch.nn.Module, latent_dim: int) -> None:
 
 # ------------------------------------------------------------------ `python tests.py` / `pytest tests.py`
 def _own_dataset():
-    from facegan.config import DEFAULT_CELEBA_DIR
+    from facegan.data import DEFAULT_CELEBA_DIR
     from facegan.data.images import load_dataset
 
     return load_dataset(DEFAULT_CELEBA_DIR, synthetic_count=2_000, progress=False)

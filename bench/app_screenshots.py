@@ -18,9 +18,9 @@ from playwright.sync_api import expect, sync_playwright
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from facegan.fileio import atomic_path  # noqa: E402
 from facegan.app.serve import CHROMIUM, CHROMIUM_ARGS, free_port, serve, streamlit_command  # noqa: E402
 from facegan.data.synthetic_faces import render_face  # noqa: E402
+from facegan.fileio import atomic_path  # noqa: E402
 
 IMAGES = "[data-testid=stMain] [data-testid=stImage] img"
 

@@ -33,7 +33,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from facegan.editing.attributes import (calibrate, fit_calibration, identity_folds, load_labelled, load_unlabelled, predict, report, save_classifier, split_by_identity, split_digest, train_classifier)
+from facegan.editing.attributes import (calibrate, fit_calibration, identity_folds, load_labelled, load_unlabelled,
+                                         predict, report, save_classifier, split_by_identity, split_digest,
+                                         train_classifier)
 
 
 def rates(p: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:

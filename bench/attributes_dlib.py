@@ -45,8 +45,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from face_identity import IdentityEmbedding  # noqa: E402
 
-from facegan.editing.attributes import (LabelledFaces, load_classifier, load_labelled, load_unlabelled, predict, report, split_by_identity, split_digest, teacher_probabilities, train_classifier, write_scores)
 from facegan.data.images import decode_images, list_images  # noqa: E402
+from facegan.editing.attributes import (LabelledFaces, load_classifier, load_labelled, load_unlabelled, predict, report,
+                                        split_by_identity, split_digest, teacher_probabilities, train_classifier,
+                                        write_scores)
 
 LR_C = 1.0  # inverse L2 strength; 0.1 and 10 gave Young 0.776 / 0.789 against 0.794 in grouped 5-fold CV
 

@@ -10,9 +10,9 @@ g_step, fused Adam, and the Amp with autocast, and loss scaling for fp16) on ran
 import argparse
 
 import torch
+from throughput import FaceganLoop, timed  # bench/ is the script's folder, so it is on sys.path
 
 from facegan.training.amp import native_bf16
-from throughput import FaceganLoop, timed  # bench/ is the script's folder, so it is on sys.path
 
 
 def images_per_second(images: torch.Tensor, width: float, precision: str, channels_last: bool, batch: int,

@@ -39,11 +39,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's facegan, also when run as a script
 
-from facegan.evaluation import digits as fd  # noqa: E402
-from facegan.training.state import load_generator  # noqa: E402
-from facegan.config import PRESETS, SYNTHETIC_DIGITS, build_config  # noqa: E402
+from facegan.config import PRESETS, build_config  # noqa: E402
+from facegan.data import SYNTHETIC_DIGITS
 from facegan.data.images import to_uint8  # noqa: E402
+from facegan.evaluation import digits as fd  # noqa: E402
 from facegan.latent import sample  # noqa: E402
+from facegan.training.state import load_generator  # noqa: E402
 from facegan.viz import save_grid  # noqa: E402
 
 TARGETS = {"recognised": 0.80, "classes_present": 10, "max_class_share": 0.20}

@@ -30,13 +30,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from face_identity import IdentityEmbedding, torch_to_uint8  # noqa: E402
 
-from facegan.editing.names import FRIENDLY_NAMES  # noqa: E402
-from facegan.editing.attributes import load_classifier, predict  # noqa: E402
-from facegan.training.state import load_generator  # noqa: E402
 from facegan.data.images import to_uint8  # noqa: E402
-from facegan.editing.directions import (classifier_input, codes_for_seeds, directions_path, edit_codes, load_directions, render)  # noqa: E402
-from facegan.fileio import export_path  # noqa: E402
+from facegan.editing.attributes import load_classifier, predict, resize_for_attribute_classifier  # noqa: E402
+from facegan.editing.directions import directions_path, edit_codes, load_directions  # noqa: E402
+from facegan.editing.names import FRIENDLY_NAMES  # noqa: E402
 from facegan.evaluation.metrics import swd  # noqa: E402
+from facegan.fileio import export_path  # noqa: E402
+from facegan.latent import codes_for_seeds, render
+from facegan.training.state import load_generator  # noqa: E402
 
 
 def measure(G, directions, classifier, names, embed, name: str, strength: float, conditions: list[str],
@@ -48,7 +49,7 @@ def measure(G, directions, classifier, names, embed, name: str, strength: float,
     edited = torch.cat([edit_codes(codes[i:i + 1], directions, {name: float(toward[i]) * strength}, conditions)
                         for i in range(len(codes))])
     after = render(G, edited)
-    p_after = predict(classifier, classifier_input(after))
+    p_after = predict(classifier, resize_for_attribute_classifier(after))
     flipped = ((p_after[:, a] >= 0.5) != present).float().mean()
     others = [i for i in range(len(names)) if i != a]
     kept = [names.index(FRIENDLY_NAMES[c][0]) for c in ("age", "gender", "smile", "glasses") if c != name]
@@ -83,7 +84,7 @@ def main() -> None:
     attributes = args.attributes.split(",")
     codes = codes_for_seeds(G, range(args.first_seed, args.first_seed + args.n))
     before = render(G, codes)
-    p_before = predict(classifier, classifier_input(before))
+    p_before = predict(classifier, resize_for_attribute_classifier(before))
     e_before = embed(torch_to_uint8(before))
     rows = []
     for name in attributes:

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import torch
 
-from facegan.training.state import load_generator
-from facegan.editing.directions import (codes_for_seeds, directions_path, latent_space, load_directions, render, strip_codes)
+from facegan.editing.directions import directions_path, load_directions, strip_codes
 from facegan.fileio import atomic_path, export_path
-from facegan.latent import interpolate
-from facegan.editing.mixing import interpolate_w
+from facegan.interop.export import load_generator
+from facegan.latent import codes_for_seeds, interpolate, interpolate_w, latent_space, render
 from facegan.viz import labelled_grid, save_gif
 
 STRENGTHS = torch.linspace(-3, 3, 7)

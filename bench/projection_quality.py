@@ -17,13 +17,12 @@ from pathlib import Path
 
 import torch
 
-
-from facegan.editing.attributes import load_classifier
-from facegan.training.state import load_generator
 from facegan.data.images import decode_images, list_images, to_unit_range
-from facegan.editing.directions import latent_space
-from facegan.fileio import export_path, shipped_model
+from facegan.editing.attributes import load_classifier
 from facegan.editing.projection import project, reconstruction_quality
+from facegan.fileio import export_path, shipped_model
+from facegan.interop.export import load_generator
+from facegan.latent import latent_space
 from facegan.viz import save_grid
 
 

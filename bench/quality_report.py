@@ -19,11 +19,11 @@ import time
 import torch
 
 from facegan.data import synthetic_faces as synthetic
-from facegan.training.state import load_generator
 from facegan.data.images import load_faces
 from facegan.evaluation.evaluate import evaluate, real_subset
-from facegan.latent import sample_latents
 from facegan.evaluation.metrics import msssim_diversity, swd
+from facegan.interop.export import load_generator
+from facegan.latent import sample_latents
 from facegan.models import generator_from_meta
 
 

@@ -13,13 +13,14 @@ import time
 from pathlib import Path
 
 import torch
+from throughput import FaceganLoop  # bench/ is the script's folder, so it is on sys.path
 from torch.profiler import ProfilerActivity, profile
 
-from facegan.training import state as ckpt
-from facegan.training import loop as training
+from facegan.interop.export import export_generator
 from facegan.latent import generate, sample_latents
+from facegan.training import loop as training
+from facegan.training import state as ckpt
 from facegan.viz import plot_losses, save_grid
-from throughput import FaceganLoop  # bench/ is the script's folder, so it is on sys.path
 
 
 def milliseconds(fn, repeats: int = 3) -> float:
@@ -63,7 +64,7 @@ def main() -> None:
         print("epoch-end work of facegan train:")
         for name, work in [("64-image grid", lambda: save_grid(generate(G, fixed_z), run / "grid.png")),
                            ("checkpoint", lambda: ckpt.save_state(run, state, 3)),
-                           ("generator export", lambda: ckpt.export_generator(G, run / "g.safetensors", cfg.to_dict())),
+                           ("generator export", lambda: export_generator(G, run / "g.safetensors", cfg.to_dict())),
                            ("loss plot", lambda: plot_losses(history, run / "losses.png"))]:
             print(f"  {name:17s} {milliseconds(work):7.0f} ms")
 

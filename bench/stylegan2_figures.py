@@ -16,10 +16,10 @@ from pathlib import Path
 
 import torch
 
-from facegan.training.state import load_generator
+from facegan.editing.mixing import mixing_figure
 from facegan.fileio import atomic_path, export_path
-from facegan.latent import interpolate, sample
-from facegan.editing.mixing import interpolate_w, mixing_figure
+from facegan.interop.export import load_generator
+from facegan.latent import interpolate, interpolate_w, sample
 from facegan.viz import save_grid
 
 PSIS = [1.0, 0.8, 0.6, 0.4, 0.2, 0.0]

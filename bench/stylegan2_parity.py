@@ -49,8 +49,8 @@ from pathlib import Path
 
 import torch
 
-from facegan.training.losses import r1_penalty
 from facegan.models import stylegan2 as sg2
+from facegan.training.losses import r1_penalty
 
 CONFIGS = [  # (resolution, channel_base, channel_max, w_dim, mapping layers, conv_clamp)
     (8, 256, 32, 32, 2, None),
@@ -159,7 +159,7 @@ def compare(networks, resolution: int, channel_base: int, channel_max: int, w_di
 def compare_pickle(networks, augment, resolution: int, channel_base: int, channel_max: int, w_dim: int,
                    layers: int, clamp, scratch: Path) -> dict[str, float]:
     """An official snapshot pickled by NVIDIA's persistence, imported by facegan, against NVIDIA's G_ema."""
-    from facegan.training.state import load_generator
+    from facegan.interop.export import load_generator
     from facegan.interop.stylegan import import_generator, official_generator
 
     z_dim, lr_mul = 24, 0.05 if layers == 2 else 0.01

@@ -15,9 +15,9 @@ import time
 
 import torch
 
-from facegan.training import loop as training
 from facegan.config import build_config
 from facegan.models.summary import count_parameters
+from facegan.training import loop as training
 
 
 def main() -> None:

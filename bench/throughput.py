@@ -30,12 +30,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from facegan.training import loop as training
-from facegan.training.amp import native_bf16
 from facegan.config import TrainConfig
 from facegan.data.images import load_folder
-from facegan.training.device import describe, pick_device
 from facegan.models.dcgan import Discriminator, Generator
+from facegan.training import loop as training
+from facegan.training.amp import native_bf16
+from facegan.training.device import describe, pick_device
 
 
 def jpeg_folder(images: str | None) -> Path:

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import torch
 
-from facegan.training import state as ckpt
-from facegan.data import synthetic_faces as synthetic
-from facegan.training import loop as training
 from facegan.config import build_config, fields
+from facegan.data import synthetic_faces as synthetic
 from facegan.data.images import load_faces
-from facegan.evaluation import evaluate
+from facegan.evaluation.evaluate import evaluate
+from facegan.interop.export import export_generator
 from facegan.latent import generate, sample_latents
+from facegan.training import loop as training
 from facegan.viz import save_grid
 
 
@@ -83,7 +83,7 @@ def run_config(name: str, overrides: dict, train_images: torch.Tensor, holdout: 
         mark += 1
     if export_dir:  # what `facegan train` would export at the last mark, for sample / mix / eval
         export_dir.mkdir(parents=True, exist_ok=True)
-        ckpt.export_generator(p.sampler, export_dir / f"{name}.safetensors", cfg.to_dict())
+        export_generator(p.sampler, export_dir / f"{name}.safetensors", cfg.to_dict())
     return points
 
 

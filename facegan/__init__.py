@@ -32,8 +32,8 @@ __all__ = ["TrainConfig", "build_config", "PRESETS", "Generator", "Discriminator
            "interpolate", "FaceganError", "__version__"]
 
 if TYPE_CHECKING:  # type checkers and IDEs see the real names
-    from facegan.training.state import export_generator, load_generator
     from facegan.data.images import FaceDataset, load_dataset, load_faces
+    from facegan.interop.export import export_generator, load_generator
     from facegan.latent import interpolate, sample
     from facegan.models.dcgan import Discriminator, Generator
     from facegan.training.loop import train

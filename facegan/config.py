@@ -18,8 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from facegan.data import (DEFAULT_CELEBA_DIR, DEFAULT_MNIST_DIR, DEFAULT_RESOLUTION, SYNTHETIC, SYNTHETIC_COUNT,
-                          SYNTHETIC_DIGITS)
+from facegan.data import DEFAULT_CELEBA_DIR, DEFAULT_MNIST_DIR, DEFAULT_RESOLUTION, SYNTHETIC_COUNT
 from facegan.errors import FaceganError, require_int_at_least
 from facegan.models import ARCHITECTURES  # the registry's names (imports no torch)
 

@@ -1,6 +1,7 @@
-"""Atomic file writes: write to a temporary file beside the target, then rename over it.
+"""Files: atomic writes, where things are (caches, shipped models, run exports), and reading the
+format-tagged safetensors files facegan writes (torch is imported only when one is read).
 
-A crash or Ctrl-C mid-write leaves the previous file intact instead of a truncated one. The new file
+Atomic writes go to a temporary file beside the target, then rename over it: a crash or Ctrl-C mid-write leaves the previous file intact instead of a truncated one. The new file
 gets the permissions a plain ``open(path, "w")`` would give it (0666 less the umask), not
 ``tempfile.mkstemp``'s private 0600.
 """
@@ -11,9 +12,12 @@ import json
 import os
 import secrets
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from facegan.errors import FaceganError
+
+if TYPE_CHECKING:
+    import torch
 
 GENERATOR_FILE = "generator.safetensors"  # what a run directory's generator export is called
 
@@ -98,3 +102,29 @@ def shipped_model(name: str) -> Path:
     here = Path(SHIPPED_MODELS) / name
     beside_package = Path(__file__).resolve().parent.parent / SHIPPED_MODELS / name
     return here if here.is_file() or not beside_package.is_file() else beside_package
+
+
+def load_module_state(module: "torch.nn.Module", weights: dict[str, "torch.Tensor"], what: str) -> None:
+    """load_state_dict with a one-line message when the file holds another architecture."""
+    try:
+        module.load_state_dict(weights)
+    except RuntimeError as e:
+        first = next((ln.strip() for ln in str(e).splitlines()[1:] if ln.strip()), str(e))
+        raise FaceganError(f"{what} does not fit this model (another architecture or width?): {first[:200]}") from None
+
+
+def read_tagged_safetensors(path: Path, fmt: str, kind: str) -> tuple[dict[str, "torch.Tensor"], dict[str, str]]:
+    """(weights, metadata) of a safetensors file whose metadata says format ``fmt``; a corrupt file or
+    one of another kind (``kind`` names the expected one) gets one line. Reading runs no code."""
+    from safetensors import SafetensorError, safe_open  # imports torch: only when a file is read
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+            weights = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise FaceganError(f"{path} is not a readable safetensors file (truncated or corrupt?): {e}") from None
+    if metadata.get("format") != fmt:
+        raise FaceganError(f"{path} is a safetensors file but not a {kind} (its metadata format is "
+                           f"{metadata.get('format')!r})")
+    return weights, metadata

@@ -1,7 +1,13 @@
-"""Latent vectors: seeded sampling, spherical interpolation, and drawing faces from a generator.
+"""Latent codes: the one path seeds -> z -> codes (z, or w for style generators) -> images, for every
+architecture, with truncation and interpolation.
 
-Latents are drawn on the CPU from a seeded generator, so a seed names the same faces on every
-device. ``sample`` is what the CLI, notebook and app call.
+- z: ``sample_latents`` / ``latents_for_seeds`` draw it on the CPU from a seeded generator, so a seed names
+  the same face on every device; ``generate`` turns z (N, latent_dim) into images (N, C, H, W) in [-1, 1].
+- codes: what edits, projection and the app work on. z itself for generators without a mapping (DCGAN,
+  MLP); w (N, w_dim) for style generators (StyleGAN2), or W+ (N, num_ws, w_dim) with one w per layer.
+  ``codes_for_seeds`` / ``z_to_codes`` make them, ``render`` turns them into images.
+- ``sample`` and ``interpolate`` (slerp in z) / ``interpolate_w`` (lerp in W) are what the CLI, notebooks
+  and app call.
 """
 from __future__ import annotations
 
@@ -80,3 +86,66 @@ def interpolate(generator: torch.nn.Module, seed_a: int, seed_b: int, steps: int
     a = sample_latents(1, generator.latent_dim, seed_a)[0]
     b = sample_latents(1, generator.latent_dim, seed_b)[0]
     return generate(generator, slerp(a, b, torch.linspace(0, 1, steps)), **_truncation(generator, truncation))
+
+
+def latent_space(generator: torch.nn.Module) -> str:
+    """'w' for style generators (edits in W), 'z' for the others."""
+    return "w" if hasattr(generator, "mapping") else "z"
+
+
+def code_size(generator: torch.nn.Module) -> int:
+    return generator.w_dim if latent_space(generator) == "w" else generator.latent_dim
+
+
+@torch.no_grad()
+def codes_for_seeds(generator: torch.nn.Module, seeds, truncation: float = 1.0) -> torch.Tensor:
+    """(len(seeds), D) on the CPU: each seed's z (the one `sample` draws), or its w for style generators."""
+    z = latents_for_seeds(list(seeds), generator.latent_dim)
+    return z_to_codes(generator, z, truncation)
+
+
+@torch.no_grad()
+def z_to_codes(generator: torch.nn.Module, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
+    """z (N, latent_dim) -> codes (N, D) on the CPU: z itself, or its w for style generators."""
+    if latent_space(generator) == "z":
+        if truncation != 1.0:
+            raise FaceganError("truncation needs a style generator (stylegan2); leave it at 1 for this generator")
+        return z
+    device = next(generator.parameters()).device
+    ws = [generator.mapping(chunk.to(device), truncation_psi=truncation, update_w_avg=False)[:, 0].cpu()
+          for chunk in z.split(1024)]  # without mixing all num_ws ws are equal: keep one
+    return torch.cat(ws)
+
+
+def render(generator: torch.nn.Module, codes: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Codes (N, D) -- or W+ codes (N, num_ws, w_dim) -- -> images (N, C, R, R) in [-1, 1] on the CPU."""
+    check_codes(generator, codes)
+    if latent_space(generator) == "z":
+        return generate(generator, codes, batch_size)
+    return generate(generator.synthesis, ws_from_codes(generator, codes), min(batch_size, 64))
+
+
+def ws_from_codes(generator: torch.nn.Module, codes: torch.Tensor) -> torch.Tensor:
+    """w codes (N, w_dim) -> ws (N, num_ws, w_dim), the same w for every layer (a view, no copy);
+    W+ codes (N, num_ws, w_dim) are returned as they are."""
+    return codes[:, None].expand(-1, generator.num_ws, -1) if codes.dim() == 2 else codes
+
+
+def check_codes(generator: torch.nn.Module, codes: torch.Tensor) -> None:
+    size, space = code_size(generator), latent_space(generator)
+    shapes = [(size,)] + ([(generator.num_ws, size)] if space == "w" else [])
+    if tuple(codes.shape[1:]) not in shapes:
+        raise FaceganError(f"latent of shape {tuple(codes.shape[1:])} does not fit this generator, whose "
+                           f"{space} codes are {' or '.join(str(s) for s in shapes)}: was it made for another "
+                           "generator?")
+
+
+def interpolate_w(generator: torch.nn.Module, seed_a: int, seed_b: int, steps: int,
+                  truncation: float = 1.0) -> torch.Tensor:
+    """Faces along the straight line in W between two seeds' ws: (steps, C, H, W). W is where the
+    mapping has made the space roughly linear, so a lerp there changes the face more evenly than a
+    slerp in z (StyleGAN's perceptual path length is measured this way)."""
+    require_style_generator(generator, "W space")
+    w = codes_for_seeds(generator, [seed_a, seed_b], truncation)  # (2, w_dim)
+    t = torch.linspace(0, 1, steps)[:, None]
+    return render(generator, w[0].lerp(w[1], t))  # lerp broadcasts to (steps, w_dim)

@@ -17,7 +17,8 @@ def show(obj, jpeg: bool = False) -> None:
     """Display a PIL image (as one PNG, or JPEG if ``jpeg``) or a matplotlib figure inline
     (no-op outside IPython)."""
     try:
-        from IPython.display import Image as InlineImage, display
+        from IPython.display import Image as InlineImage
+        from IPython.display import display
     except ImportError:
         return
     if isinstance(obj, Image.Image):

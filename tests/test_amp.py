@@ -3,9 +3,9 @@ import pytest
 import torch
 from torch import nn
 
+from facegan.errors import FaceganError
 from facegan.training import amp as amp_module
 from facegan.training.amp import Amp, resolve
-from facegan.errors import FaceganError
 from facegan.training.losses import d_loss_bce
 
 CPU = torch.device("cpu")

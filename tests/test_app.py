@@ -10,13 +10,13 @@ from PIL import Image
 
 pytest.importorskip("streamlit", reason="the app's tests need streamlit: pip install -r requirements-test.txt")
 from streamlit.testing.v1 import AppTest  # noqa: E402
+from test_styles import tiny as tiny_stylegan  # noqa: E402
+from test_webapp import tiny_export  # noqa: E402
 
 from facegan.app import logic as webapp  # noqa: E402
 from facegan.cli import main as cli  # noqa: E402
 from facegan.training.loop import train  # noqa: E402
 from facegan.training.state import export_generator  # noqa: E402
-from test_styles import tiny as tiny_stylegan  # noqa: E402
-from test_webapp import tiny_export  # noqa: E402
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 

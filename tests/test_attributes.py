@@ -9,8 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from facegan.editing import attributes as fa
 from facegan.cli import main
+from facegan.editing import attributes as fa
 from facegan.errors import FaceganError
 from facegan.models.classifiers.attributes import AttributeClassifier
 
@@ -115,9 +115,9 @@ def test_classifier_file_round_trip_and_hostile_files(tmp_path):
     (tmp_path / "evil.safetensors").write_bytes(b"\x80\x04cos\nsystem\n")  # a pickle, not safetensors
     with pytest.raises(FaceganError, match="not a readable safetensors file"):
         fa.load_classifier(tmp_path / "evil.safetensors")
-    from facegan.training import state as ckpt
+    from facegan.interop.export import export_generator
     from facegan.models.dcgan import Generator
-    export = ckpt.export_generator(Generator(8, 0.125), tmp_path / "generator.safetensors")
+    export = export_generator(Generator(8, 0.125), tmp_path / "generator.safetensors")
     with pytest.raises(FaceganError, match="not a facegan attribute classifier"):
         fa.load_classifier(export)
     with pytest.raises(FaceganError, match="does not exist"):
@@ -138,9 +138,9 @@ def test_train_and_score_from_the_cli(tmp_path, capsys):
     rows = list(csv.reader(scores.open()))
     assert rows[0] == ["image", "Bright_Top", "Coin"] and len(rows) == 65 and rows[1][0] == "0000.png"
     assert "broken.png" not in {r[0] for r in rows}
-    from facegan.training import state as ckpt
+    from facegan.interop.export import export_generator
     from facegan.models.dcgan import Generator
-    G = ckpt.export_generator(Generator(8, 0.125), tmp_path / "generator.safetensors")
+    G = export_generator(Generator(8, 0.125), tmp_path / "generator.safetensors")
     assert main(["attributes", "score", "--classifier", str(out), "--data", str(G), "--n", "3", "--seed", "5",
                  "--out", str(scores), "--device", "cpu"]) == 0
     rows = list(csv.reader(scores.open()))

@@ -3,11 +3,11 @@ in training goes through the hook, real and fake alike; resume stays bitwise wit
 import pytest
 import torch
 
-from facegan.training import augment
-from facegan.training import state as ckpt
-from facegan.training import loop as training
 from facegan.config import TrainConfig
 from facegan.errors import FaceganError
+from facegan.training import augment
+from facegan.training import loop, steps
+from facegan.training import state as ckpt
 from facegan.training.loop import train
 
 
@@ -72,7 +72,7 @@ def test_unknown_operation_is_a_clear_config_error():
 def test_every_d_call_sees_augmented_images_real_and_fake(tiny_config, monkeypatch):
     """The hook is applied to the real batch, the detached fakes and G's fakes in the G step."""
     cfg = tiny_config(augment="translation")
-    parts = training.setup(cfg, 3, 64, torch.device("cpu"))
+    parts = steps.setup(cfg, 3, 64, torch.device("cpu"))
     seen = []
     plain = parts.augment
 
@@ -81,9 +81,9 @@ def test_every_d_call_sees_augmented_images_real_and_fake(tiny_config, monkeypat
         return plain(images)
 
     parts.augment = spy
-    pos = training.Position(_rng())
+    pos = steps.Position(_rng())
     real = torch.rand(cfg.batch_size, 3, 64, 64) * 2 - 1
-    training.train_step(parts, pos, real)
+    steps.train_step(parts, pos, real)
     # D step: real (no grad), fake.detach() (no grad); G step: fake with G's graph
     assert seen == [False, False, True]
 
@@ -92,7 +92,7 @@ def test_resume_with_augment_and_ema_is_bitwise(tiny_config):
     cfg = dict(augment="color,translation,cutout", ema_kimg=0.05)
     straight = train(tiny_config(name="straight", epochs=2, **cfg), progress=False)
     half = train(tiny_config(name="half", epochs=1, **cfg), progress=False)
-    train(training.resume_config(half, epochs=2), resume=half, progress=False)
+    train(loop.resume_config(half, epochs=2), resume=half, progress=False)
     a, b = ckpt.latest_state(straight), ckpt.latest_state(half)
     for part in ("generator", "discriminator", "generator_ema"):
         for k in a[part]:

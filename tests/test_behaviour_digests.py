@@ -12,7 +12,6 @@ import json
 import math
 
 import pytest
-
 from support.digests import FIXTURE, compute, machine
 
 SUMMARY_TOLERANCE = 1e-2  # relative (absolute for values near 0), for machines whose kernels differ

@@ -6,11 +6,12 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from facegan.training import state as ckpt
 from facegan.errors import FaceganError
+from facegan.interop.export import export_config, export_generator, load_generator, read_export
 from facegan.latent import interpolate, sample
-from facegan.training.loop import resume_config, train
 from facegan.models.dcgan import Generator
+from facegan.training import state as ckpt
+from facegan.training.loop import resume_config, train
 
 
 @pytest.fixture
@@ -18,23 +19,23 @@ def exported(tmp_path):
     torch.manual_seed(0)
     G = Generator(latent_dim=16, width=0.125)
     G(torch.randn(8, 16))  # a train-mode forward moves the BN running stats away from their init
-    path = ckpt.export_generator(G, tmp_path / "generator.safetensors", {"epochs": 3})
+    path = export_generator(G, tmp_path / "generator.safetensors", {"epochs": 3})
     return G.eval(), path
 
 
 def test_export_load_round_trip_rebuilds_from_the_file_alone(exported):
     G, path = exported
-    loaded = ckpt.load_generator(path)
+    loaded = load_generator(path)
     assert (loaded.latent_dim, loaded.width, loaded.training) == (16, 0.125, False)
     for k, v in G.state_dict().items():
         assert torch.equal(v, loaded.state_dict()[k]), k
-    assert ckpt.export_config(path) == {"epochs": 3}
+    assert export_config(path) == {"epochs": 3}
 
 
 def test_same_seed_same_faces_and_different_seed_different_faces(exported):
     _, path = exported
-    G = ckpt.load_generator(path)
-    a, b, c = sample(G, 6, seed=5), sample(ckpt.load_generator(path), 6, seed=5), sample(G, 6, seed=6)
+    G = load_generator(path)
+    a, b, c = sample(G, 6, seed=5), sample(load_generator(path), 6, seed=5), sample(G, 6, seed=6)
     assert a.shape == (6, 3, 64, 64) and torch.equal(a, b) and not torch.equal(a, c)
     assert torch.allclose(sample(G, 3, seed=5), a[:3], atol=1e-6)  # eval mode: a face does not depend on its batch
     strip = interpolate(G, 5, 6, steps=4)
@@ -73,32 +74,32 @@ def test_truncated_and_foreign_checkpoints(tmp_path):
 def test_bad_generator_files_each_get_a_clear_error(exported, tmp_path):
     _, path = exported
     with pytest.raises(FaceganError, match="not found"):
-        ckpt.load_generator(tmp_path / "missing.safetensors")
+        load_generator(tmp_path / "missing.safetensors")
     pt = tmp_path / "state.pt"
     pt.write_bytes(b"x")
     with pytest.raises(FaceganError, match="not a .safetensors generator export"):
-        ckpt.load_generator(pt)
+        load_generator(pt)
     truncated = tmp_path / "truncated.safetensors"
     truncated.write_bytes(path.read_bytes()[:1000])
     with pytest.raises(FaceganError, match="not a readable safetensors file"):
-        ckpt.load_generator(truncated)
+        load_generator(truncated)
     foreign = tmp_path / "foreign.safetensors"
     save_file({"w": torch.zeros(2)}, str(foreign))
     with pytest.raises(FaceganError, match="not a facegan generator export"):
-        ckpt.load_generator(foreign)
+        load_generator(foreign)
 
 
 def test_export_of_another_architecture_is_named(exported, tmp_path):
     _, path = exported
-    weights, meta = ckpt.read_export(path)
+    weights, meta = read_export(path)
     lying = tmp_path / "lying.safetensors"  # metadata claims width 0.25, weights are width 0.125
     save_file(weights, str(lying), metadata={**meta, "arch": json.dumps({"arch": "dcgan", "latent_dim": 16, "width": 0.25})})
     with pytest.raises(FaceganError, match="does not fit this model"):
-        ckpt.load_generator(lying)
+        load_generator(lying)
     other = tmp_path / "other.safetensors"
     save_file(weights, str(other), metadata={**meta, "arch": json.dumps({"arch": "stylegan"})})
     with pytest.raises(FaceganError, match="unknown architecture 'stylegan'"):
-        ckpt.load_generator(other)
+        load_generator(other)
 
 
 def test_state_files_keep_only_the_newest(tmp_path):
@@ -120,7 +121,7 @@ def test_a_run_written_before_the_registry_loads_and_resumes_bit_for_bit(tmp_pat
     shutil.copytree(FIXTURES / "v1_run", run)
     state = ckpt.latest_state(run)
     assert state["format_version"] == 2 and "history" not in state and state["generator_ema"] is None
-    old_export = ckpt.load_generator(run)  # a run directory means its generator.safetensors
+    old_export = load_generator(run)  # a run directory means its generator.safetensors
     assert old_export.arch()["resolution"] == 64 and old_export.arch()["upsample"] == "transpose"
     train(resume_config(run, epochs=3), resume=run, progress=False)
     expected = load_file(FIXTURES / "v1_run_epoch3_generator.safetensors")
@@ -133,10 +134,10 @@ def test_a_run_written_before_the_registry_loads_and_resumes_bit_for_bit(tmp_pat
 
 def test_a_run_directory_without_an_export_is_named(tmp_path):
     with pytest.raises(FaceganError, match="is a folder but not a run directory"):
-        ckpt.load_generator(tmp_path)
+        load_generator(tmp_path)
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(FaceganError, match="has no generator.safetensors yet"):
-        ckpt.load_generator(tmp_path)
+        load_generator(tmp_path)
 
 
 def test_read_history_keeps_records_up_to_the_checkpoint(tmp_path):

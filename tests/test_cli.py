@@ -204,11 +204,16 @@ def test_help_texts_hold_no_benchmark_figures():
     assert not found, found
 
 
-def test_the_package_list_names_every_subpackage():
-    """A non-editable `pip install .` installs only the packages pyproject.toml lists: a subpackage
-    left out (facegan.models) would import in a checkout and fail everywhere else."""
+def test_package_discovery_finds_every_subpackage():
+    """A non-editable `pip install .` installs only the packages setuptools finds (pyproject.toml's
+    packages.find): a folder of modules without an __init__.py would import in a checkout and be missing
+    everywhere else."""
+    from setuptools import find_packages
+
     root = Path(__file__).resolve().parent.parent
-    line = re.search(r"^packages = \[(.*)\]", (root / "pyproject.toml").read_text(), re.M).group(1)
-    listed = {name.strip().strip('"') for name in line.split(",")}
-    found = {".".join(p.parent.relative_to(root).parts) for p in (root / "facegan").rglob("__init__.py")}
-    assert found == listed
+    include = re.search(r"^\[tool.setuptools.packages.find\]\ninclude = \[(.*?)\]", (root / "pyproject.toml").read_text(),
+                        re.M).group(1)
+    found = set(find_packages(str(root), include=[name.strip().strip('"') for name in include.split(",")]))
+    folders = {".".join(p.parent.relative_to(root).parts) for p in (root / "facegan").rglob("*.py")
+               if "__pycache__" not in p.parts}
+    assert folders == found, f"folders of modules not found as packages: {sorted(folders - found)}"

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from facegan.config import DEFAULT_CELEBA_DIR, PRESETS, TrainConfig, build_config, resolve_preset
+from facegan.config import PRESETS, TrainConfig, build_config, resolve_preset
+from facegan.data import DEFAULT_CELEBA_DIR
 from facegan.errors import FaceganError
 
 

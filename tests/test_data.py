@@ -2,13 +2,12 @@ import os
 
 import pytest
 import torch
-
-from facegan.data import images as data
-from facegan import fileio
-from facegan.config import DEFAULT_CELEBA_DIR
-from facegan.errors import FaceganError
-
 from conftest import write_image
+
+from facegan import fileio
+from facegan.data import DEFAULT_CELEBA_DIR
+from facegan.data import images as data
+from facegan.errors import FaceganError
 
 
 @pytest.fixture

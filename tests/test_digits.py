@@ -12,21 +12,22 @@ import threading
 import numpy as np
 import pytest
 import torch
+from conftest import state_tensors, write_image
 from PIL import Image
 
-from facegan.training import state as ckpt
-from facegan.data import images as data, mnist
-from facegan.interop import download
-from facegan.evaluation import digits as fd
 from facegan.cli import main
-from facegan.config import DEFAULT_MNIST_DIR, SYNTHETIC_DIGITS, build_config
+from facegan.config import build_config
+from facegan.data import DEFAULT_MNIST_DIR, SYNTHETIC_DIGITS, mnist
+from facegan.data import images as data
+from facegan.data.synthetic_digits import render_digits
 from facegan.errors import FaceganError
+from facegan.evaluation import digits as fd
+from facegan.interop import download
+from facegan.interop.export import export_generator, load_generator
 from facegan.models import build_models, generator_from_meta
 from facegan.models.mlp import Discriminator, Generator
-from facegan.data.synthetic_digits import render_digits
+from facegan.training import state as ckpt
 from facegan.training.loop import resume_config, train
-
-from conftest import state_tensors, write_image
 
 
 # ----------------------------------------------------------------------------- IDX files
@@ -325,7 +326,7 @@ def test_training_steps_export_and_one_channel_samples(tmp_path, capsys):
     assert all(not torch.equal(untrained[k], trained[k]) for k in untrained)
     grid = Image.open(run / "samples" / "epoch_002.png")
     assert grid.mode == "L" and grid.size == (4 * 30 + 2, 4 * 30 + 2)  # 16 digits of 28 px, 2 px apart
-    G = ckpt.load_generator(run)
+    G = load_generator(run)
     assert G.arch() == {"arch": "mlp", "latent_dim": 8, "hidden": [32, 64], "channels": 1, "resolution": 28,
                         "batchnorm": cfg.mlp_batchnorm}
     assert main(["sample", "--generator", str(run), "--n", "4", "--out", str(tmp_path / "s.png")]) == 0
@@ -360,7 +361,7 @@ def test_image_folders_train_in_grayscale_with_channels_1(tmp_path):
     assert faces.images.shape == (20, 1, 16, 16) and (faces.images.float() - luma).abs().max() <= 0.5
     assert faces.key != rgb.key and "grayscale" in faces.source
     run = train(tiny_digits(tmp_path, data=str(tmp_path / "pics"), resolution=16, channels=1, epochs=1), progress=False)
-    assert ckpt.load_generator(run).arch()["resolution"] == 16
+    assert load_generator(run).arch()["resolution"] == 16
     assert data.convert_channels(faces.images, 3).shape == (20, 3, 16, 16)  # and back to RGB by repetition
 
 
@@ -410,7 +411,7 @@ def test_classifier_file_round_trip_and_hostile_files(tmp_path):
     (tmp_path / "evil.safetensors").write_bytes(b"\x80\x04cos\nsystem\n")
     with pytest.raises(FaceganError, match="not a readable safetensors file"):
         fd.load_classifier(tmp_path / "evil.safetensors")
-    export = ckpt.export_generator(Generator(8, (16,)), tmp_path / "generator.safetensors")
+    export = export_generator(Generator(8, (16,)), tmp_path / "generator.safetensors")
     with pytest.raises(FaceganError, match="not a facegan digit classifier"):
         fd.load_classifier(export)
     with pytest.raises(FaceganError, match="does not exist; train one with: facegan digits classifier"):

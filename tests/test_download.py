@@ -5,11 +5,10 @@ import threading
 import zipfile
 
 import pytest
-
-from facegan.interop import download
-from facegan.errors import FaceganError
-
 from conftest import write_image
+
+from facegan.errors import FaceganError
+from facegan.interop import download
 
 
 def make_zip(tmp_path, n=5) -> bytes:

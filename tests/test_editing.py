@@ -5,16 +5,17 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from test_styles import tiny as tiny_stylegan
 from torch import nn
 
+from facegan.cli import main
 from facegan.editing import directions as editing
 from facegan.editing.names import parse_edits, resolve_name
-from facegan.training.state import export_generator
-from facegan.cli import main
-from facegan.errors import FaceganError
-from facegan.models.dcgan import Generator as DCGAN
 from facegan.editing.projection import load_photo, project, reconstruction_quality
-from test_styles import tiny as tiny_stylegan
+from facegan.errors import FaceganError
+from facegan.interop.export import export_generator
+from facegan.latent import codes_for_seeds, latent_space, render
+from facegan.models.dcgan import Generator as DCGAN
 
 PLANTED = torch.nn.functional.normalize(torch.arange(1.0, 9.0) * torch.tensor([1, -1] * 4), dim=0)  # (8,)
 
@@ -103,13 +104,13 @@ def test_style_generator_codes_are_w_and_render_as_the_seed_does():
     from facegan.latent import sample
 
     G, _ = tiny_stylegan()
-    codes = editing.codes_for_seeds(G, [3, 4])
-    assert editing.latent_space(G) == "w" and codes.shape == (2, G.w_dim)
-    assert torch.allclose(editing.render(G, codes), torch.cat([sample(G, 1, 3), sample(G, 1, 4)]), atol=1e-5)
+    codes = codes_for_seeds(G, [3, 4])
+    assert latent_space(G) == "w" and codes.shape == (2, G.w_dim)
+    assert torch.allclose(render(G, codes), torch.cat([sample(G, 1, 3), sample(G, 1, 4)]), atol=1e-5)
     plus = codes[:, None].repeat(1, G.num_ws, 1)
-    assert torch.allclose(editing.render(G, plus), editing.render(G, codes))
+    assert torch.allclose(render(G, plus), render(G, codes))
     with pytest.raises(FaceganError, match=r"latent of shape \(5,\) does not fit this generator"):
-        editing.render(G, torch.zeros(1, 5))
+        render(G, torch.zeros(1, 5))
 
 
 def test_directions_and_latents_are_tied_to_their_generator(tmp_path):
@@ -154,8 +155,8 @@ def test_projection_lowers_its_loss_and_reconstructs_a_generated_face():
 
 
 def test_perceptual_loss_uses_the_classifiers_stages():
-    from facegan.models.classifiers.attributes import AttributeClassifier
     from facegan.editing.projection import perceptual_distance
+    from facegan.models.classifiers.attributes import AttributeClassifier
 
     classifier = AttributeClassifier(2, width=4).eval()
     a, b = torch.rand(2, 3, 64, 64) * 2 - 1, torch.rand(2, 3, 64, 64) * 2 - 1

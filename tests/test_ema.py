@@ -3,8 +3,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from facegan.training import state as ckpt
 from facegan.training import loop as training
+from facegan.training import state as ckpt
 from facegan.training.ema import EMA, ema_beta
 from facegan.training.loop import train
 

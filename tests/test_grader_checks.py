@@ -8,7 +8,6 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tests as graders  # noqa: E402  (the repository's tests.py)
-
 from facegan.data.images import FaceDataset, load_synthetic  # noqa: E402
 from facegan.models.dcgan import Discriminator, Generator  # noqa: E402
 

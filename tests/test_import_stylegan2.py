@@ -20,21 +20,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import test_download
 import torch
+from official_format import (EasyDict, Persistent, dumps, official_init_kwargs, official_snapshot, persistent,
+                             randomised, rosinality_state)
 from PIL import Image
 
-import test_download
-from facegan.interop import download, pretrained
-from facegan.training.state import EXPORT_FORMAT, load_generator, read_tagged_safetensors
 from facegan.cli import main
 from facegan.errors import FaceganError
+from facegan.fileio import read_tagged_safetensors
+from facegan.interop import download, pretrained
+from facegan.interop.export import EXPORT_FORMAT, load_generator
+from facegan.interop.nvidia_pickle import TORCH_LEGACY_MAGIC
 from facegan.interop.stylegan import official_generator, rosinality_generator
 from facegan.latent import generate
 from facegan.models.dcgan import Generator as DCGAN
 from facegan.models.stylegan2 import Generator, generator_from_meta
-from facegan.interop.nvidia_pickle import TORCH_LEGACY_MAGIC
-from official_format import (EasyDict, Persistent, dumps, official_init_kwargs, official_snapshot, persistent,
-                             randomised, rosinality_state)
 
 
 def fixture_generator(**overrides) -> Generator:

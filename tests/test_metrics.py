@@ -6,9 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from facegan.evaluation import metrics as M
 from facegan.data.images import load_synthetic, to_unit_range
 from facegan.errors import FaceganError
+from facegan.evaluation import metrics as M
 
 
 @pytest.fixture(scope="module")
@@ -169,8 +169,8 @@ def test_eval_cli_prints_a_table_and_appends_to_the_runs_metrics(tiny_config, ca
 def test_training_with_metrics_logs_them_and_plots_a_third_panel(tiny_config):
     import json
 
-    from facegan.training.state import latest_state
     from facegan.training.loop import train
+    from facegan.training.state import latest_state
 
     run = train(tiny_config(epochs=2, metrics_every=1, metrics_samples=32), progress=False)
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
@@ -201,7 +201,7 @@ def test_evaluate_puts_held_out_faces_at_the_real_floor_and_an_untrained_generat
     must call the held-out faces as diverse as the real ones and a collapsed generator ~1.
     (Training one briefly is no substitute: after 5 epochs most of its SWD drop comes from BatchNorm's
     running statistics, and remains when G's optimiser never steps.)"""
-    from facegan.evaluation import evaluate
+    from facegan.evaluation.evaluate import evaluate
     from facegan.models.dcgan import Generator
 
     real, held_out = real_sets

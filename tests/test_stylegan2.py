@@ -12,14 +12,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facegan.training import state as ckpt
 from facegan.config import TrainConfig, build_config
 from facegan.errors import FaceganError
+from facegan.interop.export import export_generator, load_generator
 from facegan.latent import sample
-from facegan.training.losses import r1_penalty
 from facegan.models import ARCHITECTURES, build_models
-from facegan.models.stylegan2 import (Discriminator, Generator, block_channels, conv2d_resample, downsample2d, mix_styles, modulated_conv2d, setup_filter, upfirdn2d, upsample2d)
+from facegan.models.stylegan2 import (Discriminator, Generator, block_channels, conv2d_resample, downsample2d,
+                                      mix_styles, modulated_conv2d, setup_filter, upfirdn2d, upsample2d)
+from facegan.training import state as ckpt
 from facegan.training.loop import resume_config, train
+from facegan.training.losses import r1_penalty
 
 
 def tiny_generator(resolution: int = 16, **overrides) -> Generator:
@@ -303,8 +305,8 @@ def test_export_and_load_round_trip_through_the_registry(tmp_path):
                                  "channel_max": 8})
     G, _ = build_models(cfg, 3, 16)
     with_noise(G).train()(torch.randn(8, 8))  # a train-mode forward moves w_avg off zero
-    path = ckpt.export_generator(G, tmp_path / "generator.safetensors", cfg.to_dict())
-    loaded = ckpt.load_generator(path)
+    path = export_generator(G, tmp_path / "generator.safetensors", cfg.to_dict())
+    loaded = load_generator(path)
     assert isinstance(loaded, Generator) and loaded.arch() == G.arch() and not loaded.training
     for k, v in G.state_dict().items():
         assert torch.equal(v, loaded.state_dict()[k]), k
@@ -322,19 +324,19 @@ def test_sample_truncation_from_the_cli(tmp_path):
                                  "channel_max": 8})
     G, _ = build_models(cfg, 3, 16)
     with_noise(G).train()(torch.randn(8, 8))  # w_avg off zero
-    path = ckpt.export_generator(G, tmp_path / "generator.safetensors", cfg.to_dict())
-    G = ckpt.load_generator(path)
+    path = export_generator(G, tmp_path / "generator.safetensors", cfg.to_dict())
+    G = load_generator(path)
     average = sample(G, 4, seed=3, truncation=0.0)
     assert all(torch.allclose(face, average[0], atol=1e-6) for face in average)
     assert torch.equal(sample(G, 4, seed=3, truncation=1.0), sample(G, 4, seed=3))
     assert not torch.allclose(sample(G, 4, seed=3, truncation=0.7), sample(G, 4, seed=3))
     assert main(["sample", "--generator", str(path), "--n", "4", "--truncation", "0.7", "--device", "cpu",
                  "--out", str(tmp_path / "faces.png")]) == 0 and (tmp_path / "faces.png").is_file()
-    dcgan = ckpt.export_generator(DCGAN(8, 0.125), tmp_path / "dcgan.safetensors")
+    dcgan = export_generator(DCGAN(8, 0.125), tmp_path / "dcgan.safetensors")
     assert main(["sample", "--generator", str(dcgan), "--truncation", "0.7", "--device", "cpu",
                  "--out", str(tmp_path / "x.png")]) == 2
     with pytest.raises(FaceganError, match="no w space"):
-        sample(ckpt.load_generator(dcgan), 2, truncation=0.7)
+        sample(load_generator(dcgan), 2, truncation=0.7)
     assert main(["sample", "--generator", str(path), "--truncation", "1.5"]) == 2
 
 
@@ -346,7 +348,7 @@ def test_the_unchanged_trainer_trains_and_exports_stylegan2(tiny_config):
     run = train(cfg, progress=False)
     records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert records[-1]["step"] == 4 and all(math.isfinite(r["d_loss"]) and math.isfinite(r["g_loss"]) for r in records)
-    G = ckpt.load_generator(run)
+    G = load_generator(run)
     assert isinstance(G, Generator) and G.arch()["arch"] == "stylegan2" and G.resolution == 16
     assert G.mapping.w_avg.abs().sum() > 0  # the EMA copy follows G's w_avg (a buffer)
     assert (run / "samples" / "epoch_001.png").is_file()

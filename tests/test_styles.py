@@ -1,16 +1,17 @@
-"""W space of style generators (facegan.editing.mixing): which resolution each w drives, style-group parsing,
+"""W space of style generators (facegan.editing.mixing, facegan.latent): which resolution each w drives, style-group parsing,
 W interpolation and the style-mixing figure, from Python and from the CLI."""
 import pytest
 import torch
 from PIL import Image
 
-from facegan.training import state as ckpt
 from facegan.cli import main
 from facegan.config import build_config
+from facegan.editing.mixing import layer_resolutions, mixing_grid, parse_layers
 from facegan.errors import FaceganError
+from facegan.interop.export import export_generator
+from facegan.latent import interpolate_w, latents_for_seeds, render
 from facegan.models import build_models
 from facegan.models.dcgan import Generator as DCGAN
-from facegan.editing.mixing import (interpolate_w, layer_resolutions, mixing_grid, parse_layers, seeds_to_ws, synthesize)
 
 
 def tiny(resolution: int = 16):
@@ -25,6 +26,15 @@ def tiny(resolution: int = 16):
                 p.fill_(0.5)
     G.train()(torch.randn(8, 8))  # a train-mode forward moves w_avg off zero
     return G.eval(), cfg
+
+
+@torch.no_grad()
+def seeds_to_ws(G, seeds):
+    """Each seed's ws (N, num_ws, w_dim), straight from the mapping network (not through facegan.latent)."""
+    return G.mapping(latents_for_seeds(seeds, G.latent_dim), update_w_avg=False)
+
+
+synthesize = render  # ws (N, num_ws, w_dim) -> images: the synthesis network in eval mode
 
 
 def test_each_w_drives_the_resolution_of_its_layer():
@@ -81,7 +91,7 @@ def test_mixing_grid_copies_exactly_the_groups_layers_from_the_row_seed():
 
 def test_mix_and_w_interpolation_from_the_cli(tmp_path):
     G, cfg = tiny(32)
-    path = ckpt.export_generator(G, tmp_path / "generator.safetensors", cfg.to_dict())
+    path = export_generator(G, tmp_path / "generator.safetensors", cfg.to_dict())
     out = tmp_path / "mix.png"
     assert main(["mix", "--generator", str(path), "--rows", "1,2", "--cols", "3,4,5", "--device", "cpu",
                  "--styles", "coarse,middle,6-7", "--truncation", "0.7", "--out", str(out)]) == 0
@@ -103,7 +113,7 @@ def test_mix_and_w_interpolation_from_the_cli(tmp_path):
 ])
 def test_mix_mistakes_get_one_line_and_write_nothing(tmp_path, capsys, args, message):
     G, cfg = tiny()
-    path = ckpt.export_generator(G, tmp_path / "generator.safetensors", cfg.to_dict())
+    path = export_generator(G, tmp_path / "generator.safetensors", cfg.to_dict())
     out = tmp_path / "mix.png"
     assert main(["mix", "--generator", str(path), "--device", "cpu", "--out", str(out), *args]) == 2
     err = capsys.readouterr().err.strip()
@@ -112,7 +122,7 @@ def test_mix_mistakes_get_one_line_and_write_nothing(tmp_path, capsys, args, mes
 
 
 def test_w_space_commands_on_a_dcgan_say_it_has_no_w_space(tmp_path, capsys):
-    dcgan = ckpt.export_generator(DCGAN(8, 0.125), tmp_path / "dcgan.safetensors")
+    dcgan = export_generator(DCGAN(8, 0.125), tmp_path / "dcgan.safetensors")
     assert main(["mix", "--generator", str(dcgan), "--device", "cpu", "--out", str(tmp_path / "m.png")]) == 2
     assert "facegan mix needs a style generator (stylegan2)" in capsys.readouterr().err
     assert main(["interpolate", "--generator", str(dcgan), "--space", "w", "--device", "cpu",

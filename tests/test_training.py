@@ -1,18 +1,18 @@
 import json
 import signal
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
-
-from facegan.training import state as ckpt
-from facegan.training import loop as training
-from facegan.errors import FaceganError
-from facegan.models import build_models
-from facegan.training.loop import train
-
 from conftest import state_tensors
+
+from facegan.errors import FaceganError
+from facegan.interop.export import load_generator
+from facegan.models import build_models
+from facegan.training import loop, steps
+from facegan.training import state as ckpt
+from facegan.training.loop import train
 
 
 def _final_state(run_dir):
@@ -59,7 +59,7 @@ def test_same_seed_same_weights_bitwise(tiny_config):
 def test_resume_equals_uninterrupted_bitwise(tiny_config, precision):
     straight = train(tiny_config(name="straight", epochs=2, precision=precision), progress=False)
     half = train(tiny_config(name="half", epochs=1, precision=precision), progress=False)
-    resumed = train(training.resume_config(half, epochs=2), resume=half, progress=False)
+    resumed = train(loop.resume_config(half, epochs=2), resume=half, progress=False)
     assert resumed == half
     a, b = _final_state(straight), _final_state(resumed)
     _assert_same_weights(a, b)
@@ -78,7 +78,7 @@ def test_options_run_wgan_gp_steplr_and_two_g_steps(tiny_config):
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_identically(tiny_config, monkeypatch):
     straight = _final_state(train(tiny_config(name="straight", epochs=2), progress=False))
-    real_g_step, calls = training.g_step, []
+    real_g_step, calls = steps.g_step, []
 
     def interrupting_g_step(*args, **kwargs):
         calls.append(1)
@@ -86,26 +86,26 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_identically(tiny_config, 
             signal.raise_signal(signal.SIGINT)
         return real_g_step(*args, **kwargs)
 
-    monkeypatch.setattr(training, "g_step", interrupting_g_step)
+    monkeypatch.setattr(steps, "g_step", interrupting_g_step)
     with pytest.raises(KeyboardInterrupt):
         train(tiny_config(name="interrupted", epochs=2), progress=False)
-    monkeypatch.setattr(training, "g_step", real_g_step)
+    monkeypatch.setattr(steps, "g_step", real_g_step)
     run = next(Path(tiny_config().runs_dir).glob("*-interrupted"))
     saved = _final_state(run)
     assert (saved["epoch"], saved["batch_in_epoch"], saved["step"]) == (1, 2, 6)  # step 6 completed
-    train(training.resume_config(run), resume=run, progress=False)
+    train(loop.resume_config(run), resume=run, progress=False)
     _assert_same_weights(straight, _final_state(run))
 
 
 def test_non_finite_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tiny_config, monkeypatch):
-    d_loss, g_loss = training.LOSSES["bce"]
+    d_loss, g_loss = steps.LOSSES["bce"]
     calls = []
 
     def exploding(real, fake):
         calls.append(1)
         return d_loss(real, fake) * (float("nan") if len(calls) >= 6 else 1.0)
 
-    monkeypatch.setitem(training.LOSSES, "bce", (exploding, g_loss))
+    monkeypatch.setitem(steps.LOSSES, "bce", (exploding, g_loss))
     with pytest.raises(FaceganError, match=r"non-finite loss at step 6 .*last good checkpoint: .*state-00000004\.pt"):
         train(tiny_config(epochs=3), progress=False)
 
@@ -113,9 +113,9 @@ def test_non_finite_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoin
 def test_resume_refuses_a_finished_run_and_missing_runs(tiny_config, tmp_path):
     run = train(tiny_config(), progress=False)
     with pytest.raises(FaceganError, match="already trained 1 epoch"):
-        train(training.resume_config(run), resume=run, progress=False)
+        train(loop.resume_config(run), resume=run, progress=False)
     with pytest.raises(FaceganError, match="does not exist"):
-        training.resume_config(tmp_path / "nope")
+        loop.resume_config(tmp_path / "nope")
 
 
 def test_too_few_images_for_a_batch_is_a_clear_error(tiny_config):
@@ -136,13 +136,12 @@ def test_resuming_a_checkpoint_of_another_architecture_is_a_clear_error(tiny_con
     state["config"]["width"] = 0.25  # the saved weights are width 0.125
     ckpt.save_state(run, {k: v for k, v in state.items() if k not in ("format", "format_version")}, keep=3)
     with pytest.raises(FaceganError, match="does not fit this model"):
-        train(training.resume_config(run, epochs=2), resume=run, progress=False)
+        train(loop.resume_config(run, epochs=2), resume=run, progress=False)
 
 
 def test_compiled_training_runs_and_checkpoints_load_into_plain_modules(tiny_config, capsys):
-    from torch._dynamo.utils import counters
-
     import torch._dynamo as dynamo
+    from torch._dynamo.utils import counters
 
     counters.clear()
     before = dynamo.config.suppress_errors
@@ -154,11 +153,11 @@ def test_compiled_training_runs_and_checkpoints_load_into_plain_modules(tiny_con
     assert not any(k.startswith("_orig_mod") for k in state["generator"])  # plain keys: loads anywhere
     for record in ckpt.read_history(run):
         assert torch.isfinite(torch.tensor([record["d_loss"], record["g_loss"]])).all()
-    ckpt.load_generator(run / "generator.safetensors")
+    load_generator(run / "generator.safetensors")
 
 
 def test_cuda_graph_steps_are_marked_only_for_reduce_overhead_on_cuda(tiny_config):
-    marker = training.cudagraph_step_marker
+    marker = steps.cudagraph_step_marker
     assert marker(tiny_config(compile=True, compile_mode="reduce-overhead"), torch.device("cuda")) \
         is torch.compiler.cudagraph_mark_step_begin
     assert marker(tiny_config(compile=True, compile_mode="reduce-overhead"), torch.device("cpu")) \
@@ -175,8 +174,8 @@ def test_a_checkpoint_from_before_fused_adam_resumes_with_fused_adam():
     saved = old.state_dict()
     for group in saved["param_groups"]:
         group.pop("fused", None)
-    new = training.adam(model, 1e-3, training.TrainConfig(), torch.device("cpu"))
-    training.load_optimizer_state(new, saved)
+    new = steps.adam(model, 1e-3, steps.TrainConfig(), torch.device("cpu"))
+    ckpt.load_optimizer_state(new, saved)
     assert new.param_groups[0]["fused"] is True
     assert new.state[model.weight]["exp_avg"].equal(old.state[model.weight]["exp_avg"])
     new.step()  # the fused kernel accepts the restored state
@@ -192,9 +191,9 @@ def test_compile_with_the_gradient_penalty_compiles_g_only_and_trains(tiny_confi
 def test_real_batch_scales_to_unit_range_and_flip_mirrors_about_half_the_images():
     images = torch.arange(4 * 3 * 2 * 2, dtype=torch.uint8).reshape(4, 3, 2, 2) * 5
     index = torch.arange(4).repeat(16)  # 64 draws of 4 images
-    plain = training.real_batch(images, index, False, torch.Generator().manual_seed(0))
+    plain = steps.real_batch(images, index, False, torch.Generator().manual_seed(0))
     assert torch.equal(plain, images[index].float() / 127.5 - 1)
-    flipped = training.real_batch(images, index, True, torch.Generator().manual_seed(0))
+    flipped = steps.real_batch(images, index, True, torch.Generator().manual_seed(0))
     mirrored = torch.tensor([torch.equal(f, p.flip(2)) for f, p in zip(flipped, plain)])
     same = torch.tensor([torch.equal(f, p) for f, p in zip(flipped, plain)])
     assert (mirrored | same).all() and 16 < mirrored.sum() < 48  # left-right mirror images, about half
@@ -203,12 +202,12 @@ def test_real_batch_scales_to_unit_range_and_flip_mirrors_about_half_the_images(
 def test_d_step_adds_the_gradient_penalty(tiny_config, monkeypatch):
     """With gp_weight > 0 the D loss is the adversarial loss plus gp_weight x the penalty."""
     cfg = tiny_config(loss="wgan", gp_weight=10.0)
-    parts = training.setup(cfg, 3, 64, torch.device("cpu"))
-    monkeypatch.setattr(training, "gradient_penalty", lambda critic, real, fake, rng: torch.tensor(0.5))
-    monkeypatch.setitem(training.LOSSES, "wgan", (lambda r, f: torch.tensor(1.0, requires_grad=True),
-                                                  training.LOSSES["wgan"][1]))
+    parts = steps.setup(cfg, 3, 64, torch.device("cpu"))
+    monkeypatch.setattr(steps, "gradient_penalty", lambda critic, real, fake, rng: torch.tensor(0.5))
+    monkeypatch.setitem(steps.LOSSES, "wgan", (lambda r, f: torch.tensor(1.0, requires_grad=True),
+                                                  steps.LOSSES["wgan"][1]))
     real = torch.rand(cfg.batch_size, 3, 64, 64) * 2 - 1
-    _, stats = training.d_step(parts, real, torch.randn(cfg.batch_size, cfg.latent_dim))
+    _, stats = steps.d_step(parts, real, torch.randn(cfg.batch_size, cfg.latent_dim))
     assert stats["d_loss"].item() == pytest.approx(1.0 + 10.0 * 0.5)
 
 
@@ -219,7 +218,7 @@ def test_models_come_from_the_registry_and_fit_the_data(tiny_config):
 
     faces = FaceData(torch.randint(0, 256, (32, 1, 32, 32), dtype=torch.uint8), "grey squares")
     run = train(tiny_config(batch_size=16, grid_size=4), faces=faces, progress=False)
-    G = ckpt.load_generator(run)
+    G = load_generator(run)
     assert G.arch()["channels"] == 1 and G.arch()["resolution"] == 32
     assert G(torch.randn(2, 16)).shape == (2, 1, 32, 32)
     assert grid_image(G(torch.randn(4, 16)).detach(), nrow=2).mode == "L"
@@ -236,7 +235,7 @@ def test_unknown_architecture_and_unfit_resolution_are_clear_errors(tiny_config)
 
 def test_time_limit_ends_the_run_mid_epoch_with_a_checkpoint_and_export(tiny_config, capsys, monkeypatch):
     clock = iter(range(0, 10_000, 30))  # every reading of the clock is 30 s later than the last
-    monkeypatch.setattr(training, "time", SimpleNamespace(perf_counter=lambda: float(next(clock))))  # the trainer's clock only
+    monkeypatch.setattr(loop, "time", SimpleNamespace(perf_counter=lambda: float(next(clock))))  # the trainer's clock only
     run = train(tiny_config(minutes=1.5, epochs=5, log_every=1), progress=False)
     state = ckpt.latest_state(run)
     assert 0 < state["step"] < 20 and (run / "generator.safetensors").is_file()
@@ -247,7 +246,7 @@ def test_time_limit_ends_a_run_whose_epochs_are_shorter_than_a_log_interval(tiny
     """64 faces in batches of 16: 4 steps an epoch, never a log interval of 20 inside one. The deadline
     is then checked at each epoch's end (it used to be missed, and such a run trained all its epochs)."""
     clock = iter(range(0, 10_000, 30))  # every reading of the clock is 30 s later than the last
-    monkeypatch.setattr(training, "time", SimpleNamespace(perf_counter=lambda: float(next(clock))))
+    monkeypatch.setattr(loop, "time", SimpleNamespace(perf_counter=lambda: float(next(clock))))
     run = train(tiny_config(minutes=1.0, epochs=50, log_every=20), progress=False)
     state = ckpt.latest_state(run)
     assert state["step"] % 4 == 0 and 0 < state["step"] < 50 * 4  # stopped at an epoch's end, long before 50

@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from test_styles import tiny as tiny_stylegan
 from torch import nn
 
-from facegan.editing import directions as editing
 from facegan.app import logic as webapp
-from facegan.training.state import export_generator
+from facegan.editing import directions as editing
 from facegan.errors import FaceganError
+from facegan.interop.export import export_generator
 from facegan.latent import sample
 from facegan.models.dcgan import Generator as DCGAN
-from test_styles import tiny as tiny_stylegan
 
 
 def tiny_export(path, seed=0, directions=("Young", "Male", "Smiling")):

@@ -18,13 +18,13 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from safetensors import SafetensorError, safe_open
 
-from facegan.editing.names import FRIENDLY_NAMES
-from facegan.training.state import EXPORT_FORMAT, load_generator, read_export
 from facegan.data.images import to_uint8
-from facegan.editing.directions import (Directions, codes_for_seeds, directions_path, edit_codes, latent_space, load_directions, render)
+from facegan.editing.directions import Directions, directions_path, edit_codes, load_directions
+from facegan.editing.names import FRIENDLY_NAMES
 from facegan.errors import FaceganError
 from facegan.fileio import GENERATOR_FILE, shipped_model
-from facegan.latent import latents_for_seeds, slerp
+from facegan.interop.export import EXPORT_FORMAT, load_generator, read_export
+from facegan.latent import codes_for_seeds, latent_space, latents_for_seeds, render, slerp
 from facegan.viz import gif_bytes, grid_image
 
 MODELS_ENV = "FACEGAN_APP_MODELS"  # extra folders of generator exports, separated by os.pathsep

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from facegan.errors import FaceganError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # facegan/app/space.py -> the checkout
 TEMPLATE = ("Dockerfile", "README.md", "requirements.txt", ".gitattributes")  # from space/
 APP = ("app.py", ".streamlit/config.toml")
 MODELS = ("celeba64.safetensors", "celeba64.directions.safetensors", "attributes.safetensors")

@@ -12,14 +12,16 @@ import re
 import sys
 from pathlib import Path
 
+from facegan.config import (DEFAULT_EVAL_SAMPLES, DEFAULT_METRICS, DEVICE_HELP, DEVICE_PATTERN, METRIC_NAMES,
+                             PRESET_CHOICES, PRESETS, build_config, fields, parse_metric_names)
+from facegan.data import DEFAULT_CELEBA_DIR, DEFAULT_MNIST_DIR, SYNTHETIC_COUNT, SYNTHETIC_DIGITS
+
 # Only torch-free modules at import time: every argument check below runs before a command imports
 # torch (3-4 s), so a mistake is reported at once. Heavy modules are imported inside the commands.
 from facegan.editing.names import friendly_help, parse_edits, parse_names
-from facegan.config import (DEFAULT_CELEBA_DIR, DEFAULT_EVAL_SAMPLES, DEFAULT_METRICS, DEFAULT_MNIST_DIR, DEVICE_HELP, DEVICE_PATTERN, METRIC_NAMES, PRESET_CHOICES, PRESETS, SYNTHETIC_DIGITS, build_config, default, fields, parse_metric_names)
 from facegan.errors import FaceganError, require_int_at_least
 from facegan.fileio import GENERATOR_FILE, export_path, shipped_model
 from facegan.interop.pretrained import IMPORT_KINDS, PRETRAINED
-
 
 DIGITS_COUNT = PRESETS["digits"]["synthetic_count"]  # the built-in digits the digits preset trains on
 
@@ -422,9 +424,9 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
-    from facegan.training.state import load_generator
-    from facegan.training.device import pick_device
+    from facegan.interop.export import load_generator
     from facegan.latent import sample
+    from facegan.training.device import pick_device
     from facegan.viz import save_grid, save_images
 
     G = load_generator(args.generator, pick_device(args.device))
@@ -438,14 +440,14 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
 
 def cmd_interpolate(args: argparse.Namespace) -> None:
-    from facegan.training.state import load_generator
-    from facegan.training.device import pick_device
+    from facegan.interop.export import load_generator
     from facegan.latent import interpolate
+    from facegan.training.device import pick_device
     from facegan.viz import save_grid
 
     G = load_generator(args.generator, pick_device(args.device))
     if args.space == "w":
-        from facegan.editing.mixing import interpolate_w
+        from facegan.latent import interpolate_w
         faces = interpolate_w(G, args.seed_a, args.seed_b, args.steps, args.truncation)
     else:
         faces = interpolate(G, args.seed_a, args.seed_b, args.steps, args.truncation)
@@ -460,10 +462,10 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
 
 
 def cmd_mix(args: argparse.Namespace) -> None:
-    from facegan.training.state import load_generator
-    from facegan.training.device import pick_device
-    from facegan.fileio import atomic_path
     from facegan.editing.mixing import mixing_figure, require_style_generator
+    from facegan.fileio import atomic_path
+    from facegan.interop.export import load_generator
+    from facegan.training.device import pick_device
 
     G = load_generator(args.generator, pick_device(args.device))
     require_style_generator(G, "facegan mix")
@@ -474,11 +476,11 @@ def cmd_mix(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from facegan.training.state import export_config, load_generator
     from facegan.data.images import load_faces
-    from facegan.training.device import pick_device
     from facegan.evaluation.evaluate import check_face_metrics_apply, evaluate, format_table
     from facegan.fileio import append_jsonl
+    from facegan.interop.export import export_config, load_generator
+    from facegan.training.device import pick_device
 
     chosen = parse_metric_names(args.metrics)
     device = pick_device(args.device)
@@ -487,7 +489,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     check_face_metrics_apply(arch.get("channels", 3), arch.get("resolution", 64))  # before loading any data
     trained = export_config(args.generator)
     data = args.data or trained.get("data", DEFAULT_CELEBA_DIR)
-    faces = load_faces(data, trained.get("synthetic_count", default("synthetic_count")),
+    faces = load_faces(data, trained.get("synthetic_count", SYNTHETIC_COUNT),
                        size=arch.get("resolution"), channels=arch.get("channels", 0))
     print(f"evaluating {args.generator} against {faces.source} on {device}")
     result = evaluate(G, faces.images, args.n, chosen, data_key=faces.key, device=device)
@@ -514,11 +516,11 @@ def cmd_attributes(args: argparse.Namespace) -> None:
 
 
 def cmd_directions(args: argparse.Namespace) -> None:
-    from facegan.editing.names import EDITABLE_ATTRIBUTES, resolve_name
     from facegan.editing.attributes import load_classifier
-    from facegan.training.state import load_generator
-    from facegan.training.device import pick_device
     from facegan.editing.directions import directions_path, fit_directions, save_directions
+    from facegan.editing.names import EDITABLE_ATTRIBUTES, resolve_name
+    from facegan.interop.export import load_generator
+    from facegan.training.device import pick_device
 
     device = pick_device(args.device)
     G = load_generator(args.generator, device)
@@ -534,10 +536,11 @@ def cmd_directions(args: argparse.Namespace) -> None:
 def cmd_edit(args: argparse.Namespace) -> None:
     import torch
 
+    from facegan.editing.directions import directions_path, edit_codes, load_directions, load_latent, strip_codes
     from facegan.editing.names import resolve_name
-    from facegan.training.state import load_generator
+    from facegan.interop.export import load_generator
+    from facegan.latent import codes_for_seeds, render
     from facegan.training.device import pick_device
-    from facegan.editing.directions import (codes_for_seeds, directions_path, edit_codes, load_directions, load_latent, render, strip_codes)
     from facegan.viz import save_gif, save_grid
 
     G = load_generator(args.generator, pick_device(args.device))
@@ -567,10 +570,10 @@ def cmd_edit(args: argparse.Namespace) -> None:
 
 def cmd_project(args: argparse.Namespace) -> None:
     from facegan.editing.attributes import load_classifier
-    from facegan.training.state import load_generator
-    from facegan.training.device import pick_device
     from facegan.editing.directions import save_latent
     from facegan.editing.projection import load_photo, project, reconstruction_quality
+    from facegan.interop.export import load_generator
+    from facegan.training.device import pick_device
     from facegan.viz import save_grid
 
     device = pick_device(args.device)
@@ -603,10 +606,10 @@ def cmd_digits(args: argparse.Namespace) -> None:
 
         train_and_report(args.data, args.out, args.count, args.epochs, args.width, args.seed)
     elif args.digits_command == "score":
-        from facegan.training.state import load_generator
-        from facegan.training.device import pick_device
         from facegan.evaluation.digits import format_report, score_generator
         from facegan.fileio import append_jsonl
+        from facegan.interop.export import load_generator
+        from facegan.training.device import pick_device
 
         device = pick_device(args.device)
         report = score_generator(load_generator(args.generator, device), args.classifier, args.n, args.seed,

@@ -22,9 +22,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from facegan.data import mnist, synthetic_faces as synthetic, synthetic_digits
 from facegan.data import (DEFAULT_CELEBA_DIR, DEFAULT_MNIST_DIR, DEFAULT_RESOLUTION, SYNTHETIC, SYNTHETIC_COUNT,
-                          SYNTHETIC_DIGITS)
+                           SYNTHETIC_DIGITS, mnist, synthetic_digits)
+from facegan.data import synthetic_faces as synthetic
 from facegan.errors import FaceganError
 from facegan.fileio import atomic_path, cache_root
 

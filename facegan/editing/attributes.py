@@ -15,14 +15,14 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 from safetensors.torch import save_file
+from torch import nn
 
+from facegan.data.images import (IMAGE_EXTENSIONS, decode_images, list_images, load_synthetic, to_unit_range,
+                                  warn_unreadable)
 from facegan.editing.names import CELEBA_ATTRIBUTES
-from facegan.training.state import load_module_state, read_tagged_safetensors
-from facegan.data.images import (IMAGE_EXTENSIONS, decode_images, list_images, load_synthetic, to_unit_range, warn_unreadable)
 from facegan.errors import FaceganError
-from facegan.fileio import atomic_path
+from facegan.fileio import atomic_path, load_module_state, read_tagged_safetensors
 from facegan.models.classifiers.attributes import AttributeClassifier
 
 IDENTITY_COLUMNS = ("celeba_identity", "identity")  # CSV columns that are not attributes
@@ -612,9 +612,19 @@ def score_source(classifier: str | Path, data: str, out: str | Path, n: int = 64
         skipped = set(unreadable)
         keys = [p.relative_to(source).as_posix() for i, p in enumerate(files) if i not in skipped]
         return write_scores(out, keys, predict(model, images), names)
-    from facegan.training.state import load_generator
+    from facegan.interop.export import load_generator
     from facegan.latent import generate, latents_for_seeds
 
     G = load_generator(source, device)
     faces = generate(G, latents_for_seeds(range(seed, seed + n), G.latent_dim))
     return write_scores(out, [str(s) for s in range(seed, seed + n)], predict(model, faces), names, key_name="seed")
+
+
+CLASSIFIER_SIDE = 64  # the attribute classifier sees 64x64 faces; larger generators are downsampled
+
+
+def resize_for_attribute_classifier(images: torch.Tensor) -> torch.Tensor:
+    """(N, C, R, R) in [-1, 1] -> (N, C, 64, 64): what the attribute classifier was trained on."""
+    if images.shape[-1] == CLASSIFIER_SIDE:
+        return images
+    return F.interpolate(images, size=(CLASSIFIER_SIDE, CLASSIFIER_SIDE), mode="area")

@@ -28,74 +28,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from safetensors.torch import save_file
 
+from facegan.editing.attributes import resize_for_attribute_classifier
 from facegan.editing.names import EDITABLE_ATTRIBUTES, resolve_name
-from facegan.training.state import read_tagged_safetensors
 from facegan.errors import FaceganError
-from facegan.fileio import atomic_path
-from facegan.latent import generate, latents_for_seeds, sample_latents
+from facegan.fileio import atomic_path, read_tagged_safetensors
+from facegan.latent import check_codes, code_size, latent_space, render, sample_latents, z_to_codes
 
 DIRECTIONS_FORMAT = "facegan-directions"
 LATENT_FORMAT = "facegan-latent"
-CLASSIFIER_SIDE = 64  # the attribute classifier sees 64x64 faces; larger generators are downsampled
 METHODS = ("svm", "logistic")
 
 # ----------------------------------------------------------------------------- codes
-def latent_space(generator: torch.nn.Module) -> str:
-    """'w' for style generators (edits in W), 'z' for the others."""
-    return "w" if hasattr(generator, "mapping") else "z"
-
-
-def code_size(generator: torch.nn.Module) -> int:
-    return generator.w_dim if latent_space(generator) == "w" else generator.latent_dim
-
-
-@torch.no_grad()
-def codes_for_seeds(generator: torch.nn.Module, seeds, truncation: float = 1.0) -> torch.Tensor:
-    """(len(seeds), D) on the CPU: each seed's z (the one `sample` draws), or its w for style generators."""
-    z = latents_for_seeds(list(seeds), generator.latent_dim)
-    return z_to_codes(generator, z, truncation)
-
-
-@torch.no_grad()
-def z_to_codes(generator: torch.nn.Module, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
-    """z (N, latent_dim) -> codes (N, D) on the CPU: z itself, or its w for style generators."""
-    if latent_space(generator) == "z":
-        if truncation != 1.0:
-            raise FaceganError("truncation needs a style generator (stylegan2); leave it at 1 for this generator")
-        return z
-    device = next(generator.parameters()).device
-    ws = [generator.mapping(chunk.to(device), truncation_psi=truncation, update_w_avg=False)[:, 0].cpu()
-          for chunk in z.split(1024)]  # without mixing all num_ws ws are equal: keep one
-    return torch.cat(ws)
-
-
-def render(generator: torch.nn.Module, codes: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Codes (N, D) -- or W+ codes (N, num_ws, w_dim) -- -> images (N, C, R, R) in [-1, 1] on the CPU."""
-    check_codes(generator, codes)
-    if latent_space(generator) == "z":
-        return generate(generator, codes, batch_size)
-    if codes.dim() == 2:  # one w for every layer
-        codes = codes[:, None].expand(-1, generator.num_ws, -1)
-    return generate(generator.synthesis, codes, min(batch_size, 64))
-
-
-def check_codes(generator: torch.nn.Module, codes: torch.Tensor) -> None:
-    size, space = code_size(generator), latent_space(generator)
-    shapes = [(size,)] + ([(generator.num_ws, size)] if space == "w" else [])
-    if tuple(codes.shape[1:]) not in shapes:
-        raise FaceganError(f"latent of shape {tuple(codes.shape[1:])} does not fit this generator, whose "
-                           f"{space} codes are {' or '.join(str(s) for s in shapes)}: was it made for another "
-                           "generator?")
-
-
-def classifier_input(images: torch.Tensor) -> torch.Tensor:
-    """(N, C, R, R) in [-1, 1] -> (N, C, 64, 64): what the attribute classifier was trained on."""
-    if images.shape[-1] == CLASSIFIER_SIDE:
-        return images
-    return F.interpolate(images, size=(CLASSIFIER_SIDE, CLASSIFIER_SIDE), mode="area")
 
 
 def generator_digest(generator: torch.nn.Module) -> str:
@@ -112,9 +57,9 @@ def fit_direction(codes: torch.Tensor, scores: torch.Tensor, share: float = 0.05
                   seed: int = 0) -> tuple[torch.Tensor, float]:
     """InterFaceGAN: the unit normal of a linear classifier separating the codes (N, D) with the highest
     ``share`` of scores (N,) from those with the lowest, and its accuracy on a held-back 30 % of them."""
+    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import train_test_split
     from sklearn.svm import LinearSVC
-    from sklearn.linear_model import LogisticRegression
 
     k = max(2, int(share * len(codes)))
     order = scores.argsort()
@@ -191,7 +136,7 @@ def fit_directions(generator: torch.nn.Module, classifier, classifier_names: tup
     z = sample_latents(samples, generator.latent_dim, seed)
     codes = z_to_codes(generator, z)
     say(f"scoring {samples:,} generated faces ...")
-    probabilities = torch.cat([predict(classifier, classifier_input(render(generator, chunk)))
+    probabilities = torch.cat([predict(classifier, resize_for_attribute_classifier(render(generator, chunk)))
                                for chunk in codes.split(1024)])  # (N, A)
     vectors, accuracy, spread = [], {}, {}
     k = max(2, int(share * samples))

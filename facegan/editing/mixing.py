@@ -1,4 +1,4 @@
-"""W space of style generators (stylegan2): mapping seeds to ws, W interpolation and the style-mixing figure.
+"""Style mixing (style generators): faces whose layers take their styles from two seeds, and the figure.
 
 A style generator maps z (N, latent_dim) to ws (N, num_ws, w_dim): one w per synthesis layer, all
 equal unless mixed. Which layer a w drives decides what it controls (StyleGAN, Karras et al. 2019,
@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from facegan.errors import FaceganError
-from facegan.latent import generate, latents_for_seeds, require_style_generator
+from facegan.latent import codes_for_seeds, render, require_style_generator, ws_from_codes
 from facegan.viz import labelled_grid
 
 GROUP_RESOLUTIONS = {"coarse": (4, 8), "middle": (16, 32), "fine": (64, 1024)}
@@ -47,38 +47,15 @@ def parse_layers(text: str, generator: torch.nn.Module) -> list[int]:
     return layers
 
 
-@torch.no_grad()
-def seeds_to_ws(generator: torch.nn.Module, seeds: list[int], truncation: float = 1.0) -> torch.Tensor:
-    """ws (len(seeds), num_ws, w_dim) on the generator's device, each seed's z as `sample` draws it."""
-    require_style_generator(generator, "W space")
-    device = next(generator.parameters()).device
-    z = latents_for_seeds(seeds, generator.latent_dim).to(device)
-    return generator.mapping(z, truncation_psi=truncation, update_w_avg=False)
-
-
-def synthesize(generator: torch.nn.Module, ws: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
-    """ws (N, num_ws, w_dim) -> images (N, C, H, W) in [-1, 1] on the CPU, eval mode (constant noise)."""
-    return generate(generator.synthesis, ws, batch_size)
-
-
-def interpolate_w(generator: torch.nn.Module, seed_a: int, seed_b: int, steps: int,
-                  truncation: float = 1.0) -> torch.Tensor:
-    """Faces along the straight line in W between two seeds' ws: (steps, C, H, W). W is where the
-    mapping has made the space roughly linear, so a lerp there changes the face more evenly than a
-    slerp in z (StyleGAN's perceptual path length is measured this way)."""
-    ws = seeds_to_ws(generator, [seed_a, seed_b], truncation)  # (2, num_ws, w_dim)
-    t = torch.linspace(0, 1, steps, device=ws.device)[:, None, None]
-    return synthesize(generator, ws[0].lerp(ws[1], t))  # lerp broadcasts to (steps, num_ws, w_dim)
-
-
 def mixing_grid(generator: torch.nn.Module, row_seeds: list[int], col_seeds: list[int], groups: list[str],
                 truncation: float = 1.0) -> tuple[torch.Tensor, list[str]]:
     """The style-mixing figure's faces, row by row: (1 + len(groups) * len(row_seeds)) rows of
     (1 + len(col_seeds)) faces. Row 0: a blank cell, then each column seed's face (source A). Then per
     group, per row seed (source B): B's face, then each A with the group's layers taken from B.
     Returns the faces (N, C, H, W) and one label per row."""
-    ws_rows = seeds_to_ws(generator, row_seeds, truncation)  # (R, num_ws, w_dim)
-    ws_cols = seeds_to_ws(generator, col_seeds, truncation)  # (K, num_ws, w_dim)
+    require_style_generator(generator, "W space")
+    ws_rows = ws_from_codes(generator, codes_for_seeds(generator, row_seeds, truncation))  # (R, num_ws, w_dim)
+    ws_cols = ws_from_codes(generator, codes_for_seeds(generator, col_seeds, truncation))  # (K, num_ws, w_dim)
     mixed, labels = [], [""]
     for group in groups:
         layers = torch.tensor(parse_layers(group, generator), dtype=torch.long, device=ws_rows.device)
@@ -87,7 +64,7 @@ def mixing_grid(generator: torch.nn.Module, row_seeds: list[int], col_seeds: lis
             ws[:, layers] = ws_rows[r, layers]  # every A takes B's ws at these layers
             mixed += [ws_rows[r:r + 1], ws]
             labels.append(group)
-    faces = synthesize(generator, torch.cat([ws_cols] + mixed))
+    faces = render(generator, torch.cat([ws_cols] + mixed))
     blank = torch.ones_like(faces[:1])  # white
     return torch.cat([blank, faces]), labels
 

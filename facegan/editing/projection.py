@@ -19,8 +19,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from facegan.editing.directions import classifier_input, latent_space, z_to_codes
+from facegan.editing.attributes import resize_for_attribute_classifier
 from facegan.errors import FaceganError
+from facegan.latent import latent_space, ws_from_codes, z_to_codes
 
 MIN_SIDE = 64  # the training framing: a photo is centre-cropped and resized to the generator's side
 MAX_ASPECT = 2.0  # longer / shorter side beyond this is not a face crop (a landscape, a banner)
@@ -68,7 +69,7 @@ def _photo(open_image, name: str, side: int) -> torch.Tensor:
 def perceptual_features(classifier: torch.nn.Module, images: torch.Tensor) -> list[torch.Tensor]:
     """The classifier's four stages of feature maps for images (N, 3, R, R) in [-1, 1], each channel
     vector unit-normalised per position (as LPIPS does): [(N, C_k, h_k, w_k)]."""
-    return [F.normalize(f, dim=1) for f in classifier.stage_outputs(classifier_input(images))]
+    return [F.normalize(f, dim=1) for f in classifier.stage_outputs(resize_for_attribute_classifier(images))]
 
 
 def perceptual_distance(classifier: torch.nn.Module, a: torch.Tensor, b: torch.Tensor | list[torch.Tensor]) -> torch.Tensor:
@@ -83,8 +84,7 @@ def perceptual_distance(classifier: torch.nn.Module, a: torch.Tensor, b: torch.T
 def _synthesize(generator: torch.nn.Module, code: torch.Tensor, space: str) -> torch.Tensor:
     if space == "z":
         return generator(code)
-    ws = code if space == "w+" else code[:, None].expand(-1, generator.num_ws, -1)
-    return generator.synthesis(ws, noise_mode="const")
+    return generator.synthesis(ws_from_codes(generator, code), noise_mode="const")  # w or w+ alike
 
 
 @torch.no_grad()

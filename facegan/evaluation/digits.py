@@ -20,12 +20,10 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
-from facegan.data import mnist
-from facegan.training.state import load_module_state, read_tagged_safetensors
-from facegan.data import DEFAULT_MNIST_DIR, SYNTHETIC_COUNT, SYNTHETIC_DIGITS
+from facegan.data import DEFAULT_MNIST_DIR, SYNTHETIC_COUNT, SYNTHETIC_DIGITS, mnist
 from facegan.data.images import convert_channels, load_mnist, load_synthetic_digits, resize_square, to_unit_range
 from facegan.errors import FaceganError
-from facegan.fileio import atomic_path
+from facegan.fileio import atomic_path, load_module_state, read_tagged_safetensors
 from facegan.models.classifiers.digits import NO_DIGIT, NUM_DIGITS, DigitClassifier
 
 CLASSIFIER_FORMAT = "facegan-digit-classifier"
@@ -69,7 +67,7 @@ def load_labelled_digits(data: str, split: str = "train", count: int | None = No
     return LabelledDigits(faces.images, faces.attributes["digit"].long(), faces.source)
 
 
-def classifier_input(images: torch.Tensor) -> torch.Tensor:
+def resize_for_digit_classifier(images: torch.Tensor) -> torch.Tensor:
     """Any uint8 (N, C, R, R) images -> (N, 1, 28, 28) uint8, what the classifier reads."""
     return resize_square(convert_channels(images, 1), SIZE)
 
@@ -161,7 +159,7 @@ def probabilities(model: DigitClassifier, images: torch.Tensor, batch_size: int 
     model.eval()
     device = next(model.parameters()).device
     chunks = [torch.softmax(model(to_unit_range(chunk).to(device)).float(), 1)[:, :NUM_DIGITS].cpu()
-              for chunk in classifier_input(images).split(batch_size)]
+              for chunk in resize_for_digit_classifier(images).split(batch_size)]
     return torch.cat(chunks) if chunks else torch.zeros(0, NUM_DIGITS)
 
 

@@ -12,10 +12,10 @@ import time
 import torch
 from safetensors.torch import load_file, save_file
 
-from facegan.evaluation import metrics as M
 from facegan.config import DEFAULT_EVAL_SAMPLES, DEFAULT_METRICS, parse_metric_names
 from facegan.data.images import to_uint8
 from facegan.errors import FaceganError, require_int_at_least
+from facegan.evaluation import metrics as M
 from facegan.fileio import atomic_path, cache_root
 from facegan.latent import generate, sample_latents
 

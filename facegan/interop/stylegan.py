@@ -22,12 +22,13 @@ from pathlib import Path
 
 import torch
 
-from facegan.training.state import export_generator
-from facegan.editing.directions import z_to_codes
 from facegan.errors import FaceganError
-from facegan.models.stylegan2 import Generator, block_channels, setup_filter
-from facegan.interop.nvidia_pickle import (PersistentRecord, check_legacy_torch_file, load_network_pickle, module_state_dict, sniff)
+from facegan.interop.export import export_generator
+from facegan.interop.nvidia_pickle import (PersistentRecord, check_legacy_torch_file, load_network_pickle,
+                                           module_state_dict, sniff)
 from facegan.interop.pretrained import IMPORT_KINDS, LICENCE
+from facegan.latent import z_to_codes
+from facegan.models.stylegan2 import Generator, block_channels, setup_filter
 
 W_AVG_SAMPLES = 4096  # z samples averaged for w_avg when a file has none (rosinality's mean_latent default)
 

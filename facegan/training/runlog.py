@@ -12,10 +12,10 @@ from pathlib import Path
 
 import torch
 
-from facegan.training import state as ckpt
-from facegan.training import distributed
 from facegan.config import TrainConfig
 from facegan.fileio import append_jsonl, write_text_atomic
+from facegan.training import distributed
+from facegan.training import state as ckpt
 
 
 def prepare_run_dir(cfg: TrainConfig, run_dir: str | Path | None, resumed: dict | None, is_main: bool) -> Path:

@@ -1,13 +1,10 @@
-"""Training-state checkpoints (resume) and generator exports (inference).
+"""Training-state checkpoints (resume).
 
-- ``checkpoints/state-<step>.pt``: everything needed to continue bit-for-bit (weights, EMA weights,
-  optimisers, schedulers, position in the epoch, RNG states, config, format version). Written
-  atomically; read back with ``torch.load(weights_only=True)``, which refuses pickled code. The loss
-  history is not in it (it grows with every step): it is the run's ``log.jsonl``, read back by
-  :func:`read_history`. Older formats are migrated on load (:func:`migrate`).
-- ``generator.safetensors``: the generator's weights (the EMA generator when the run has one) with
-  its architecture and training config in the metadata, so :func:`load_generator` rebuilds it from
-  that one file through the model registry.
+``checkpoints/state-<step>.pt`` holds everything needed to continue bit-for-bit (weights, EMA weights,
+optimisers, schedulers, position in the epoch, RNG states, config, format version). Written atomically;
+read back with ``torch.load(weights_only=True)``, which refuses pickled code. The loss history is not in
+it (it grows with every step): it is the run's ``log.jsonl``, read back by :func:`read_history`. Older
+formats are migrated on load (:func:`migrate`). The generator export is :mod:`facegan.interop.export`.
 """
 from __future__ import annotations
 
@@ -15,20 +12,18 @@ import json
 import pickle
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 
 from facegan.errors import FaceganError
-from facegan.fileio import atomic_path, export_path
-from facegan.models import generator_from_meta
+from facegan.fileio import atomic_path, load_module_state
+
+if TYPE_CHECKING:
+    from facegan.training.steps import Parts, Position
 
 STATE_FORMAT = "facegan.train_state"
 STATE_VERSION = 2  # 2: no loss history (log.jsonl has it), EMA generator, images_seen
-EXPORT_FORMAT = "facegan.generator"
-EXPORT_VERSION = "1"
 _STATE_NAME = re.compile(r"state-(\d+)\.pt$")
 
 
@@ -95,75 +90,6 @@ def latest_state(run_dir: Path) -> dict[str, Any]:
     return load_state(checkpoints[-1])
 
 
-def load_module_state(module: torch.nn.Module, weights: dict[str, torch.Tensor], what: str) -> None:
-    """load_state_dict with a one-line message when the file holds another architecture."""
-    try:
-        module.load_state_dict(weights)
-    except RuntimeError as e:
-        first = next((ln.strip() for ln in str(e).splitlines()[1:] if ln.strip()), str(e))
-        raise FaceganError(f"{what} does not fit this model (another architecture or width?): {first[:200]}") from None
-
-
-def export_generator(generator: torch.nn.Module, path: Path, train_config: dict | None = None, half: bool = False,
-                     source: dict | None = None, metrics: dict | None = None) -> Path:
-    """Save the generator's weights + architecture (+ training config) as safetensors, atomically.
-    ``half``: floating-point weights stored as fp16 (half the size; loading casts them back to fp32).
-    ``source``: where imported weights came from (file, licence, ...), kept in the metadata.
-    ``metrics``: quality figures (a `facegan eval` record), shown by the app's model card."""
-    weights = {k: v.detach().to("cpu") for k, v in generator.state_dict().items()}
-    weights = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in weights.items()}
-    metadata = {"format": EXPORT_FORMAT, "format_version": EXPORT_VERSION,
-                "arch": json.dumps(generator.arch()), "train_config": json.dumps(train_config or {})}
-    if source is not None:
-        metadata["source"] = json.dumps(source, default=str)
-    if metrics is not None:
-        metadata["metrics"] = json.dumps(metrics)
-    with atomic_path(path) as tmp:
-        save_file(weights, str(tmp), metadata=metadata)
-    return Path(path)
-
-
-def read_export(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """(weights, metadata) of a generator export (or run directory), with clear errors for every wrong
-    kind of file."""
-    path = export_path(path)
-    if not path.is_file():
-        raise FaceganError(f"generator file {path} not found")
-    if path.suffix != ".safetensors":
-        raise FaceganError(f"{path} is not a .safetensors generator export; pass the generator.safetensors "
-                           f"of a run directory (state-*.pt checkpoints are for --resume)")
-    return read_tagged_safetensors(path, EXPORT_FORMAT, "facegan generator export")
-
-
-def read_tagged_safetensors(path: Path, fmt: str, kind: str) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """(weights, metadata) of a safetensors file whose metadata says format ``fmt``; a corrupt file or
-    one of another kind (``kind`` names the expected one) gets one line. Reading runs no code."""
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            metadata = f.metadata() or {}
-            weights = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError, ValueError) as e:
-        raise FaceganError(f"{path} is not a readable safetensors file (truncated or corrupt?): {e}") from None
-    if metadata.get("format") != fmt:
-        raise FaceganError(f"{path} is a safetensors file but not a {kind} (its metadata format is "
-                           f"{metadata.get('format')!r})")
-    return weights, metadata
-
-
-def load_generator(path: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:
-    """Rebuild a generator from its export (or a run directory's) alone, in eval mode on ``device``."""
-    weights, metadata = read_export(path)
-    try:
-        arch = json.loads(metadata["arch"])
-        generator = generator_from_meta(arch)
-    except FaceganError as e:
-        raise FaceganError(f"{path}: {e}") from None
-    except (KeyError, TypeError, ValueError) as e:  # metadata edited or written by something else
-        raise FaceganError(f"{path} has unreadable architecture metadata ({type(e).__name__}: {e})") from None
-    load_module_state(generator, weights, f"{path}")  # load_state_dict casts fp16 files to the model's fp32
-    return generator.to(device).eval()
-
-
 def read_history(run_dir: Path, up_to_step: int | None = None) -> list[dict]:
     """The run's log records (log.jsonl), those with step <= ``up_to_step`` if given."""
     log = Path(run_dir) / "log.jsonl"
@@ -173,6 +99,45 @@ def read_history(run_dir: Path, up_to_step: int | None = None) -> list[dict]:
     return [r for r in records if up_to_step is None or r["step"] <= up_to_step]
 
 
-def export_config(path: str | Path) -> dict:
-    """The training config stored in an export's metadata."""
-    return json.loads(read_export(path)[1].get("train_config", "{}"))
+def load_optimizer_state(optimizer: torch.optim.Optimizer, saved: dict) -> None:
+    """Restore an optimiser, keeping this build's fused setting: load_state_dict takes the saved
+    groups' options, so a checkpoint from before fused Adam would silently turn it off."""
+    if "fused" in optimizer.defaults:
+        saved = {**saved, "param_groups": [{**g, "fused": optimizer.defaults["fused"]} for g in saved["param_groups"]]}
+    optimizer.load_state_dict(saved)
+
+
+def snapshot(p: Parts, pos: Position, metric_history: list[dict]) -> dict[str, Any]:
+    """Everything a checkpoint holds (see checkpoint.py; the loss history is log.jsonl)."""
+    return {"config": p.cfg.to_dict(), "generator": p.G.state_dict(), "discriminator": p.D.state_dict(),
+            "generator_ema": p.ema.state_dict() if p.ema else None,
+            "opt_g": p.opt_g.state_dict(), "opt_d": p.opt_d.state_dict(),
+            "schedulers": [s.state_dict() for s in p.schedulers], "loss_scalers": p.amp.state_dict(),
+            "epoch": pos.epoch, "batch_in_epoch": pos.batch_in_epoch, "step": pos.step,
+            "images_seen": pos.images_seen, "perm": pos.perm, "data_rng": pos.data_rng.get_state(),
+            "noise_rng": p.noise.get_state(), "device_type": p.device.type, "metric_history": metric_history}
+
+
+def restore(p: Parts, pos: Position, state: dict[str, Any], what: str, say: Callable, noise_seed: int = 0) -> None:
+    """Load a checkpoint's state into freshly set-up parts and position (``noise_seed``: this rank's,
+    under torchrun, whose ranks restart their noise streams)."""
+    load_module_state(p.G, state["generator"], f"{what} (generator)")
+    load_module_state(p.D, state["discriminator"], f"{what} (discriminator)")
+    if p.ema and state["generator_ema"] is not None:
+        load_module_state(p.ema.average, state["generator_ema"], f"{what} (EMA generator)")
+    elif p.ema:  # a run saved without EMA: the average starts from the current G
+        p.ema.average.load_state_dict(p.G.state_dict())
+    load_optimizer_state(p.opt_g, state["opt_g"])
+    load_optimizer_state(p.opt_d, state["opt_d"])
+    for sched, saved in zip(p.schedulers, state["schedulers"]):
+        sched.load_state_dict(saved)
+    p.amp.load_state_dict(state.get("loss_scalers"))
+    pos.data_rng.set_state(state["data_rng"])
+    if p.world > 1:  # the checkpoint holds rank 0's stream only: every rank starts a fresh one
+        p.noise.manual_seed(noise_seed + state["step"])
+    elif state["device_type"] == p.device.type:
+        p.noise.set_state(state["noise_rng"])
+    else:
+        say(f"note: resuming on {p.device.type} after {state['device_type']}: the noise stream restarts")
+    pos.epoch, pos.batch_in_epoch, pos.step = state["epoch"], state["batch_in_epoch"], state["step"]
+    pos.images_seen, pos.perm = state["images_seen"], state["perm"]

@@ -1,0 +1,69 @@
+"""The generator export: ``generator.safetensors`` holds a generator's weights (the EMA generator when
+the run has one) with its architecture and training config in the metadata, so :func:`load_generator`
+rebuilds it from that one file through the model registry. Training writes it; sample, eval, edit,
+project, the notebooks and the app read it. Reading runs no code (safetensors).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+from facegan.errors import FaceganError
+from facegan.fileio import atomic_path, export_path, load_module_state, read_tagged_safetensors
+from facegan.models import generator_from_meta
+
+EXPORT_FORMAT = "facegan.generator"
+EXPORT_VERSION = "1"
+
+
+def export_generator(generator: torch.nn.Module, path: Path, train_config: dict | None = None, half: bool = False,
+                     source: dict | None = None, metrics: dict | None = None) -> Path:
+    """Save the generator's weights + architecture (+ training config) as safetensors, atomically.
+    ``half``: floating-point weights stored as fp16 (half the size; loading casts them back to fp32).
+    ``source``: where imported weights came from (file, licence, ...), kept in the metadata.
+    ``metrics``: quality figures (a `facegan eval` record), shown by the app's model card."""
+    weights = {k: v.detach().to("cpu") for k, v in generator.state_dict().items()}
+    weights = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in weights.items()}
+    metadata = {"format": EXPORT_FORMAT, "format_version": EXPORT_VERSION,
+                "arch": json.dumps(generator.arch()), "train_config": json.dumps(train_config or {})}
+    if source is not None:
+        metadata["source"] = json.dumps(source, default=str)
+    if metrics is not None:
+        metadata["metrics"] = json.dumps(metrics)
+    with atomic_path(path) as tmp:
+        save_file(weights, str(tmp), metadata=metadata)
+    return Path(path)
+
+
+def read_export(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """(weights, metadata) of a generator export (or run directory), with clear errors for every wrong
+    kind of file."""
+    path = export_path(path)
+    if not path.is_file():
+        raise FaceganError(f"generator file {path} not found")
+    if path.suffix != ".safetensors":
+        raise FaceganError(f"{path} is not a .safetensors generator export; pass the generator.safetensors "
+                           f"of a run directory (state-*.pt checkpoints are for --resume)")
+    return read_tagged_safetensors(path, EXPORT_FORMAT, "facegan generator export")
+
+
+def load_generator(path: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """Rebuild a generator from its export (or a run directory's) alone, in eval mode on ``device``."""
+    weights, metadata = read_export(path)
+    try:
+        arch = json.loads(metadata["arch"])
+        generator = generator_from_meta(arch)
+    except FaceganError as e:
+        raise FaceganError(f"{path}: {e}") from None
+    except (KeyError, TypeError, ValueError) as e:  # metadata edited or written by something else
+        raise FaceganError(f"{path} has unreadable architecture metadata ({type(e).__name__}: {e})") from None
+    load_module_state(generator, weights, f"{path}")  # load_state_dict casts fp16 files to the model's fp32
+    return generator.to(device).eval()
+
+
+def export_config(path: str | Path) -> dict:
+    """The training config stored in an export's metadata."""
+    return json.loads(read_export(path)[1].get("train_config", "{}"))
