@@ -3,14 +3,17 @@
     python bench/throughput.py [--device auto] [--width 1.0] [--batch 128] [--windows 5] [--steps 5] [--warmup 3]
                                [--images DIR] [--precision auto|fp32|bf16|fp16]
                                [--channels-last/--no-channels-last] [--compile] [--compile-mode MODE]
+                               [--json FILE.jsonl]
 
 One image = its share of one D step on real + fake and one G step. Both loops train the paper DCGAN
 at the same width and batch in this one process, in alternating timed windows after a warm-up; the
 table shows the median img/s of each and the ratio facegan / reference.
 
-- facegan: the dataset decoded once into a uint8 tensor on the device; batches drawn by index,
-  scaled (and flipped) on the device; d_step / g_step and the fused Adam from facegan.training.loop (BCE
-  with logits), channels_last and the chosen precision (auto: what `facegan train` picks here).
+- facegan: the trainer's own steps (bench/lib.py's TrainerSteps over facegan.training.steps.training_steps,
+  the iterator `facegan train` drives): the dataset decoded once into a uint8 tensor on the device;
+  batches drawn by index from each epoch's permutation, scaled (and flipped) on the device; d_step /
+  g_step and the fused Adam (BCE with logits), channels_last and the chosen precision (auto: what
+  `facegan train` picks here).
 - reference: torchvision ImageFolder + DataLoader decoding the JPEGs every epoch (ToTensor,
   Normalize), Sigmoid + BCELoss, fp32, NCHW, no compile, as course projects write it.
 
@@ -24,16 +27,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from pathlib import Path
 
+import lib  # first: this checkout's facegan
 import torch
 from torch import nn
 
 from facegan.config import TrainConfig
 from facegan.data.images import load_folder
 from facegan.models.dcgan import Discriminator, Generator
-from facegan.training import loop as training
 from facegan.training.amp import native_bf16
 from facegan.training.device import describe, pick_device
 
@@ -41,7 +43,7 @@ from facegan.training.device import describe, pick_device
 def jpeg_folder(images: str | None) -> Path:
     if images:
         return Path(images)
-    folder = Path("bench/_work/jpegs/faces")
+    folder = lib.ROOT / "bench" / "_work" / "jpegs" / "faces"
     if not folder.is_dir() or len(list(folder.glob("*.jpg"))) < 2048:
         from PIL import Image
 
@@ -54,27 +56,13 @@ def jpeg_folder(images: str | None) -> Path:
     return folder
 
 
-class FaceganLoop:
-    """facegan's training step exactly as `facegan train` runs it: training.setup + training.train_step
-    (also used by cpu_precision.py and step_profile.py). images: uint8 (N, 3, 64, 64), decoded once."""
-
-    def __init__(self, images: torch.Tensor, device: torch.device, width: float, batch: int, precision: str = "auto",
-                 channels_last: bool = True, compile: bool = False, compile_mode: str = "default", **config):
-        self.cfg = TrainConfig(width=width, batch_size=batch, precision=precision, channels_last=channels_last,
-                               device=str(device), compile=compile, compile_mode=compile_mode, **config)
-        self.device, self.batch = device, batch
-        self.images = images.to(device)
-        self.parts = training.setup(self.cfg, images.shape[1], images.shape[-1], device)
-        self.G, self.D, self.precision = self.parts.G, self.parts.D, self.parts.amp.precision
-        self.position = training.Position(torch.Generator().manual_seed(0))
-        self.losses = torch.zeros(2, device=device)
-
-    def step(self) -> None:
-        index = torch.randint(len(self.images), (self.batch,), device=self.device, generator=self.parts.noise)
-        real = training.real_batch(self.images, index, True, self.parts.noise, self.parts.memory_format)
-        with training.eager_fallback(self.cfg.compile):
-            stats = training.train_step(self.parts, self.position, real)
-        self.losses += torch.stack([stats["d_loss"], stats["g_loss"]])  # stays on the device: no host sync per step
+def facegan_loop(images: torch.Tensor, device: torch.device, width: float, batch: int, precision: str = "auto",
+                 channels_last: bool = True, compile: bool = False, compile_mode: str = "default") -> lib.TrainerSteps:
+    """facegan's training steps exactly as `facegan train` takes them (the paper DCGAN at ``width``).
+    images: uint8 (N, 3, 64, 64), decoded once."""
+    cfg = TrainConfig(width=width, batch_size=batch, precision=precision, channels_last=channels_last,
+                      device=str(device), compile=compile, compile_mode=compile_mode)
+    return lib.TrainerSteps(cfg, images, device)
 
 
 class ReferenceLoop:
@@ -83,7 +71,7 @@ class ReferenceLoop:
 
         transform = transforms.Compose([transforms.Resize(64), transforms.CenterCrop(64), transforms.ToTensor(),
                                         transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))])
-        root = Path("bench/_work/imagefolder_root")  # ImageFolder wants root/<class>/images: link the folder in
+        root = lib.ROOT / "bench" / "_work" / "imagefolder_root"  # ImageFolder wants root/<class>/images: link the folder in
         root.mkdir(parents=True, exist_ok=True)
         link = root / "faces"
         if link.is_symlink() or link.exists():
@@ -125,18 +113,7 @@ class ReferenceLoop:
         _ = (err_real + err_fake).item(), err_g.item()  # the classic loop reads its losses every step
 
 
-def timed(loop, steps: int, device: torch.device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(steps):
-        loop.step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return loop.batch * steps / (time.perf_counter() - start)
-
-
-def host_syncs_in_step(loop: FaceganLoop) -> str:
+def host_syncs_in_step(loop: lib.TrainerSteps) -> str:
     """On CUDA, run facegan steps with torch's sync debug mode set to error: a step that waits for the
     GPU (a .item(), a data-dependent shape, a blocking copy) raises. Elsewhere there is nothing to check."""
     if loop.device.type != "cuda":
@@ -165,21 +142,22 @@ def main() -> None:
     parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=False)
     parser.add_argument("--compile-mode", default="default", choices=["default", "reduce-overhead", "max-autotune"])
+    parser.add_argument("--json", help="append the result here (one JSON line, with lib.record's provenance)")
     args = parser.parse_args()
 
     device = pick_device(args.device)
     folder = jpeg_folder(args.images)
     images = load_folder(folder, progress=False).images  # decoded once, as facegan's cache does
-    loops = {"facegan": FaceganLoop(images, device, args.width, args.batch, args.precision, args.channels_last,
-                                    args.compile, args.compile_mode),
+    loops = {"facegan": facegan_loop(images, device, args.width, args.batch, args.precision, args.channels_last,
+                                     args.compile, args.compile_mode),
              "reference": ReferenceLoop(folder, device, args.width, args.batch)}
     for loop in loops.values():  # warm-up (and compilation, with --compile)
-        timed(loop, args.warmup, device)
+        lib.images_per_second(loop.step, args.warmup, args.batch, device)
     sync_report = host_syncs_in_step(loops["facegan"])
     rates: dict[str, list[float]] = {name: [] for name in loops}
     for _ in range(args.windows):
         for name, loop in loops.items():
-            rates[name].append(timed(loop, args.steps, device))
+            rates[name].append(lib.images_per_second(loop.step, args.steps, args.batch, device))
     medians = {name: statistics.median(r) for name, r in rates.items()}
     isa = f"CPU {torch.backends.cpu.get_cpu_capability()}, native bf16 {native_bf16(torch.device('cpu'))}"
     print(f"torch {torch.__version__} | {describe(device)} | {isa} | {torch.get_num_threads()} threads "
@@ -194,6 +172,13 @@ def main() -> None:
         print(f"| {name} | {medians[name]:.1f} | {', '.join(f'{r:.0f}' for r in rates[name])} |")
     print(f"ratio facegan / reference: {medians['facegan'] / medians['reference']:.2f}x")
     print(sync_report)
+    if args.json:
+        lib.record(args.json, {"bench": "throughput", "device": describe(device), "width": args.width,
+                               "batch": args.batch, "precision": loops["facegan"].precision,
+                               "channels_last": args.channels_last, "compile": args.compile and args.compile_mode,
+                               "jpegs": str(folder), "windows": args.windows, "steps": args.steps,
+                               "warmup": args.warmup, "img_per_s": rates, "median_img_per_s": medians,
+                               "ratio": medians["facegan"] / medians["reference"], "host_syncs": sync_report})
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 """Shared fixtures: every test gets a private image cache and tiny, fast training configs."""
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Iterator
+
 import numpy as np
 import pytest
 import torch
@@ -9,10 +12,23 @@ from PIL import Image
 from facegan.config import TrainConfig
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_cache(tmp_path_factory) -> Iterator[Path]:
+    """Module-scoped fixtures run before ``private_cache``: they get this folder, never ~/.cache."""
+    folder = tmp_path_factory.mktemp("session-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FACEGAN_CACHE", str(folder))
+        yield folder
+
+
 @pytest.fixture(autouse=True)
-def private_cache(tmp_path_factory, monkeypatch):
-    """Decoded-image caches go to a temp folder shared by the session, never ~/.cache."""
-    monkeypatch.setenv("FACEGAN_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+def private_cache(tmp_path_factory, monkeypatch) -> Path:
+    """Caches (decoded images, metric references, downloads) go to an empty folder of each test's own,
+    never ~/.cache: a folder shared by the session would let one test's cache files, or a corrupted
+    one, decide what a later test sees. Each test renders its synthetic faces again (64 in 0.3 s)."""
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("FACEGAN_CACHE", str(folder))
+    return folder
 
 
 @pytest.fixture

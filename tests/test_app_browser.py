@@ -9,7 +9,7 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
-from facegan.app.serve import CHROMIUM, CHROMIUM_ARGS, free_port, serve, streamlit_command
+from facegan.app.serve import CHROMIUM, CHROMIUM_ARGS, serve, streamlit_command
 
 REPO = Path(__file__).resolve().parent.parent
 MAIN_IMAGES = "[data-testid=stMain] [data-testid=stImage] img"
@@ -17,9 +17,8 @@ MAIN_IMAGES = "[data-testid=stMain] [data-testid=stImage] img"
 
 def test_the_app_in_a_real_browser(tmp_path):
     assert Path(CHROMIUM).is_file(), f"no browser at {CHROMIUM}: apt-get install -y chromium (.ci/run does)"
-    port = free_port()
-    log = tmp_path / "streamlit.log"
-    with serve(streamlit_command(REPO / "app.py", port), port, cwd=REPO, log=log) as server, sync_playwright() as p:
+    log = tmp_path / "streamlit.log"  # port 0: streamlit binds a free port itself, serve() finds which
+    with serve(streamlit_command(REPO / "app.py", 0), 0, cwd=REPO, log=log) as server, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000}).new_page()

@@ -10,7 +10,9 @@ import torch
 from PIL import Image
 
 from facegan.cli import main
+from facegan.data import labels as label_files
 from facegan.editing import attributes as fa
+from facegan.editing import distill
 from facegan.errors import FaceganError
 from facegan.models.classifiers.attributes import AttributeClassifier
 
@@ -23,7 +25,7 @@ def write_celeba_file(path, rows, names=("Smiling", "Male")):
 
 def test_celeba_attribute_file_is_parsed_to_binary_labels(tmp_path):
     path = write_celeba_file(tmp_path / "list_attr_celeba.txt", [("000001.jpg", (1, -1)), ("000002.jpg", (-1, 1))])
-    names, rows = fa.read_celeba_attr_file(path)
+    names, rows = label_files.read_celeba_attr_file(path)
     assert names == ("Smiling", "Male")
     assert rows == {"000001.jpg": [1.0, 0.0], "000002.jpg": [0.0, 1.0]}
 
@@ -38,20 +40,20 @@ def test_malformed_celeba_files_get_one_line_with_the_line_number(tmp_path, text
     path = tmp_path / "attrs.txt"
     path.write_text(text)
     with pytest.raises(FaceganError, match=message):
-        fa.read_celeba_attr_file(path)
+        label_files.read_celeba_attr_file(path)
 
 
 def test_attribute_csv_with_identities(tmp_path):
     path = tmp_path / "attrs.csv"
     path.write_text("member,celeba_identity,Smiling,Male\nfaces/a.jpg,7,1,-1\nfaces/b.jpg,7,-1,1\n")
-    names, rows, ids = fa.read_attr_csv(path)
+    names, rows, ids = label_files.read_attr_csv(path)
     assert names == ("Smiling", "Male") and rows["faces/a.jpg"] == [1.0, 0.0] and ids == {"faces/a.jpg": 7, "faces/b.jpg": 7}
     path.write_text("file,Smiling\na.jpg,1\n")
     with pytest.raises(FaceganError, match="starts with the column 'member'"):
-        fa.read_attr_csv(path)
+        label_files.read_attr_csv(path)
     path.write_text("member,Smiling\na.jpg,1,1\n")
     with pytest.raises(FaceganError, match=":2: expected 2 fields, got 3"):
-        fa.read_attr_csv(path)
+        label_files.read_attr_csv(path)
 
 
 def planted_faces(folder, n=240, size=32, seed=0):
@@ -76,7 +78,7 @@ def planted_faces(folder, n=240, size=32, seed=0):
 
 def test_the_classifier_learns_a_planted_attribute_and_not_a_coin_flip(tmp_path):
     labels = planted_faces(tmp_path / "faces")
-    faces = fa.load_labelled(str(tmp_path / "faces"), str(labels), size=32)
+    faces = label_files.load_labelled(str(tmp_path / "faces"), str(labels), size=32)
     assert len(faces) == 240 and faces.names == ("Bright_Top", "Coin")
     train, held = fa.split_by_identity(faces, 0.25, seed=0)
     assert set(faces.identities[train].tolist()).isdisjoint(faces.identities[held].tolist())  # people on one side
@@ -97,12 +99,12 @@ def test_report_is_balanced_accuracy_and_auc_over_known_labels():
 
 
 def test_synthetic_faces_carry_the_celeba_attributes_their_renderer_knows():
-    faces = fa.load_labelled("synthetic", synthetic_count=40, size=32)
-    assert faces.names == fa.CELEBA_ATTRIBUTES and faces.labels.shape == (40, 40)
+    faces = label_files.load_labelled("synthetic", synthetic_count=40, size=32)
+    assert faces.names == label_files.CELEBA_ATTRIBUTES and faces.labels.shape == (40, 40)
     known = ~faces.labels.isnan().all(0)
-    assert {fa.CELEBA_ATTRIBUTES[i] for i in known.nonzero().flatten()} >= {"Male", "Smiling", "Eyeglasses", "No_Beard",
+    assert {label_files.CELEBA_ATTRIBUTES[i] for i in known.nonzero().flatten()} >= {"Male", "Smiling", "Eyeglasses", "No_Beard",
                                                                            "Gray_Hair", "Black_Hair", "Blond_Hair"}
-    assert faces.labels[:, fa.CELEBA_ATTRIBUTES.index("Young")].isnan().all()
+    assert faces.labels[:, label_files.CELEBA_ATTRIBUTES.index("Young")].isnan().all()
 
 
 def test_classifier_file_round_trip_and_hostile_files(tmp_path):
@@ -151,11 +153,11 @@ def test_train_and_score_from_the_cli(tmp_path, capsys):
 def test_soft_labels_alone_teach_an_attribute_the_labels_leave_unknown(tmp_path):
     """Distillation's loss: Bright_Top is unknown (NaN) in every label, so only the soft targets of the
     unlabelled faces can teach it."""
-    planted = fa.load_labelled(str(tmp_path / "faces"), str(planted_faces(tmp_path / "faces", n=240)), size=32)
+    planted = label_files.load_labelled(str(tmp_path / "faces"), str(planted_faces(tmp_path / "faces", n=240)), size=32)
     train, held = fa.split_by_identity(planted, 0.25, seed=0)
     unknown = planted.labels.clone()
     unknown[:, 0] = math.nan
-    faces = fa.LabelledFaces(planted.images, unknown, planted.names, planted.identities, "planted")
+    faces = label_files.LabelledFaces(planted.images, unknown, planted.names, planted.identities, "planted")
     truth = planted.labels[train, 0]
     soft = (planted.images[train], torch.stack([0.05 + 0.9 * truth, torch.full_like(truth, 0.5)], 1))
     model = fa.train_classifier(faces, train, epochs=15, batch_size=32, width=8, say=lambda _: None, soft=soft)
@@ -165,7 +167,7 @@ def test_soft_labels_alone_teach_an_attribute_the_labels_leave_unknown(tmp_path)
 
 def test_unlabelled_faces_of_held_out_people_are_left_out(tmp_path):
     labels = planted_faces(tmp_path / "faces", n=40)  # people 0..19, two images each
-    faces = fa.load_labelled(str(tmp_path / "faces"), str(labels), size=32)
+    faces = label_files.load_labelled(str(tmp_path / "faces"), str(labels), size=32)
     train, held = fa.split_by_identity(faces, 0.25, seed=0)
     held_people = set(faces.identities[held].tolist())
     unlabelled = tmp_path / "unlabelled"
@@ -175,15 +177,15 @@ def test_unlabelled_faces_of_held_out_people_are_left_out(tmp_path):
     ids = tmp_path / "ids.csv"  # new0..new9 belong to people 0..9
     ids.write_text("member,celeba_file,celeba_identity\n" + "".join(f"faces/new{i}.png,x,{i}\n" for i in range(10)))
     said = []
-    by_name, names = fa.load_unlabelled(str(unlabelled), faces, held, None, 32, say=said.append)
+    by_name, names = distill.load_unlabelled(str(unlabelled), faces, held, None, 32, say=said.append)
     assert len(by_name) == len(names) == 50 - len(held)  # copies of held-out files (same name) left out
     assert not set(names) & {faces.files[i] for i in held.tolist()}
     assert "no identities" in said[0]
-    by_person, _ = fa.load_unlabelled(str(unlabelled), faces, held, str(ids), 32, say=said.append)
+    by_person, _ = distill.load_unlabelled(str(unlabelled), faces, held, str(ids), 32, say=said.append)
     assert len(by_person) == 50 - len(held) - sum(i in held_people for i in range(10))
     ids.write_text("member,Smiling\na.png,1\n")
     with pytest.raises(FaceganError, match="an identity CSV has the columns member and celeba_identity"):
-        fa.load_unlabelled(str(unlabelled), faces, held, str(ids), 32)
+        distill.load_unlabelled(str(unlabelled), faces, held, str(ids), 32)
 
 
 def test_distillation_from_the_cli_and_teachers_of_another_split_refused(tmp_path, capsys):
@@ -214,7 +216,7 @@ def test_distillation_from_the_cli_and_teachers_of_another_split_refused(tmp_pat
 def test_a_scores_csv_teaches_the_attributes_it_gives(tmp_path):
     """A CSV teacher (another scorer's probabilities) joins the classifier teachers' mean for its own
     columns only; an attribute no teacher gives stays unknown (NaN, out of the loss)."""
-    faces = fa.load_labelled(str(tmp_path / "faces"), str(planted_faces(tmp_path / "faces", n=32)), size=32)
+    faces = label_files.load_labelled(str(tmp_path / "faces"), str(planted_faces(tmp_path / "faces", n=32)), size=32)
     train, held = fa.split_by_identity(faces, 0.25, seed=0)
     digest = fa.split_digest(faces, held)
     model = fa.train_classifier(faces, train, epochs=1, batch_size=16, width=8, say=lambda _: None)
@@ -234,70 +236,6 @@ def test_a_scores_csv_teaches_the_attributes_it_gives(tmp_path):
     assert only_csv[:, others].isnan().all() and not only_csv[:, coin].isnan().any()
 
 
-def test_identity_folds_keep_each_person_in_one_fold(tmp_path):
-    faces = fa.load_labelled(str(tmp_path / "faces"), str(planted_faces(tmp_path / "faces", n=80)), size=32)
-    train, _ = fa.split_by_identity(faces, 0.25, seed=0)
-    folds = fa.identity_folds(faces, train, 4, split_seed=0)  # (T,) in [0, 4)
-    people = faces.identities[train]
-    for person in people.unique():
-        assert folds[people == person].unique().numel() == 1  # both images of a person in one fold
-    sizes = torch.bincount(folds, minlength=4)
-    assert sizes.min() >= 2 * (len(people.unique()) // 4)  # people dealt round: no fold is short
-    assert torch.equal(folds, fa.identity_folds(faces, train, 4, split_seed=0))  # fixed by the split's seed
-    assert not torch.equal(folds, fa.identity_folds(faces, train, 4, split_seed=1))
-
-
-def test_balanced_calibration_removes_a_planted_lean():
-    """A scorer that leans to the common class (75% positives; every logit shifted by +1.5) calls most
-    negatives positive at p = 0.5; the class-balanced Platt scaling moves its threshold back, so both
-    classes are judged alike. An attribute with one class known is left as it is."""
-    g = torch.Generator().manual_seed(0)
-    y = (torch.rand(4000, generator=g) < 0.75).float()
-    p = torch.sigmoid(2 * (y - 0.5) * 1.5 + torch.randn(4000, generator=g) + 1.5)
-    labels = torch.stack([y, torch.ones_like(y)], 1)
-    labels[:100, 0] = math.nan  # unknown labels are left out of the fit
-    calibration = fa.fit_calibration(torch.stack([p, p], 1), labels)
-    assert calibration.shape == (2, 2) and calibration[1].tolist() == [1.0, 0.0]
-    raw = fa.report(p[:, None], y[:, None], ("A",))["A"]["balanced_accuracy"]
-    fixed = fa.calibrate(torch.stack([p, p], 1), calibration)
-    assert torch.allclose(fixed[:, 1], p, atol=1e-5)
-    tpr, tnr = (fixed[y == 1, 0] >= 0.5).float().mean(), (fixed[y == 0, 0] < 0.5).float().mean()
-    assert raw < 0.80 and fa.report(fixed[:, :1], y[:, None], ("A",))["A"]["balanced_accuracy"] > raw + 0.05
-    assert abs(tpr - tnr) < 0.05  # ~0.92 / 0.93 where the raw scorer is at ~1.00 / ~0.47
-
-
-def test_fold_teachers_calibrated_for_a_student_from_the_cli(tmp_path, capsys):
-    labels = planted_faces(tmp_path / "faces", n=64)
-    planted_faces(tmp_path / "unlabelled" / "faces", n=64, seed=1)
-    common = ["attributes", "train", "--data", str(tmp_path / "faces"), "--attrs", str(labels), "--epochs", "1",
-              "--split-seed", "0"]
-    folds = [tmp_path / f"fold{k}.safetensors" for k in (0, 1)]
-    for k, path in enumerate(folds):
-        assert main([*common, "--seed", str(k), "--fold", f"{k}/2", "--out", str(path)]) == 0
-    infos = [fa.load_classifier(path)[2] for path in folds]
-    assert [info["fold"] for info in infos] == [[0, 2], [1, 2]]
-    faces = fa.load_labelled(str(tmp_path / "faces"), str(labels), size=64)
-    train, _ = fa.split_by_identity(faces, 0.15, seed=0)
-    assert infos[0]["train_images"] + infos[1]["train_images"] == len(train)  # each trained on the other fold
-    capsys.readouterr()
-    student = tmp_path / "student.safetensors"
-    distil = [*common, "--unlabelled", str(tmp_path / "unlabelled"), "--out", str(student), "--calibrate"]
-    assert main([*distil, "--teacher", str(folds[0]), "--teacher", str(folds[1])]) == 0
-    assert f"calibrated the teachers on {len(train)} labelled faces" in capsys.readouterr().out
-    assert fa.load_classifier(student)[2]["calibrated_teachers"] is True
-    plain = tmp_path / "plain.safetensors"
-    assert main([*common, "--out", str(plain)]) == 0
-    capsys.readouterr()
-    assert main([*distil, "--teacher", str(folds[0]), "--teacher", str(plain)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "--calibrate needs fold teachers" in err and "plain.safetensors is not one" in err
-    assert len(err.splitlines()) == 1
-    model, names, info = fa.load_classifier(folds[1])
-    fa.save_classifier(model, tmp_path / "edited.safetensors", names, {**info, "fold": "1/2"})  # metadata edited
-    assert main([*distil, "--teacher", str(folds[0]), "--teacher", str(tmp_path / "edited.safetensors")]) == 2
-    assert "edited.safetensors is not one" in capsys.readouterr().err
-
-
 def hint_losses(said):
     """The per-epoch hint losses in train_classifier's progress lines ("... (hint 0.123)")."""
     return [float(m) for line in said for m in re.findall(r"\(hint ([0-9.]+)\)", line)]
@@ -307,7 +245,7 @@ def test_a_hint_is_learnt_from_the_faces_it_belongs_to(tmp_path):
     """The hint head regresses each training face's own features (here: whether its top half is bright,
     an attribute the labels leave unknown): its loss falls far below 1, the loss of knowing nothing
     (the targets are standardised). The same values dealt to the wrong faces cannot be learnt."""
-    faces = fa.load_labelled(str(tmp_path / "faces"), str(planted_faces(tmp_path / "faces", n=120)), size=32)
+    faces = label_files.load_labelled(str(tmp_path / "faces"), str(planted_faces(tmp_path / "faces", n=120)), size=32)
     train, _ = fa.split_by_identity(faces, 0.25, seed=0)
     truth = faces.labels[train, :1].clone()  # (T, 1) the planted attribute, as a feature
     faces.labels[:, 0] = float("nan")  # ... which the labels do not give
@@ -363,7 +301,7 @@ def test_bad_hint_tables_get_one_line(tmp_path, text, message):
     elif text is not None:
         path.write_text(text)
     with pytest.raises(FaceganError, match=re.escape(message.format(path))):
-        fa.hint_targets(path, ["a.png"])
+        distill.hint_targets(path, ["a.png"])
 
 
 @pytest.mark.parametrize("text, message", [
@@ -391,10 +329,6 @@ def test_bad_teacher_scores_get_one_line(tmp_path, text, message):
     (["train", "--holdout", "1.5"], "--holdout is a share of people"),
     (["train", "--unlabelled", "."], "needs both --unlabelled DIR and at least one --teacher"),
     (["train", "--teacher", "t.safetensors"], "needs both --unlabelled DIR and at least one --teacher"),
-    (["train", "--calibrate"], "--calibrate calibrates --teacher models"),
-    (["train", "--fold", "5/5"], "--fold is K/N with 0 <= K < N and N >= 2, e.g. 0/5 (got '5/5')"),
-    (["train", "--fold", "two"], "--fold is K/N with 0 <= K < N and N >= 2"),
-    (["train", "--fold", "0/1"], "--fold is K/N with 0 <= K < N and N >= 2"),
     (["train", "--hint-weight", "2"], "--hint-weight weighs the --hint features: give their table"),
     (["train", "--hint", "h.csv", "--hint-weight", "0"], "--hint-weight is a positive number (got 0.0)"),
     (["train", "--hint", "h.csv", "--hint-weight", "nan"], "--hint-weight is a positive number (got nan)"),

@@ -4,6 +4,7 @@ editing API, HD faces shown small and downloaded full size, and one line for eve
 import dataclasses
 import io
 import json
+import os
 
 import numpy as np
 import pytest
@@ -73,10 +74,18 @@ def test_listing_finds_shipped_runs_and_extra_folders_by_metadata(tmp_path, monk
 
 
 def test_model_key_changes_when_a_run_exports_again(tmp_path):
+    """The key is the path, modification time and size. The times are set here: two exports in a row
+    can share one timestamp on a coarse clock, and an export of the same net has the same size."""
     path = tiny_export(tmp_path / "generator.safetensors")
+    exported_at = 1_700_000_000 * 10**9
+    os.utime(path, ns=(exported_at, exported_at))
     key = webapp.model_key(path)
-    tiny_export(path, seed=1)
-    assert webapp.model_key(path) != key and webapp.model_key(tmp_path / "gone")[1:] == (0, 0)
+    assert webapp.model_key(path) == key  # read again, unchanged: the cached model is reused
+    size = path.stat().st_size
+    tiny_export(path, seed=1)  # a re-export: other weights, same size, one nanosecond later
+    os.utime(path, ns=(exported_at + 1, exported_at + 1))
+    assert path.stat().st_size == size and webapp.model_key(path) != key
+    assert webapp.model_key(path)[0] == str(path.resolve()) and webapp.model_key(tmp_path / "gone")[1:] == (0, 0)
 
 
 # ----------------------------------------------------------------------------- a loaded model

@@ -2,16 +2,8 @@
 friendly names edits use, and parsing of ``--edit age=+2,smile=-1``."""
 from __future__ import annotations
 
+from facegan.data.celeba import CELEBA_ATTRIBUTES
 from facegan.errors import FaceganError
-
-# CelebA's 40 attributes, in the order of list_attr_celeba.txt
-CELEBA_ATTRIBUTES = (
-    "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs", "Big_Lips",
-    "Big_Nose", "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair", "Bushy_Eyebrows", "Chubby", "Double_Chin",
-    "Eyeglasses", "Goatee", "Gray_Hair", "Heavy_Makeup", "High_Cheekbones", "Male", "Mouth_Slightly_Open",
-    "Mustache", "Narrow_Eyes", "No_Beard", "Oval_Face", "Pale_Skin", "Pointy_Nose", "Receding_Hairline",
-    "Rosy_Cheeks", "Sideburns", "Smiling", "Straight_Hair", "Wavy_Hair", "Wearing_Earrings", "Wearing_Hat",
-    "Wearing_Lipstick", "Wearing_Necklace", "Wearing_Necktie", "Young")
 
 # Friendly name -> (CelebA attribute, sign): CelebA has no age or gender field, so +1 age means
 # older, i.e. less "Young"; +1 beard means less "No_Beard".

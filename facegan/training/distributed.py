@@ -14,6 +14,7 @@ forward (that would keep rank 0's only); they are averaged over the ranks at eac
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 
@@ -108,10 +109,20 @@ def broadcast_object(obj):
 
 
 def weights_in_sync(*modules: nn.Module) -> bool:
-    """True when every rank holds bit-identical parameters (compares a checksum across ranks)."""
+    """True when every rank holds bit-identical parameters. The ranks compare digests of the parameters'
+    bytes, not a sum of their values: a sum misses two swapped weights or differences that cancel."""
     if not active():
         return True
-    checksum = torch.stack([p.detach().double().sum() for m in modules for p in m.parameters()])
-    gathered = [torch.zeros_like(checksum) for _ in range(dist.get_world_size())]
-    dist.all_gather(gathered, checksum)
-    return all(torch.equal(gathered[0], g) for g in gathered[1:])
+    digests: list[str | None] = [None] * dist.get_world_size()
+    dist.all_gather_object(digests, parameter_digest(*modules))
+    return len(set(digests)) == 1
+
+
+def parameter_digest(*modules: nn.Module) -> str:
+    """SHA-256 of every parameter's dtype, shape and bytes, in order (on the CPU: any dtype, any device)."""
+    h = hashlib.sha256()
+    for module in modules:
+        for p in module.parameters():
+            h.update(f"{p.dtype}{tuple(p.shape)}".encode())
+            h.update(p.detach().reshape(-1).view(torch.uint8).cpu().numpy().tobytes())
+    return h.hexdigest()

@@ -1,0 +1,92 @@
+"""What the commands share: the one-line-error parser, the Command record each group module lists,
+the parent parsers for --device / --generator / --truncation, and small argument checks. Torch-free."""
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from facegan.config import DEVICE_HELP, DEVICE_PATTERN
+from facegan.errors import FaceganError
+from facegan.fileio import GENERATOR_FILE, append_jsonl, export_path
+
+
+class Parser(argparse.ArgumentParser):
+    """Bad arguments -> one line (what was wrong, where to look), exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+@dataclass(frozen=True)
+class Parents:
+    """Parent parsers for the options several commands share (each declared once)."""
+    device: argparse.ArgumentParser  # --device
+    generator: argparse.ArgumentParser  # --generator (and --device)
+    truncation: argparse.ArgumentParser  # --truncation
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command: how its parser is added, what is checked before torch is imported, what it runs."""
+    name: str
+    add_parser: Callable[[argparse._SubParsersAction, Parents], argparse.ArgumentParser]
+    check: Callable[[argparse.Namespace], None]
+    run: Callable[[argparse.Namespace], None]
+
+
+def no_check(args: argparse.Namespace) -> None:
+    """For commands whose arguments need no check beyond argparse's and the shared ones."""
+
+
+def make_parents() -> Parents:
+    uses_device = argparse.ArgumentParser(add_help=False)
+    uses_device.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    uses_generator = argparse.ArgumentParser(add_help=False, parents=[uses_device])
+    uses_generator.add_argument("--generator", required=True, metavar="PATH",
+                                help=f"a run directory (its {GENERATOR_FILE} is used) or a {GENERATOR_FILE} file")
+    truncates = argparse.ArgumentParser(add_help=False)
+    truncates.add_argument("--truncation", type=float, default=1.0, metavar="PSI",
+                           help="style generators: pull each face towards the average face, 0 = the average, "
+                                "1 = none (default 1; 0.7 is a common choice)")
+    return Parents(uses_device, uses_generator, truncates)
+
+
+def check_shared(args: argparse.Namespace) -> None:
+    """The checks of the shared options, after each command's own. Resolves ``args.generator`` to the
+    export file (a run directory means its generator.safetensors)."""
+    if "truncation" in args and not 0 <= args.truncation <= 1:
+        raise FaceganError(f"--truncation must be between 0 and 1 (got {args.truncation})")
+    if "device" in args and not re.fullmatch(DEVICE_PATTERN, args.device):  # train: only if --device was given
+        raise FaceganError(f"{DEVICE_HELP} (got {args.device!r})")
+    if "generator" in args:
+        args.generator = export_path(args.generator)
+
+
+def seed_list(flag: str, text: str) -> list[int]:
+    try:
+        seeds = [int(item) for item in text.split(",") if item.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds:
+        raise FaceganError(f"{flag} takes comma-separated integer seeds such as 1,2,3 (got {text!r})")
+    return seeds
+
+
+def check_export_name(out: Path, source: str | None) -> None:
+    if out.suffix != ".safetensors":
+        raise FaceganError(f"--out must name a .safetensors file (got {out})")
+    if out.is_dir():
+        raise FaceganError(f"--out {out} is a folder; name the .safetensors file to write")
+    if source is not None and out.resolve() == Path(source).resolve():
+        raise FaceganError(f"--out {out} would overwrite the file being imported")
+
+
+def append_to_run_metrics(generator: Path, record: dict) -> None:
+    """Append ``record`` to the metrics.jsonl of the run the generator belongs to (if it is a run's export)."""
+    run_dir = generator.parent
+    if (run_dir / "config.json").is_file():
+        append_jsonl(run_dir / "metrics.jsonl", record)
+        print(f"appended to {run_dir / 'metrics.jsonl'}")

@@ -1,0 +1,75 @@
+"""facegan train: one run directory per run. Its flags are generated from
+:class:`facegan.config.TrainConfig` (no second list of defaults): a flag not given keeps the preset's
+or the dataclass's value."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from facegan.cli.common import Command, Parents
+from facegan.config import PRESET_CHOICES, build_config, fields
+from facegan.errors import FaceganError
+
+
+def add_train_parser(sub: argparse._SubParsersAction, parents: Parents) -> argparse.ArgumentParser:
+    train = sub.add_parser("train", help="train a GAN (dcgan, stylegan2 or mlp); one run directory per run",
+                           description="Train a GAN. Without flags: the CelebA subset if present "
+                                       "(else built-in synthetic faces), preset auto.")
+    train.add_argument("--preset", choices=PRESET_CHOICES,
+                       help="auto = paper on cuda/mps, quick on cpu (default auto); stylegan, stylegan-cpu: "
+                            "StyleGAN2 for a GPU / a CPU; digits: the vanilla MLP GAN on 28x28 digits")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint "
+                                                           "(only --epochs and --device may change)")
+    train.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_config_flags(train)
+    return train
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("training config (defaults: the preset, then TrainConfig)")
+    for f in fields():
+        if f.name == "preset":
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f"{f.metadata['help']} (default {f.default!r})"
+        if f.type == "bool":
+            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
+                               default=argparse.SUPPRESS, help=help_text)
+        else:
+            group.add_argument(flag, dest=f.name, type={"int": int, "float": float, "str": str}[f.type],
+                               choices=f.metadata["choices"], default=argparse.SUPPRESS, help=help_text,
+                               metavar=f.name.upper() if not f.metadata["choices"] else None)
+
+
+def config_overrides(args: argparse.Namespace) -> dict:
+    names = {f.name for f in fields()} - {"preset"}  # --preset is handled by build_config
+    return {k: v for k, v in vars(args).items() if k in names}
+
+
+def check_train(args: argparse.Namespace) -> None:
+    if args.resume:
+        extra = sorted(set(config_overrides(args)) - {"epochs", "device"})
+        if extra or args.preset:
+            changed = ", ".join("--" + k.replace("_", "-") for k in extra) or "--preset"
+            raise FaceganError(f"--resume continues a run with its saved config; only --epochs and --device "
+                               f"may be given (got {changed})")
+        if not Path(args.resume).is_dir():
+            raise FaceganError(f"run directory {args.resume} does not exist")
+    else:
+        build_config(args.preset or "auto", config_overrides(args))  # validates every value, torch-free
+
+
+def run_train(args: argparse.Namespace) -> None:
+    from facegan.training.device import pick_device
+    from facegan.training.loop import resume_config, train
+
+    overrides = config_overrides(args)
+    if args.resume:
+        cfg = resume_config(args.resume, overrides.get("epochs"), overrides.get("device"))
+    else:
+        device = pick_device(overrides.get("device", "auto"))
+        cfg = build_config(args.preset or "auto", overrides, device.type)
+    train(cfg, resume=args.resume, progress=not args.no_progress)
+
+
+COMMANDS = [Command("train", add_train_parser, check_train, run_train)]
