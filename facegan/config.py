@@ -5,7 +5,7 @@ its flags from these fields, the notebook and app build the same object, and eac
 ``config.json``. Presets are named partial overrides on top of the defaults::
 
     >>> cfg = build_config("quick", {"epochs": 2})
-    >>> cfg.preset, cfg.epochs, cfg.minutes, cfg.upsample
+    >>> cfg.preset, cfg.epochs, cfg.minutes, cfg.model.upsample
     ('quick', 2, 5.0, 'resize')
     >>> build_config("paper").batch_size
     128
@@ -20,7 +20,9 @@ from typing import Any
 
 from facegan.data import DEFAULT_CELEBA_DIR, DEFAULT_MNIST_DIR, DEFAULT_RESOLUTION, SYNTHETIC_COUNT
 from facegan.errors import FaceganError, require_int_at_least
-from facegan.models import ARCHITECTURES  # the registry's names (imports no torch)
+from facegan.models import ARCHITECTURES, config_class  # the registry (imports no torch)
+from facegan.options import check_choices, option, options, require_positive
+from facegan.options import coerce as options_coerce
 
 DEFAULT_METRICS = "swd,msssim"  # training's metrics_every and facegan eval
 METRIC_NAMES = ("swd", "msssim", "fid")  # facegan.evaluation.metrics.METRICS' keys, here without importing torch
@@ -29,10 +31,7 @@ DEVICE_PATTERN = r"auto|cpu|mps|cuda(:\d+)?"
 DEVICE_HELP = "device must be auto, cpu, cuda, cuda:N or mps"
 
 
-def _f(default, help: str, choices: tuple | None = None):
-    """A dataclass field with its CLI help (and allowed values) stored next to the default."""
-    return field(default=default, metadata={"help": help, "choices": choices})
-
+_f = option  # the field helper, short: the table below is long
 
 @dataclass
 class TrainConfig:
@@ -46,22 +45,9 @@ class TrainConfig:
                        "1 converts to grayscale, 3 to RGB", (0, 1, 3))
     # --- model ---
     arch: str = _f("dcgan", "architecture (facegan.models registry)", ARCHITECTURES)
+    model: Any = field(default=None, metadata={"help": "the architecture's own settings (facegan.models.<arch>."
+                                                       "config); None = its defaults", "choices": None})
     latent_dim: int = _f(256, "size of the latent vector z")
-    width: float = _f(1.0, "dcgan: channel multiplier; 1.0 is the paper DCGAN (64..512 channels)")
-    upsample: str = _f("transpose", "dcgan: how G doubles the image side: the paper's transposed conv, or "
-                       "resize = nearest upsampling + 3x3 conv (no checkerboard)", ("transpose", "resize"))
-    w_dim: int = _f(256, "stylegan2: size of the intermediate latent w (official 512)")
-    channel_base: int = _f(4096, "stylegan2: feature maps of side s have min(channel_base // s, channel_max) "
-                           "channels (official 32768; its 64 px recipe 16384)")
-    channel_max: int = _f(512, "stylegan2: the most channels of any layer (official 512)")
-    mlp_hidden: str = _f("256,512,1024", "mlp: G's hidden layer widths from z upwards; D uses them in reverse")
-    mlp_dropout: float = _f(0.3, "mlp: dropout after each of D's hidden layers (0 = off)")
-    mlp_batchnorm: bool = _f(False, "mlp: BatchNorm after each of G's hidden layers but the first (faster "
-                             "convergence)")
-    mapping_layers: int = _f(2, "stylegan2: fully connected layers of the mapping network z -> w "
-                             "(official: 2 in its 64 px recipe, 8 for FFHQ)")
-    style_mixing: float = _f(0.9, "stylegan2: probability that a training batch takes its styles from a second z "
-                             "from a random layer on (mixing regularisation; official 0.9, 0 = off)")
     # --- optimisation ---
     epochs: int = _f(50, "passes over the data")
     minutes: float = _f(0.0, "stop training after this many minutes of wall time, saving and exporting as "
@@ -109,16 +95,26 @@ class TrainConfig:
     preset: str = _f("custom", "which preset built this config (informational)")
 
     def __post_init__(self) -> None:
+        settings = config_class(self.arch) if self.arch in ARCHITECTURES else None
+        if isinstance(self.model, dict) and settings:
+            self.model = settings.from_dict(self.model)
+        elif self.model is None and settings:
+            self.model = settings()
         validate(self)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return dataclasses.asdict(self)  # the architecture's settings nested under "model"
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        """A saved config (config.json, a checkpoint's): nested, or flat as written before each architecture
+        had its own settings (every architecture's keys side by side: those of ``arch`` are kept)."""
+        values = dict(values)
+        if "model" not in values:
+            values = split_flat(values, from_preset=values)
         return cls(**coerce(values))
 
 
@@ -220,56 +216,58 @@ PRESET_CHOICES = ("auto", *PRESETS)
 
 
 def fields() -> list[dataclasses.Field]:
-    return list(dataclasses.fields(TrainConfig))
-
-
-def _field_types() -> dict[str, type]:
-    # Annotations are strings under `from __future__ import annotations`.
-    return {f.name: {"int": int, "float": float, "str": str, "bool": bool}[f.type] for f in fields()}
+    """TrainConfig's own options (the loop's settings and the architecture's name; not ``model``)."""
+    return options(TrainConfig)
 
 
 def coerce(values: dict[str, Any]) -> dict[str, Any]:
-    """Check names and types of config values; ints are accepted for floats. Unknown keys are errors."""
-    types = _field_types()
-    out = {}
+    """Check names and types of TrainConfig values (``model`` a dict or an architecture's config, as is)."""
+    model = {"model": values["model"]} if "model" in values else {}
+    return {**options_coerce(TrainConfig, {k: v for k, v in values.items() if k != "model"}), **model}
+
+
+def split_flat(values: dict[str, Any], from_preset: dict[str, Any]) -> dict[str, Any]:
+    """Flat values (a preset with overrides, or a config saved before each architecture had its own
+    settings) -> TrainConfig's values with the architecture's settings nested under "model". Another
+    architecture's settings are dropped where they came from ``from_preset`` (or an old flat file, which
+    holds every architecture's) and refused where the user gave them."""
+    arch = values.get("arch", TrainConfig.__dataclass_fields__["arch"].default)
+    if arch not in ARCHITECTURES:
+        raise FaceganError(f"arch must be one of {', '.join(ARCHITECTURES)} (got {arch!r})")
+    own = {f.name for f in options(config_class(arch))}
+    others = {f.name: name for name in ARCHITECTURES for f in options(config_class(name))}
+    loop, model = {}, {}
     for key, value in values.items():
-        if key not in types:
-            raise FaceganError(f"unknown config key {key!r}; valid keys: {', '.join(types)}")
-        want = types[key]
-        if want is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
-            raise FaceganError(f"config {key} must be {want.__name__}, got {value!r}")
-        out[key] = value
-    return out
+        if key in own:
+            model[key] = value
+        elif key in others:
+            if key not in from_preset or from_preset[key] is not value:
+                raise FaceganError(f"{key} is a setting of arch {others[key]}, not of {arch}; leave it out or "
+                                   f"pass --arch {others[key]}")
+        else:
+            loop[key] = value
+    return {**loop, "model": model}
 
 
 def validate(cfg: TrainConfig) -> None:
-    """Reject values that cannot work, with a message naming the field and what is allowed."""
-    for f in fields():
-        value, choices = getattr(cfg, f.name), f.metadata["choices"]
-        if choices and value not in choices:
-            raise FaceganError(f"{f.name} must be one of {', '.join(map(str, choices))} (got {value!r})")
+    """Reject values that cannot work, with a message naming the field and what is allowed. (The
+    architecture's own settings checked themselves when ``cfg.model`` was built.)"""
+    check_choices(cfg)
     for name in ["synthetic_count", "resolution", "latent_dim", "epochs", "batch_size", "g_steps", "log_every",
-                 "grid_size", "keep_checkpoints", "metrics_samples", "w_dim", "channel_base", "channel_max",
-                 "mapping_layers", "r1_every"]:
+                 "grid_size", "keep_checkpoints", "metrics_samples", "r1_every"]:
         require_int_at_least(name, getattr(cfg, name))
-    for name in ["width", "lr_g", "lr_d", "lr_gamma"]:
-        if not getattr(cfg, name) > 0:
-            raise FaceganError(f"{name} must be > 0 (got {getattr(cfg, name)})")
+    require_positive(cfg, "lr_g", "lr_d", "lr_gamma")
     for name in ["beta1", "beta2"]:
         if not 0 <= getattr(cfg, name) < 1:
             raise FaceganError(f"{name} must be in [0, 1) (got {getattr(cfg, name)})")
     if cfg.gp_weight < 0 or cfg.lr_step_size < 0 or cfg.metrics_every < 0 or cfg.ema_kimg < 0 or cfg.ema_rampup < 0 \
             or cfg.minutes < 0:
         raise FaceganError("gp_weight, lr_step_size, metrics_every, ema_kimg, ema_rampup and minutes must be >= 0")
-    if not 0 <= cfg.style_mixing <= 1:
-        raise FaceganError(f"style_mixing is a probability: it must be in [0, 1] (got {cfg.style_mixing})")
     if cfg.r1_gamma < 0:
         raise FaceganError(f"r1_gamma must be >= 0 (got {cfg.r1_gamma})")
-    if not 0 <= cfg.mlp_dropout < 1:
-        raise FaceganError(f"mlp_dropout is a probability: it must be in [0, 1) (got {cfg.mlp_dropout})")
-    mlp_widths(cfg.mlp_hidden)  # raises on a malformed list
+    if not isinstance(cfg.model, config_class(cfg.arch)):
+        raise FaceganError(f"model must hold the settings of arch {cfg.arch} (got {type(cfg.model).__name__})")
+    cfg.model.check_training(cfg.batch_size)
     augment_policy(cfg.augment)  # raises on an unknown operation
     metric_names(cfg)  # raises on an unknown metric
     if not re.fullmatch(DEVICE_PATTERN, cfg.device):
@@ -279,22 +277,6 @@ def validate(cfg: TrainConfig) -> None:
 
 
 AUGMENT_OPS = ("color", "translation", "cutout")
-
-
-def mlp_widths(text: str) -> tuple[int, ...]:
-    """'256,512,1024' -> (256, 512, 1024): the mlp generator's hidden widths (its discriminator's reversed).
-
-    >>> mlp_widths("128, 256")
-    (128, 256)
-    """
-    try:
-        widths = tuple(int(w) for w in text.split(",") if w.strip())
-    except ValueError:
-        widths = ()
-    if not widths or min(widths) < 1:
-        raise FaceganError(f"mlp_hidden must be comma-separated positive layer widths such as 256,512,1024 "
-                           f"(got {text!r})")
-    return widths
 
 
 def augment_policy(text: str) -> tuple[str, ...]:
@@ -347,7 +329,17 @@ def resolve_preset(preset: str, device_type: str) -> str:
 
 def build_config(preset: str = "paper", overrides: dict[str, Any] | None = None,
                  device_type: str = "cpu") -> TrainConfig:
-    """Defaults <- preset <- explicit overrides, validated once at the end."""
+    """Defaults <- preset <- explicit overrides, validated once at the end. Both are flat: each key is a
+    TrainConfig field or a setting of the chosen architecture (e.g. ``{"width": 0.5}`` for dcgan)."""
     name = resolve_preset(preset, device_type)
-    values = {**PRESETS[name], **coerce(overrides or {}), "preset": name}
-    return TrainConfig(**values)
+    return config_from_flat({**PRESETS[name], **(overrides or {}), "preset": name}, from_preset=PRESETS[name])
+
+
+def config_from_flat(values: dict[str, Any], from_preset: dict[str, Any] | None = None) -> TrainConfig:
+    """A TrainConfig from flat values: its own options and the architecture's settings side by side
+    (``{"arch": "dcgan", "width": 0.5, "epochs": 3}``); no preset.
+
+    >>> config_from_flat({"width": 0.5, "epochs": 3}).model
+    DCGANConfig(width=0.5, upsample='transpose')
+    """
+    return TrainConfig(**coerce(split_flat(values, from_preset or {})))

@@ -1,15 +1,15 @@
 """Shared fixtures: every test gets a private image cache and tiny, fast training configs."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from facegan.config import TrainConfig
+from facegan.config import TrainConfig, config_from_flat
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -38,7 +38,7 @@ def tiny_config(tmp_path):
         values = dict(data="synthetic", synthetic_count=64, width=0.125, latent_dim=16, batch_size=16,
                       epochs=1, log_every=2, grid_size=16, device="cpu", runs_dir=str(tmp_path / "runs"),
                       precision="fp32")  # auto would pick bf16 on an AVX-512 BF16 CPU: slower for nets this small
-        return TrainConfig(**{**values, **overrides})
+        return config_from_flat({**values, **overrides}, from_preset=values)  # (width: dcgan only)
     return make
 
 

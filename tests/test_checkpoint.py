@@ -113,23 +113,52 @@ def test_state_files_keep_only_the_newest(tmp_path):
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def test_a_run_written_before_the_registry_loads_and_resumes_bit_for_bit(tmp_path):
+# How far today's resume of tests/fixtures/v1_run may land from what facegan 0.1.0 exported on the machine
+# that recorded it. CPUs round differently (other SIMD widths and summation orders in the conv and matmul
+# kernels), and the epoch's four Adam steps carry those roundings into the weights: 1.1e-8 at most,
+# recorded there against an AVX-512 EPYC here, on weights of about 1e-2 that the epoch moves by up to
+# 1.3e-3. A resume that lost state is off by the size of that move instead: 1.1e-3 with Adam's moments
+# dropped, 1.9e-3 with the noise stream restarted. 1e-6 is 100x above the first and 1000x below the others.
+V1_TOLERANCE = 1e-6
+
+
+def _trained_on(run: Path) -> dict[str, dict[str, torch.Tensor]]:
+    state = ckpt.latest_state(run)
+    return {part: state[part] for part in ("generator", "discriminator")}
+
+
+def test_a_run_written_before_the_registry_loads_resumes_and_continues(tmp_path):
     """tests/fixtures/v1_run was trained for 2 epochs by facegan 0.1.0 (checkpoint format 1, loss history
     inside it); v1_run_epoch3_generator.safetensors is what that version exported after resuming it to
-    epoch 3. Today's code must migrate the checkpoint and land on exactly the same weights."""
+    epoch 3, on another machine. Today's code must migrate the checkpoint and land within V1_TOLERANCE of
+    those weights (bit for bit is a promise for one machine: test_training's
+    test_resume_equals_uninterrupted_bitwise), and the checkpoint it writes must resume to epoch 4
+    exactly where resuming the fixture straight to epoch 4 gets here."""
     run = tmp_path / "v1_run"
     shutil.copytree(FIXTURES / "v1_run", run)
     state = ckpt.latest_state(run)
     assert state["format_version"] == 2 and "history" not in state and state["generator_ema"] is None
     old_export = load_generator(run)  # a run directory means its generator.safetensors
     assert old_export.arch()["resolution"] == 64 and old_export.arch()["upsample"] == "transpose"
-    train(resume_config(run, epochs=3), resume=run, progress=False)
+    train(resume_config(run, epochs=3, device="cpu"), resume=run, progress=False)  # recorded on a CPU
     expected = load_file(FIXTURES / "v1_run_epoch3_generator.safetensors")
     got = load_file(run / "generator.safetensors")
     assert sorted(got) == sorted(expected)
-    for k in expected:
-        assert torch.equal(got[k], expected[k]), k
+    off = {k: (got[k].double() - expected[k].double()).abs().max().item() for k in expected}
+    assert max(off.values()) <= V1_TOLERANCE, off
     assert [r["step"] for r in ckpt.read_history(run)] == [2, 4, 6, 8, 10, 12]  # old log + the new epoch
+
+    train(resume_config(run, epochs=4, device="cpu"), resume=run, progress=False)
+    straight = tmp_path / "straight"
+    shutil.copytree(FIXTURES / "v1_run", straight)
+    train(resume_config(straight, epochs=4, device="cpu"), resume=straight, progress=False)
+    continued, direct = _trained_on(run), _trained_on(straight)
+    for part in direct:
+        assert continued[part].keys() == direct[part].keys()
+        for k in direct[part]:
+            assert torch.equal(continued[part][k], direct[part][k]), f"{part}.{k}"
+    losses = [[(r["d_loss"], r["g_loss"]) for r in ckpt.read_history(d)] for d in (run, straight)]
+    assert losses[0] == losses[1] and len(losses[0]) == 8
 
 
 def test_a_run_directory_without_an_export_is_named(tmp_path):

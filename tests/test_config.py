@@ -12,7 +12,7 @@ def test_paper_preset_is_the_seed_table():
     assert (cfg.latent_dim, cfg.batch_size, cfg.epochs) == (256, 128, 50)
     assert (cfg.beta1, cfg.beta2, cfg.lr_g, cfg.lr_d) == (0.5, 0.999, 2e-4, 1e-4)
     assert cfg.loss == "bce" and cfg.gp_weight == 0 and cfg.lr_step_size == 0 and cfg.g_steps == 1
-    assert cfg.width == 1.0
+    assert cfg.model.width == 1.0
 
 
 def test_auto_preset_follows_the_device():
@@ -21,14 +21,14 @@ def test_auto_preset_follows_the_device():
     assert resolve_preset("auto", "cpu") == "quick"
     cpu = build_config("auto", device_type="cpu")
     assert cpu.data == DEFAULT_CELEBA_DIR  # CelebA when present, else the synthetic faces with a note
-    assert cpu.minutes > 0 and cpu.upsample == "resize" and cpu.ema_kimg > 0  # measured on a CPU (RESULTS.md)
+    assert cpu.minutes > 0 and cpu.model.upsample == "resize" and cpu.ema_kimg > 0  # measured on a CPU (RESULTS.md)
     paper = build_config("paper")
-    assert (paper.minutes, paper.upsample, paper.ema_kimg, paper.augment) == (0, "transpose", 0, "")  # the seed's table
+    assert (paper.minutes, paper.model.upsample, paper.ema_kimg, paper.augment) == (0, "transpose", 0, "")  # the seed's table
 
 
 def test_overrides_beat_presets_and_round_trip_through_json():
     cfg = build_config("quick", {"epochs": 7, "lr_g": 1})  # int accepted for a float field
-    assert cfg.epochs == 7 and cfg.lr_g == 1.0 and cfg.width == PRESETS["quick"]["width"]
+    assert cfg.epochs == 7 and cfg.lr_g == 1.0 and cfg.model.width == PRESETS["quick"]["width"]
     assert TrainConfig.from_dict(json.loads(cfg.to_json())) == cfg
 
 
@@ -66,10 +66,10 @@ def test_stylegan_presets_follow_the_official_64px_recipe_and_build(preset):
     assert cfg.arch == "stylegan2" and (cfg.beta1, cfg.beta2, cfg.lr_g, cfg.lr_d) == (0.0, 0.99, 0.0025, 0.0025)
     assert cfg.r1_gamma == pytest.approx(0.0002 * 64 ** 2 / cfg.batch_size) and cfg.r1_every == 16
     assert cfg.ema_kimg == pytest.approx(cfg.batch_size * 10 / 32)
-    assert cfg.mapping_layers == 2 and cfg.style_mixing == 0.9 and cfg.batch_size % 4 == 0
+    assert cfg.model.mapping_layers == 2 and cfg.model.style_mixing == 0.9 and cfg.batch_size % 4 == 0
     G, D = build_models(cfg, 3, 64)
     if preset == "stylegan-cpu":  # the size chosen on 2 CPU cores (bench/RESULTS.md): about 1 M each
         assert cfg.minutes == 10 and count_parameters(G) < 1.2e6 and count_parameters(D) < 1.2e6
     else:
-        assert (cfg.w_dim, cfg.channel_base, cfg.channel_max) == (512, 16384, 512)
+        assert (cfg.model.w_dim, cfg.model.channel_base, cfg.model.channel_max) == (512, 16384, 512)
     assert resolve_preset("auto", "cpu") == "quick"  # the DCGAN stays the CPU default (measured: RESULTS.md)

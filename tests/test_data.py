@@ -3,9 +3,10 @@ import os
 import pytest
 import torch
 from conftest import write_image
+from safetensors.torch import load_file
 
 from facegan import fileio
-from facegan.data import DEFAULT_CELEBA_DIR
+from facegan.data import DEFAULT_CELEBA_DIR, synthetic_faces
 from facegan.data import images as data
 from facegan.errors import FaceganError
 
@@ -93,10 +94,20 @@ def test_missing_default_celeba_falls_back_to_synthetic_with_a_note(tmp_path, mo
         data.load_faces(str(tmp_path / "my_faces"), progress=False)
 
 
-def test_synthetic_cache_round_trip():
+def test_synthetic_cache_round_trip(private_cache, monkeypatch):
+    """The renderer is deterministic, so two equal loads alone prove nothing: the first must write the
+    cache file, the second must read it back without rendering."""
+    assert not any(private_cache.iterdir())
     first = data.load_synthetic(8, progress=False)
+    (cache_file,) = private_cache.glob("synthetic-*-n8-*.safetensors")
+    assert torch.equal(load_file(cache_file)["images"], first.images)
+
+    def render_faces(*args, **kwargs):
+        raise AssertionError("rendered again instead of reading the cache")
+
+    monkeypatch.setattr(synthetic_faces, "render_faces", render_faces)
     second = data.load_synthetic(8, progress=False)
-    assert torch.equal(first.images, second.images)
+    assert torch.equal(first.images, second.images) and first.attributes.keys() == second.attributes.keys()
     assert all(torch.equal(first.attributes[k], second.attributes[k]) for k in first.attributes)
 
 

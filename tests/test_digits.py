@@ -285,7 +285,7 @@ def test_the_digits_preset_is_the_known_mlp_recipe_and_builds_through_the_regist
     cfg = build_config("digits")
     assert (cfg.arch, cfg.resolution, cfg.channels, cfg.flip, cfg.minutes) == ("mlp", 28, 1, False, 5.0)
     assert (cfg.lr_g, cfg.lr_d, cfg.beta1, cfg.beta2, cfg.loss, cfg.batch_size) == (8e-4, 8e-4, 0.5, 0.999, "bce", 256)
-    assert cfg.mlp_hidden == "128,256,512" and cfg.mlp_dropout == 0.1 and 64 <= cfg.latent_dim <= 100
+    assert cfg.model.mlp_hidden == "128,256,512" and cfg.model.mlp_dropout == 0.1 and 64 <= cfg.latent_dim <= 100
     G, D = build_models(cfg, 1, 28)
     assert [m.out_features for m in G.net if isinstance(m, torch.nn.Linear)] == [128, 256, 512, 784]
     assert [m.out_features for m in D.net if isinstance(m, torch.nn.Linear)] == [512, 256, 128, 1]
@@ -328,7 +328,7 @@ def test_training_steps_export_and_one_channel_samples(tmp_path, capsys):
     assert grid.mode == "L" and grid.size == (4 * 30 + 2, 4 * 30 + 2)  # 16 digits of 28 px, 2 px apart
     G = load_generator(run)
     assert G.arch() == {"arch": "mlp", "latent_dim": 8, "hidden": [32, 64], "channels": 1, "resolution": 28,
-                        "batchnorm": cfg.mlp_batchnorm}
+                        "batchnorm": cfg.model.mlp_batchnorm}
     assert main(["sample", "--generator", str(run), "--n", "4", "--out", str(tmp_path / "s.png")]) == 0
     grid = Image.open(tmp_path / "s.png")
     assert grid.size == (2 * 30 + 2, 2 * 30 + 2) and grid.mode == "L"

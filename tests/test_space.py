@@ -28,7 +28,7 @@ def test_the_assembled_space_is_complete(built):
     assert front["sdk"] == "docker" and front["app_port"] == "8501" and front["title"] and front["license"]
     for name in ("app.py", ".streamlit/config.toml", "models/celeba64.safetensors",
                  "models/celeba64.directions.safetensors", "models/attributes.safetensors", "models/attributes.md",
-                 "facegan/webapp.py", "facegan/models/dcgan.py", "Dockerfile", "requirements.txt"):
+                 "facegan/app/logic.py", "facegan/models/dcgan/networks.py", "Dockerfile", "requirements.txt"):
         assert (built / name).is_file(), name
     dockerfile = (built / "Dockerfile").read_text()
     assert "EXPOSE 8501" in dockerfile and "/_stcore/health" in dockerfile
@@ -79,7 +79,7 @@ def test_the_space_start_command_serves_the_app(built, tmp_path):
 class Healthy(http.server.BaseHTTPRequestHandler):
     """Answers every GET with 200 "ok", as Streamlit's /_stcore/health does."""
 
-    def do_GET(self) -> None:  # noqa: N802 (the http.server name)
+    def do_GET(self) -> None:  # http.server calls it by this name
         self.send_response(200)
         self.end_headers()
         self.wfile.write(b"ok")

@@ -133,7 +133,7 @@ def test_callbacks_receive_each_epoch(tiny_config):
 def test_resuming_a_checkpoint_of_another_architecture_is_a_clear_error(tiny_config):
     run = train(tiny_config(), progress=False)
     state = ckpt.latest_state(run)
-    state["config"]["width"] = 0.25  # the saved weights are width 0.125
+    state["config"]["model"]["width"] = 0.25  # the saved weights are width 0.125
     ckpt.save_state(run, {k: v for k, v in state.items() if k not in ("format", "format_version")}, keep=3)
     with pytest.raises(FaceganError, match="does not fit this model"):
         train(loop.resume_config(run, epochs=2), resume=run, progress=False)

@@ -9,6 +9,8 @@ from pathlib import Path
 from facegan.cli.common import Command, Parents
 from facegan.config import PRESET_CHOICES, build_config, fields
 from facegan.errors import FaceganError
+from facegan.models import ARCHITECTURES, config_class
+from facegan.options import TYPES, options
 
 
 def add_train_parser(sub: argparse._SubParsersAction, parents: Parents) -> argparse.ArgumentParser:
@@ -26,23 +28,31 @@ def add_train_parser(sub: argparse._SubParsersAction, parents: Parents) -> argpa
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("training config (defaults: the preset, then TrainConfig)")
-    for f in fields():
-        if f.name == "preset":
-            continue
+    """One flag per option: the loop's (TrainConfig) in one group, each architecture's in its own."""
+    add_option_flags(parser.add_argument_group("training config (defaults: the preset, then TrainConfig)"),
+                     [f for f in fields() if f.name != "preset"])
+    for arch in ARCHITECTURES:
+        add_option_flags(parser.add_argument_group(f"{arch} settings (with --arch {arch}; defaults: the preset, "
+                                                   f"then {config_class(arch).__name__})"), options(config_class(arch)))
+
+
+def add_option_flags(group, option_fields: list) -> None:
+    for f in option_fields:
         flag = "--" + f.name.replace("_", "-")
         help_text = f"{f.metadata['help']} (default {f.default!r})"
         if f.type == "bool":
             group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
                                default=argparse.SUPPRESS, help=help_text)
         else:
-            group.add_argument(flag, dest=f.name, type={"int": int, "float": float, "str": str}[f.type],
-                               choices=f.metadata["choices"], default=argparse.SUPPRESS, help=help_text,
+            group.add_argument(flag, dest=f.name, type=TYPES[f.type], choices=f.metadata["choices"],
+                               default=argparse.SUPPRESS, help=help_text,
                                metavar=f.name.upper() if not f.metadata["choices"] else None)
 
 
 def config_overrides(args: argparse.Namespace) -> dict:
+    """The config values given as flags (flat: loop options and architecture settings side by side)."""
     names = {f.name for f in fields()} - {"preset"}  # --preset is handled by build_config
+    names |= {f.name for arch in ARCHITECTURES for f in options(config_class(arch))}
     return {k: v for k, v in vars(args).items() if k in names}
 
 

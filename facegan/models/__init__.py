@@ -2,12 +2,16 @@
 from an export's metadata. The trainer, checkpoints, ``sample``, ``eval``, the notebook and the app go
 through these functions and never name an architecture.
 
-Each architecture is a module in this package with two functions:
+Each architecture is a subpackage: ``config.py`` holds its own settings dataclass (torch-free; the
+package's ``CONFIG``), stored inside :class:`facegan.config.TrainConfig` as ``cfg.model``; ``networks.py``
+holds the networks and two functions:
 
-- ``build_models(cfg, channels, resolution) -> (G, D)``: fresh networks for a TrainConfig and data of
+- ``build_models(model_cfg, latent_dim, channels, resolution) -> (G, D)``: fresh networks for data of
   shape (channels, resolution, resolution);
 - ``generator_from_meta(meta) -> G``: the generator an export describes (``meta`` is what its
   ``G.arch()`` returned when it was saved).
+
+``classifiers/`` holds the attribute and digit CNNs; ``summary.py`` the layer tables.
 
 Every generator takes z of shape (N, G.latent_dim) and returns (N, C, H, W) in [-1, 1], and has
 ``arch() -> dict`` (with at least "arch", "latent_dim", "channels", "resolution"). Every
@@ -24,21 +28,31 @@ from types import ModuleType
 
 from facegan.errors import FaceganError
 
-_MODULES = {"dcgan": "facegan.models.dcgan", "stylegan2": "facegan.models.stylegan2",
-            "mlp": "facegan.models.mlp"}  # imported on first use
-ARCHITECTURES = tuple(_MODULES)
+_PACKAGES = {"dcgan": "facegan.models.dcgan", "stylegan2": "facegan.models.stylegan2",
+             "mlp": "facegan.models.mlp"}  # imported on first use
+ARCHITECTURES = tuple(_PACKAGES)
+
+
+def _package(name: str) -> str:
+    if name not in _PACKAGES:
+        raise FaceganError(f"unknown architecture {name!r}; this facegan has {', '.join(ARCHITECTURES)}")
+    return _PACKAGES[name]
+
+
+def config_class(name: str) -> type:
+    """The settings dataclass of architecture ``name`` (torch-free)."""
+    return importlib.import_module(_package(name)).CONFIG
 
 
 def architecture(name: str) -> ModuleType:
-    """The module that implements architecture ``name``."""
-    if name not in _MODULES:
-        raise FaceganError(f"unknown architecture {name!r}; this facegan has {', '.join(ARCHITECTURES)}")
-    return importlib.import_module(_MODULES[name])
+    """The networks module of architecture ``name`` (imports torch)."""
+    return importlib.import_module(_package(name) + ".networks")
 
 
 def build_models(cfg, channels: int, resolution: int):
-    """(G, D) for ``cfg.arch``, sized for images of shape (channels, resolution, resolution)."""
-    return architecture(cfg.arch).build_models(cfg, channels, resolution)
+    """(G, D) for a TrainConfig's ``arch`` and ``model`` settings, sized for images of shape
+    (channels, resolution, resolution)."""
+    return architecture(cfg.arch).build_models(cfg.model, cfg.latent_dim, channels, resolution)
 
 
 def generator_from_meta(meta: dict):

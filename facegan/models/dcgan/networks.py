@@ -15,9 +15,9 @@ import torch
 from torch import nn
 
 from facegan.errors import FaceganError
+from facegan.models.dcgan.config import UPSAMPLES, DCGANConfig
 
 MAX_CHANNELS = 512
-UPSAMPLES = ("transpose", "resize")
 
 
 def scaled_channels(width: float, resolution: int = 64) -> list[int]:
@@ -112,9 +112,9 @@ class Discriminator(nn.Module):
 
 
 # ----------------------------------------------------------------------------- registry entry points
-def build_models(cfg, channels: int, resolution: int) -> tuple[Generator, Discriminator]:
+def build_models(cfg: DCGANConfig, latent_dim: int, channels: int, resolution: int) -> tuple[Generator, Discriminator]:
     check_resolution(resolution)
-    return (Generator(cfg.latent_dim, cfg.width, resolution, channels, cfg.upsample),
+    return (Generator(latent_dim, cfg.width, resolution, channels, cfg.upsample),
             Discriminator(cfg.width, resolution, channels))
 
 

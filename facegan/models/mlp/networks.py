@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from facegan.config import mlp_widths
+from facegan.models.mlp.config import MLPConfig
 
 
 class Dropout(nn.Module):
@@ -99,9 +99,9 @@ class Discriminator(nn.Module):
 
 
 # ----------------------------------------------------------------------------- registry entry points
-def build_models(cfg, channels: int, resolution: int) -> tuple[Generator, Discriminator]:
-    hidden = mlp_widths(cfg.mlp_hidden)  # G from z upwards; D mirrors it
-    return (Generator(cfg.latent_dim, hidden, channels, resolution, cfg.mlp_batchnorm),
+def build_models(cfg: MLPConfig, latent_dim: int, channels: int, resolution: int) -> tuple[Generator, Discriminator]:
+    hidden = cfg.widths()  # G from z upwards; D mirrors it
+    return (Generator(latent_dim, hidden, channels, resolution, cfg.mlp_batchnorm),
             Discriminator(hidden[::-1], channels, resolution, cfg.mlp_dropout))
 
 

@@ -31,11 +31,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from facegan.errors import FaceganError
+from facegan.models.stylegan2.config import MBSTD_GROUP, StyleGAN2Config
 
 FIR = (1, 3, 3, 1)  # the binomial low-pass filter of every up/downsampling
 SQRT2 = math.sqrt(2)  # leaky ReLU's gain ("def_gain" of lrelu in the official bias_act)
 NOISE_MODES = ("random", "const", "none")
-MBSTD_GROUP = 4  # the discriminator's minibatch standard deviation compares groups of 4 images
 CONV_CLAMP = 256  # official PyTorch training configs clamp conv outputs to +-256 (TF-converted FFHQ: None)
 
 
@@ -598,16 +598,13 @@ def block_channels(resolution: int, channel_base: int, channel_max: int) -> dict
     return {2 ** i: min(channel_base // 2 ** i, channel_max) for i in range(2, int(math.log2(resolution)) + 1)}
 
 
-def build_models(cfg, channels: int, resolution: int) -> tuple[Generator, Discriminator]:
+def build_models(cfg: StyleGAN2Config, latent_dim: int, channels: int,
+                 resolution: int) -> tuple[Generator, Discriminator]:
     check_resolution(resolution)
     if min(block_channels(resolution, cfg.channel_base, cfg.channel_max).values()) < 1:
         raise FaceganError(f"channel_base {cfg.channel_base} gives no channels at {resolution} px; "
                            f"use at least {resolution}")
-    group = min(MBSTD_GROUP, cfg.batch_size)
-    if cfg.batch_size % group:
-        raise FaceganError(f"stylegan2's discriminator compares images in groups of {group} (minibatch standard "
-                           f"deviation): batch_size must be a multiple of {group} (got {cfg.batch_size})")
-    G = Generator(cfg.latent_dim, cfg.w_dim, resolution, channels, cfg.channel_base, cfg.channel_max,
+    G = Generator(latent_dim, cfg.w_dim, resolution, channels, cfg.channel_base, cfg.channel_max,
                   cfg.mapping_layers, CONV_CLAMP, cfg.style_mixing)
     D = Discriminator(resolution, channels, cfg.channel_base, cfg.channel_max, CONV_CLAMP)
     return G, D

@@ -1,0 +1,26 @@
+"""The vanilla GAN (Goodfellow et al., 2014): fully connected networks, the roadmap's first GAN.
+
+``config.py``: its settings, :class:`MLPConfig` (torch-free, so the CLI can list them); ``networks.py``: the
+networks and the registry's entry points (``build_models``, ``generator_from_meta``). The network names
+below are imported from ``networks.py`` on first use, so importing the config pays for no torch.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from facegan.models.mlp.config import MLPConfig
+
+CONFIG = MLPConfig  # what the registry reads
+
+if TYPE_CHECKING:
+    from facegan.models.mlp.networks import Discriminator, Generator
+
+
+def __getattr__(name: str):
+    """PEP 562: ``from facegan.models.mlp import Generator`` imports the networks on first use."""
+    networks = importlib.import_module("facegan.models.mlp.networks")
+    try:
+        return getattr(networks, name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
