@@ -1,4 +1,9 @@
-"""facegan: face generation with GANs — data, models (a registry), training, checkpoints, sampling.
+"""facegan: face generation with GANs, from the course project's DCGAN to StyleGAN2.
+
+Rooms along the data flow: ``data`` (image folders, the CelebA subset, procedural faces and digits) ->
+``models`` (a registry: dcgan, stylegan2, mlp) -> ``training`` (one trainer) -> ``evaluation`` (metrics)
+-> ``latent`` (seeds -> codes -> images) -> ``editing`` (attributes, directions, projection) -> ``interop``
+(exports, NVIDIA's pickles read safely, downloads) -> ``app`` and ``cli``.
 
 Draw faces from a trained run::
 

@@ -20,13 +20,11 @@ from typing import Any
 
 from facegan.data import DEFAULT_CELEBA_DIR, DEFAULT_MNIST_DIR, DEFAULT_RESOLUTION, SYNTHETIC_COUNT
 from facegan.errors import FaceganError, require_int_at_least
+from facegan.evaluation.registry import DEFAULT_METRICS, METRIC_NAMES, parse_metric_names
 from facegan.models import ARCHITECTURES, config_class  # the registry (imports no torch)
 from facegan.options import check_choices, option, options, require_positive
 from facegan.options import coerce as options_coerce
 
-DEFAULT_METRICS = "swd,msssim"  # training's metrics_every and facegan eval
-METRIC_NAMES = ("swd", "msssim", "fid")  # facegan.evaluation.metrics.METRICS' keys, here without importing torch
-DEFAULT_EVAL_SAMPLES = 10_000  # facegan eval: fake and real images compared
 DEVICE_PATTERN = r"auto|cpu|mps|cuda(:\d+)?"
 DEVICE_HELP = "device must be auto, cpu, cuda, cuda:N or mps"
 
@@ -90,7 +88,7 @@ class TrainConfig:
     grid_size: int = _f(64, "images in the per-epoch sample grid (fixed z)")
     keep_checkpoints: int = _f(3, "how many training-state checkpoints to keep")
     metrics_every: int = _f(0, "evaluate quality metrics every N epochs and at the end (0 = off)")
-    metrics: str = _f(DEFAULT_METRICS, "comma-separated metrics for metrics_every: swd, msssim, fid")
+    metrics: str = _f(DEFAULT_METRICS, f"comma-separated metrics for metrics_every: {', '.join(METRIC_NAMES)}")
     metrics_samples: int = _f(1024, "generated (and real) images per metrics evaluation")
     preset: str = _f("custom", "which preset built this config (informational)")
 
@@ -118,12 +116,12 @@ class TrainConfig:
         return cls(**coerce(values))
 
 
-# Presets: named partial overrides. "paper" is the seed's table (the defaults: no EMA, no augmentation,
-# transposed convolutions). "quick" is what a CPU gets: a narrow DCGAN with nearest-upsample + 3x3 convs,
-# an EMA generator and DiffAugment, trained for 5 minutes of wall time (the epoch count is only a cap),
-# so a slower machine still finishes on time. Each choice was measured on real and synthetic faces
-# (bench/time_to_quality.py, bench/RESULTS.md): DiffAugment keeps D from overpowering G on the
-# synthetic faces (without it their backgrounds collapse) at a small cost on real faces.
+# Presets: named partial overrides, flat (each key a TrainConfig field or a setting of the preset's
+# architecture). "paper" is the seed's table (the defaults: no EMA, no augmentation, transposed
+# convolutions). "quick" is what a CPU gets: a narrow DCGAN with nearest-upsample + 3x3 convs, an EMA
+# generator and DiffAugment, trained for 5 minutes of wall time (the epoch count is only a cap), so a
+# slower machine still finishes on time; DiffAugment keeps D from overpowering G on the synthetic faces
+# (without it their backgrounds collapse). Each choice's figures: bench/RESULTS.md (time_to_quality.py).
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {"name": "paper", "metrics_every": 5},
     "quick": {
@@ -159,10 +157,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         "augment": "color,translation,cutout",
         "metrics_every": 5,
     },
-    # StyleGAN2 on a CPU: the same recipe with the smaller of the two networks measured (1.0 M / 0.9 M
-    # parameters, ~75 training img/s on 2 cores), batch 32 (R1 gamma scaled to it), 10 minutes of wall
-    # time, and no DiffAugment: on real faces it reached SWD 45 at 10 minutes without, 71 with
-    # (bench/RESULTS.md).
+    # StyleGAN2 on a CPU: the same recipe with the smaller of the two networks measured, batch 32 (R1 gamma
+    # scaled to it), 10 minutes of wall time, and no DiffAugment, which slowed it on real faces
+    # (figures: bench/RESULTS.md, StyleGAN2 on a CPU).
     "stylegan-cpu": {
         "name": "stylegan-cpu",
         "arch": "stylegan2",
@@ -181,15 +178,12 @@ PRESETS: dict[str, dict[str, Any]] = {
         "log_every": 20,
     },
     # The roadmap's first GAN: a fully connected G and D on 28x28 grayscale digits (MNIST when its files are
-    # in ./mnist, else the built-in digits), with the recipe known to work for an MLP GAN on MNIST: z 64,
-    # G 256-512-1024, D 1024-512-256 with dropout 0.3, LeakyReLU 0.2, Adam 2e-4 (0.5, 0.999), batch 64,
-    # non-saturating BCE; no flips (a mirrored digit is another glyph); 5 minutes on a CPU. Plus BatchNorm
-    # in G (as PyTorch-GAN's gan.py) and an EMA generator: in short step-matched trials on the built-in
-    # digits each raised the share of samples the digit classifier recognises and the number of digits
-    # drawn, most of all together. Hidden widths halved (128-256-512 / 512-256-128): twice the steps in 5
-    # CPU minutes, 72.7% recognised against 64.6% for the classic sizes; then batches of 256 at four times the
-    # learning rate (8e-4, the linear scaling rule): 81.2 / 78.6% (seeds 0 / 1); then D's dropout 0.1 instead of
-    # 0.3, a stronger D (it sat at chance): 86.2 / 84.6% (bench/digits_quality.py, bench/RESULTS.md "Digits").
+    # in ./mnist, else the built-in digits), from the recipe known to work for an MLP GAN on MNIST (LeakyReLU
+    # 0.2, dropout in D, Adam (0.5, 0.999), non-saturating BCE), no flips (a mirrored digit is another
+    # glyph), 5 minutes on a CPU. Each departure from it was kept because it raised the share of samples the
+    # digit classifier recognises within those 5 minutes: BatchNorm in G and an EMA generator, halved widths
+    # (twice the steps), batches of 256 at 4x the learning rate (the linear scaling rule), and less dropout
+    # in D (it sat at chance). Every variant's figures: bench/RESULTS.md, "Digits".
     "digits": {
         "name": "digits",
         "arch": "mlp",
@@ -296,22 +290,6 @@ def default(name: str) -> Any:
     10000
     """
     return TrainConfig.__dataclass_fields__[name].default
-
-
-def parse_metric_names(text: str) -> tuple[str, ...]:
-    """'swd, msssim' -> ('swd', 'msssim'), each checked.
-
-    >>> parse_metric_names("swd,lpips")
-    Traceback (most recent call last):
-    ...
-    facegan.errors.FaceganError: unknown metric 'lpips'; choose from swd, msssim, fid
-    """
-    names = tuple(m.strip() for m in text.split(",") if m.strip())
-    unknown = [m for m in names if m not in METRIC_NAMES]
-    if unknown or not names:
-        what = f"unknown metric {unknown[0]!r}" if unknown else f"metrics {text!r} names no metric"
-        raise FaceganError(f"{what}; choose from {', '.join(METRIC_NAMES)}")
-    return names
 
 
 def metric_names(cfg: TrainConfig) -> tuple[str, ...]:

@@ -82,7 +82,7 @@ def persistent(module: torch.nn.Module, init_kwargs: dict | None = None, module_
     submodules recorded the same way, and the init arguments. NVIDIA's FullyConnectedLayer keeps numpy
     numbers among its attributes (stylegan3's weight_gain = lr_multiplier / np.sqrt(in_features)):
     the fixture does too, and a small numeric array, so the numpy paths are exercised."""
-    state = {k: v for k, v in module.__dict__.items() if k != "noise_generator"}
+    state = {k: v for k, v in module.__dict__.items() if k != "rng"}
     state["_modules"] = collections.OrderedDict(
         (name, persistent(child, module_src=module_src)) for name, child in module._modules.items())
     state["_init_args"], state["_init_kwargs"] = (), EasyDict(init_kwargs or {})

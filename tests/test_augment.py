@@ -5,8 +5,7 @@ import torch
 
 from facegan.config import TrainConfig
 from facegan.errors import FaceganError
-from facegan.training import augment
-from facegan.training import loop, steps
+from facegan.training import augment, loop, steps
 from facegan.training import state as ckpt
 from facegan.training.loop import train
 

@@ -12,8 +12,8 @@ import torch
 from PIL import Image
 
 from facegan.cli import build_parser, main
-from facegan.config import METRIC_NAMES
 from facegan.errors import FaceganError, require_int_at_least
+from facegan.evaluation.registry import METRIC_NAMES, parse_metric_names
 
 TINY = ["--data", "synthetic", "--synthetic-count", "32", "--width", "0.125", "--latent-dim", "16",
         "--batch-size", "16", "--log-every", "1", "--grid-size", "4", "--device", "cpu", "--no-progress"]
@@ -168,10 +168,28 @@ def test_argument_mistakes_are_reported_before_torch_is_imported(tmp_path):
     assert done.returncode == 0, done.stderr.strip().splitlines()[-1]
 
 
-def test_the_cli_knows_the_metric_registry():
-    from facegan.evaluation.metrics import METRICS
+def test_every_registered_metric_loads_and_a_new_one_is_one_registered_function(monkeypatch):
+    """The registry dispatches: evaluate runs whatever METRICS names (in its order), the CLI's and config's
+    checks accept it, and the log line shows its headline figures."""
+    import torch
 
-    assert METRIC_NAMES == tuple(METRICS)  # config's torch-free copy of the names the CLI checks
+    from facegan.evaluation.evaluate import evaluate
+    from facegan.evaluation.registry import METRICS, Metric, headline
+    from facegan.models.dcgan import Generator
+
+    for metric in METRICS.values():
+        assert callable(metric.load()), metric.name
+    monkeypatch.setitem(METRICS, "brightness", Metric("brightness", "test_cli:mean_brightness", ("brightness",)))
+    real = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
+    result = evaluate(Generator(8, 0.125, resolution=32), real, n=8, metrics=parse_metric_names("brightness"))
+    assert result["brightness"] == pytest.approx(real.float().mean().item())
+    assert headline(result) == {"brightness": result["brightness"]}
+    assert METRIC_NAMES == ("swd", "msssim", "fid")
+
+
+def mean_brightness(fake, real, ctx) -> dict:
+    """A metric registered by the test above: the real images' mean pixel value."""
+    return {"brightness": real.float().mean().item()}
 
 
 @pytest.mark.parametrize("value, minimum, message", [

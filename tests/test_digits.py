@@ -17,7 +17,7 @@ from PIL import Image
 
 from facegan.cli import main
 from facegan.config import build_config
-from facegan.data import DEFAULT_MNIST_DIR, SYNTHETIC_DIGITS, mnist
+from facegan.data import DEFAULT_MNIST_DIR, SYNTHETIC_DIGITS, mnist, synthetic_digits
 from facegan.data import images as data
 from facegan.data.synthetic_digits import render_digits
 from facegan.errors import FaceganError
@@ -244,9 +244,16 @@ def test_builtin_digit_labels_name_the_digit_drawn():
     assert (predicted == (test_labels + 1) % 10).float().mean() < 0.2  # shifted labels would not fit
 
 
-def test_builtin_digits_are_cached_and_a_held_out_range_is_disjoint():
+def test_builtin_digits_are_cached_and_a_held_out_range_is_disjoint(private_cache, monkeypatch):
     first = data.load_synthetic_digits(30, progress=False)
-    again = data.load_synthetic_digits(30, progress=False)
+    assert len(list(private_cache.glob("digits-*-n30-*"))) == 1  # written once rendered
+
+    def render_digits_again(*args, **kwargs):
+        raise AssertionError("rendered again instead of reading the cache")
+
+    monkeypatch.setattr(synthetic_digits, "render_digits", render_digits_again)
+    again = data.load_synthetic_digits(30, progress=False)  # the renderer is deterministic: it must not run
+    monkeypatch.setattr(synthetic_digits, "render_digits", render_digits)
     assert torch.equal(first.images, again.images) and torch.equal(first.attributes["digit"], again.attributes["digit"])
     held = data.load_synthetic_digits(10, progress=False, start=30)
     assert torch.equal(held.images, render_digits(10, start=30)[0]) and held.key != first.key
@@ -272,9 +279,9 @@ def test_mlp_shapes_ranges_and_logits():
 def test_d_dropout_masks_come_from_the_runs_stream():
     D = Discriminator(hidden=(64, 32), dropout=0.5)
     x = torch.randn(4, 1, 28, 28)
-    D.noise_generator = torch.Generator().manual_seed(1)
+    D.rng = torch.Generator().manual_seed(1)
     a = D(x)
-    D.noise_generator = torch.Generator().manual_seed(1)
+    D.rng = torch.Generator().manual_seed(1)
     torch.manual_seed(123)  # the global RNG must not matter
     assert torch.equal(D(x), a)
     assert not torch.equal(D(x), a)  # the stream moved on: fresh masks

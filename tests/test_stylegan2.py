@@ -180,15 +180,15 @@ def test_training_style_mixing_uses_the_generator_passed_in():
     assert torch.equal(G.mixing_regularisation(z, ws, torch.Generator().manual_seed(4)), ws)
 
 
-def test_training_forward_is_reproducible_from_its_noise_generator():
-    """Random noise and mixing come from G.noise_generator (or generator=): same state, same images."""
+def test_training_forward_is_reproducible_from_its_rng():
+    """Random noise and mixing come from G.rng (or generator=): same state, same images."""
     G = with_noise(tiny_generator(style_mixing=0.9)).train()
     z = torch.randn(4, 8)
-    G.noise_generator = torch.Generator().manual_seed(7)
+    G.rng = torch.Generator().manual_seed(7)
     a = G(z)
-    G.noise_generator.manual_seed(7)
+    G.rng.manual_seed(7)
     b = G(z)
-    c = G(z, generator=torch.Generator().manual_seed(8))
+    c = G(z, rng=torch.Generator().manual_seed(8))
     assert torch.equal(a, b) and not torch.allclose(a, c)
     G.eval()  # eval: const noise, no mixing: deterministic without any generator
     assert torch.equal(G(z), G(z))

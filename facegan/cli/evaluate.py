@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 
 from facegan.cli.common import Command, Parents, append_to_run_metrics
-from facegan.config import DEFAULT_EVAL_SAMPLES, DEFAULT_METRICS, METRIC_NAMES, parse_metric_names
 from facegan.data import DEFAULT_CELEBA_DIR, SYNTHETIC_COUNT
 from facegan.errors import require_int_at_least
+from facegan.evaluation.registry import DEFAULT_EVAL_SAMPLES, DEFAULT_METRICS, METRIC_NAMES, parse_metric_names
 
 
 def add_eval_parser(sub: argparse._SubParsersAction, parents: Parents) -> argparse.ArgumentParser:

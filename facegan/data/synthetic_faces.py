@@ -10,6 +10,8 @@ latent-space editing has labels to work with, like CelebA's 40 attributes.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
@@ -53,25 +55,59 @@ def _sample_attributes(rng: np.random.Generator) -> dict:
     }
 
 
+@dataclass
+class _Palette:
+    skin: tuple
+    shadow: tuple
+    hair: tuple
+    background: tuple
+    clothes: tuple
+
+
+@dataclass
+class _Geometry:
+    """Face geometry on the 256 canvas: a CelebA-like crop, the face fills most of the frame."""
+    cx: float
+    cy: float
+    rx: float  # face half-width
+    ry: float  # face half-height
+    eye_y: float
+    eye_dx: float  # eye centre to face centre
+
+
 def render_face(rng: np.random.Generator, size: int = 64) -> tuple[Image.Image, dict]:
-    """Draw one face; returns a size x size RGB image and its attributes."""
+    """Draw one face; returns a size x size RGB image and its attributes. The parts are drawn back to
+    front, each taking its random draws from ``rng`` in a fixed order (so a seed names one face)."""
     a = _sample_attributes(rng)
     skin = _jitter(SKIN_TONES[rng.integers(len(SKIN_TONES))], rng, 10)
-    shadow = _mix(skin, (40, 20, 10), 0.25)
     hair = _jitter(HAIR_COLOURS[a["hair_colour"]], rng, 14)
     background = tuple(int(c) for c in rng.integers(40, 230, size=3))
     clothes = tuple(int(c) for c in rng.integers(20, 220, size=3))
-
-    img = Image.new("RGB", (S, S), background)
+    colours = _Palette(skin, _mix(skin, (40, 20, 10), 0.25), hair, background, clothes)
+    img = Image.new("RGB", (S, S), colours.background)
     d = ImageDraw.Draw(img)
+    g = _face_geometry(a, rng)
+    _draw_head(d, a, g, colours, rng)
+    ew, eh = _draw_eyes(d, a, g, colours.hair, rng)
+    _draw_nose_and_mouth(d, a, g, colours, rng)
+    if a["eyeglasses"]:
+        _draw_glasses(d, g, ew, eh, rng)
+    return _pose_and_light(img, g, colours.background, size, rng), {k: a[k] for k in ATTRIBUTES}
 
-    # Face geometry on the 256 canvas: CelebA-like crop, the face fills most of the frame.
+
+def _face_geometry(a: dict, rng: np.random.Generator) -> _Geometry:
     cx, cy = 128.0, 136.0
     rx = rng.uniform(58, 68) + (5 if a["male"] else 0)
     ry = rng.uniform(78, 88)
     eye_y = cy - ry * 0.12 + rng.uniform(-4, 4)
     eye_dx = rx * rng.uniform(0.40, 0.48)
+    return _Geometry(cx, cy, rx, ry, eye_y, eye_dx)
 
+
+def _draw_head(d: ImageDraw.ImageDraw, a: dict, g: _Geometry, colours: _Palette, rng: np.random.Generator) -> None:
+    """Hair behind, shoulders, neck, ears, face (squarer jaw for male-ish faces), fringe, age lines."""
+    cx, cy, rx, ry, eye_y = g.cx, g.cy, g.rx, g.ry, g.eye_y
+    skin, shadow, hair, clothes = colours.skin, colours.shadow, colours.hair, colours.clothes
     # Long hair falls behind the head and shoulders.
     if a["long_hair"]:
         d.rounded_rectangle((cx - rx - 22, cy - ry - 14, cx + rx + 22, S + 10), radius=70, fill=hair)
@@ -99,7 +135,10 @@ def render_face(rng: np.random.Generator, size: int = 64) -> tuple[Image.Image, 
             y = cy - ry * 0.50 + 7 * k
             d.arc(_box(cx, y + 30, rx * 0.45, 30), 235, 305, fill=shadow, width=2)
 
-    # Eyes: white, iris, pupil, highlight; brows above in a darker hair colour.
+
+def _draw_eyes(d: ImageDraw.ImageDraw, a: dict, g: _Geometry, hair: tuple, rng: np.random.Generator) -> tuple[float, float]:
+    """Eyes (white, iris, pupil, highlight) and brows in a darker hair colour; returns the eyes' half-size."""
+    cx, eye_y, eye_dx = g.cx, g.eye_y, g.eye_dx
     iris = IRIS_COLOURS[rng.integers(len(IRIS_COLOURS))]
     ew, eh = rng.uniform(13, 16), rng.uniform(6.5, 8.5)
     brow = _mix(hair, (0, 0, 0), 0.35)
@@ -113,6 +152,13 @@ def render_face(rng: np.random.Generator, size: int = 64) -> tuple[Image.Image, 
         by = eye_y - rng.uniform(15, 19)
         d.line([(ex - side * 16, by + 3), (ex, by - 2), (ex + side * 14, by + 2)], fill=brow,
                width=6 if a["male"] else 4, joint="curve")
+    return ew, eh
+
+
+def _draw_nose_and_mouth(d: ImageDraw.ImageDraw, a: dict, g: _Geometry, colours: _Palette,
+                         rng: np.random.Generator) -> None:
+    cx, cy, rx, ry, eye_y = g.cx, g.cy, g.rx, g.ry, g.eye_y
+    skin, shadow, hair = colours.skin, colours.shadow, colours.hair
     # Nose: a soft shadow line and the nostrils.
     ny = cy + ry * 0.22
     d.line([(cx + 2, eye_y + 8), (cx + 5, ny)], fill=shadow, width=3)
@@ -133,15 +179,22 @@ def render_face(rng: np.random.Generator, size: int = 64) -> tuple[Image.Image, 
     else:
         d.ellipse(_box(cx, my, mw * 0.85, 5.5), fill=lips)
         d.line([(cx - mw * 0.8, my), (cx + mw * 0.8, my)], fill=_mix(lips, (0, 0, 0), 0.4), width=2)
-    # Glasses: dark frames with a faint lens tint and a bridge.
-    if a["eyeglasses"]:
-        frame = _jitter((25, 25, 30), rng, 20)
-        for side in (-1, 1):
-            ex = cx + side * eye_dx
-            d.rounded_rectangle(_box(ex, eye_y, ew + 7, eh + 7), radius=7, outline=frame, width=4)
-        d.line([(cx - eye_dx + ew + 7, eye_y - 2), (cx + eye_dx - ew - 7, eye_y - 2)], fill=frame, width=4)
 
-    # Small pose jitter: rotation, shift and scale on the big canvas, then downsample.
+
+def _draw_glasses(d: ImageDraw.ImageDraw, g: _Geometry, ew: float, eh: float, rng: np.random.Generator) -> None:
+    """Dark frames with a bridge."""
+    cx, eye_y, eye_dx = g.cx, g.eye_y, g.eye_dx
+    frame = _jitter((25, 25, 30), rng, 20)
+    for side in (-1, 1):
+        ex = cx + side * eye_dx
+        d.rounded_rectangle(_box(ex, eye_y, ew + 7, eh + 7), radius=7, outline=frame, width=4)
+    d.line([(cx - eye_dx + ew + 7, eye_y - 2), (cx + eye_dx - ew - 7, eye_y - 2)], fill=frame, width=4)
+
+
+def _pose_and_light(img: Image.Image, g: _Geometry, background: tuple, size: int,
+                    rng: np.random.Generator) -> Image.Image:
+    """Small pose jitter (rotation, shift on the big canvas), the downsample, then a lighting gradient."""
+    cx, cy = g.cx, g.cy
     angle = rng.uniform(-8, 8)
     img = img.rotate(angle, resample=Image.BILINEAR, center=(cx, cy), fillcolor=background,
                      translate=(rng.uniform(-8, 8), rng.uniform(-6, 6)))
@@ -153,8 +206,7 @@ def render_face(rng: np.random.Generator, size: int = 64) -> tuple[Image.Image, 
     ramp = np.linspace(-0.5, 0.5, size, dtype=np.float32)
     light = 1.0 + gx * ramp[None, :] + gy * ramp[:, None]
     arr = np.clip(arr * light[:, :, None] * rng.uniform(0.85, 1.1), 0, 255).astype(np.uint8)
-    attrs = {k: a[k] for k in ATTRIBUTES}
-    return Image.fromarray(arr), attrs
+    return Image.fromarray(arr)
 
 
 def render_faces(n: int, seed: int = 0, progress: bool = False, size: int = 64) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

@@ -63,13 +63,13 @@ def split_digest(faces: LabelledFaces, held_index: torch.Tensor) -> str:
 
 
 # ----------------------------------------------------------------------------- training and report
-def _augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def _augment(images: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
     """Random horizontal flips and shifts of up to 4 px (reflect padding): (N, C, R, R) float."""
     n, _, r, _ = images.shape
-    flip = torch.rand(n, generator=generator) < 0.5
+    flip = torch.rand(n, generator=rng) < 0.5
     images = torch.where(flip[:, None, None, None], images.flip(3), images)
     padded = F.pad(images, (4, 4, 4, 4), mode="reflect")
-    dx, dy = torch.randint(0, 9, (2,), generator=generator).tolist()  # one shift per batch: cheap
+    dx, dy = torch.randint(0, 9, (2,), generator=rng).tolist()  # one shift per batch: cheap
     return padded[:, :, dy:dy + r, dx:dx + r]
 
 

@@ -73,43 +73,43 @@ def resize_for_digit_classifier(images: torch.Tensor) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------- training
-def _shift(images: torch.Tensor, generator: torch.Generator, pixels: int = 2) -> torch.Tensor:
+def _shift(images: torch.Tensor, rng: torch.Generator, pixels: int = 2) -> torch.Tensor:
     """One random shift of up to ``pixels`` in x and y for the batch (padding with the background, -1)."""
     r = images.shape[-1]
     padded = F.pad(images, (pixels,) * 4, value=-1.0)
-    dx, dy = torch.randint(0, 2 * pixels + 1, (2,), generator=generator).tolist()
+    dx, dy = torch.randint(0, 2 * pixels + 1, (2,), generator=rng).tolist()
     return padded[:, :, dy:dy + r, dx:dx + r]
 
 
-def _rand(n: int, generator: torch.Generator, low: float, high: float) -> torch.Tensor:
-    return low + (high - low) * torch.rand(n, 1, 1, 1, generator=generator)  # (n, 1, 1, 1)
+def _rand(n: int, rng: torch.Generator, low: float, high: float) -> torch.Tensor:
+    return low + (high - low) * torch.rand(n, 1, 1, 1, generator=rng)  # (n, 1, 1, 1)
 
 
-def corrupt(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Half the images (in [-1, 1]) get what a young generator's digits have: a grey haze over the
+def corrupt(images: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+    """Half the images (in [-1, 1]) get what a young rng's digits have: a grey haze over the
     background, Gaussian noise and bright speckles, each of random strength. The classifier must then
     judge a digit by its shape, not by how clean it is (trained on clean digits only, it reads any
     speckled blob as an 8)."""
     n = len(images)
-    hit = (torch.rand(n, 1, 1, 1, generator=generator) < 0.5).float()
-    haze = _rand(n, generator, 0.0, 0.5)
+    hit = (torch.rand(n, 1, 1, 1, generator=rng) < 0.5).float()
+    haze = _rand(n, rng, 0.0, 0.5)
     noisy = torch.maximum(images, haze - 1)  # background lifted from -1 to haze - 1
-    noisy = noisy + _rand(n, generator, 0.0, 0.3) * torch.randn(images.shape, generator=generator)
-    speckle = torch.rand(images.shape, generator=generator) < _rand(n, generator, 0.0, 0.06)
+    noisy = noisy + _rand(n, rng, 0.0, 0.3) * torch.randn(images.shape, generator=rng)
+    speckle = torch.rand(images.shape, generator=rng) < _rand(n, rng, 0.0, 0.06)
     noisy = torch.where(speckle, torch.ones_like(noisy), noisy).clamp(-1, 1)
     return hit * noisy + (1 - hit) * images
 
 
-def junk(digits: LabelledDigits, n: int, generator: torch.Generator) -> torch.Tensor:
+def junk(digits: LabelledDigits, n: int, rng: torch.Generator) -> torch.Tensor:
     """n images (in [-1, 1]) that are no digit: uniform noise, smooth random blobs, and two digits of
     different classes drawn over each other, in equal parts."""
     size = digits.images.shape[-1]
-    kind = torch.randint(0, 3, (n,), generator=generator)
-    noise = torch.rand(n, 1, size, size, generator=generator) * 2 - 1
-    blobs = torch.tanh(3 * F.interpolate(torch.randn(n, 1, 7, 7, generator=generator), size=(size, size),
+    kind = torch.randint(0, 3, (n,), generator=rng)
+    noise = torch.rand(n, 1, size, size, generator=rng) * 2 - 1
+    blobs = torch.tanh(3 * F.interpolate(torch.randn(n, 1, 7, 7, generator=rng), size=(size, size),
                                          mode="bilinear", align_corners=False) - 1.5)
-    a = torch.randint(0, len(digits), (n,), generator=generator)
-    b = torch.randint(0, len(digits), (n,), generator=generator)
+    a = torch.randint(0, len(digits), (n,), generator=rng)
+    b = torch.randint(0, len(digits), (n,), generator=rng)
     b = torch.where(digits.labels[a] == digits.labels[b], (b + 1) % len(digits), b)  # usually another class
     overlay = torch.maximum(to_unit_range(digits.images[a]), to_unit_range(digits.images[b]))
     pick = kind[:, None, None, None]

@@ -1,21 +1,23 @@
 """Evaluate a generator against real images with the metrics in :mod:`facegan.evaluation.metrics`.
 
 ``evaluate`` draws ``n`` seeded fakes, takes ``n`` real images (a seeded random subset), runs the
-chosen metrics and returns one flat dict. The real side's MS-SSIM reference is cached next to the
+chosen metrics through the registry (:mod:`facegan.evaluation.registry`: one ``run_<name>`` function
+below per metric) and returns one flat dict. The real side's MS-SSIM reference is cached next to the
 image cache, keyed by the data's cache key; SWD's real descriptors (a pyramid and a gather) and
 FID/KID's real features are recomputed each time.
 """
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from facegan.config import DEFAULT_EVAL_SAMPLES, DEFAULT_METRICS, parse_metric_names
 from facegan.data.images import to_uint8
 from facegan.errors import FaceganError, require_int_at_least
 from facegan.evaluation import metrics as M
+from facegan.evaluation.registry import DEFAULT_EVAL_SAMPLES, DEFAULT_METRICS, METRICS, parse_metric_names
 from facegan.fileio import atomic_path, cache_root
 from facegan.latent import generate, sample_latents
 
@@ -61,29 +63,48 @@ def check_sample_count(n: int) -> int:
     return require_int_at_least("--n", n, minimum=2)
 
 
+@dataclass
+class Context:
+    """What a metric function may need beyond the two image sets."""
+    device: torch.device
+    stats_device: torch.device | str  # FID statistics: the CPU on MPS (no float64 there)
+    data_key: str | None  # the real data's cache key (for cached references), if any
+    pairs: int  # MS-SSIM pairs
+    feature: torch.nn.Module | None  # FID/KID feature network (None = Inception-v3 from disk)
+
+
+def run_swd(fake: torch.Tensor, real: torch.Tensor, ctx: Context) -> dict:
+    k = min(len(fake), SWD_MAX_IMAGES)
+    return M.swd(fake[:k], real_subset(real, k, seed=1), device=ctx.device)
+
+
+def run_msssim(fake: torch.Tensor, real: torch.Tensor, ctx: Context) -> dict:
+    reference = _cached_msssim_real(real, ctx.data_key, ctx.pairs, ctx.device)
+    return M.msssim(fake, real, ctx.pairs, device=ctx.device, real_reference=reference)
+
+
+def run_fid(fake: torch.Tensor, real: torch.Tensor, ctx: Context) -> dict:
+    return M.fid_kid(fake, real, feature=ctx.feature, device=ctx.stats_device)
+
+
 def evaluate(generator: torch.nn.Module, real: torch.Tensor, n: int = DEFAULT_EVAL_SAMPLES,
              metrics=parse_metric_names(DEFAULT_METRICS),
              feature: torch.nn.Module | None = None, data_key: str | None = None,
              device: str | torch.device = "cpu", pairs: int = 2000) -> dict:
     """Run ``metrics`` on n fakes vs n real images; returns {"n": ..., metric values..., "seconds": ...}."""
-    M.check_names(tuple(metrics))
+    parse_metric_names(",".join(metrics))
     check_sample_count(n)
     check_face_metrics_apply(real.shape[1], real.shape[-1])
     device = torch.device(device)
-    stats_device = "cpu" if device.type == "mps" else device  # MPS has no float64 for FID statistics
+    ctx = Context(device, "cpu" if device.type == "mps" else device, data_key, pairs, feature)
     start = time.perf_counter()
     real = real_subset(real, n)
     n = min(n, len(real))
     fake = fake_images(generator, n)
     result: dict = {"n": n}
-    if "swd" in metrics:
-        k = min(n, SWD_MAX_IMAGES)
-        result.update(M.swd(fake[:k], real_subset(real, k, seed=1), device=device))
-    if "msssim" in metrics:
-        reference = _cached_msssim_real(real, data_key, pairs, device)
-        result.update(M.msssim(fake, real, pairs, device=device, real_reference=reference))
-    if "fid" in metrics:
-        result.update(M.fid_kid(fake, real, feature=feature, device=stats_device))
+    for name in METRICS:  # registry order, whatever order they were asked in
+        if name in metrics:
+            result.update(METRICS[name].load()(fake, real, ctx))
     result["seconds"] = time.perf_counter() - start
     return result
 

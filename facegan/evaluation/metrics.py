@@ -1,7 +1,7 @@
 """Quality metrics that run offline: SWD and MS-SSIM diversity; FID/KID on any feature network.
 
 Each metric is a function ``(fake, real, ...) -> dict`` of uint8 (N, 3, 64, 64) image tensors, listed
-in :data:`METRICS`. Statistics are computed in float32 on the CPU/CUDA and in float64 only on the CPU
+registered in :mod:`facegan.evaluation.registry`. Statistics are computed in float32 on the CPU/CUDA and in float64 only on the CPU
 (MPS has no float64).
 
 - ``swd``: sliced Wasserstein distance between 7x7 Laplacian-pyramid patches (Karras et al. 2018,
@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facegan.config import METRIC_NAMES, parse_metric_names
 from facegan.errors import FaceganError
 from facegan.fileio import cache_root
 
@@ -62,12 +60,12 @@ def laplacian_pyramid(images: torch.Tensor, levels: int = len(SWD_LEVELS)) -> li
     return pyramid
 
 
-def _patches(level: torch.Tensor, per_image: int, size: int, gen: torch.Generator) -> torch.Tensor:
+def _patches(level: torch.Tensor, per_image: int, size: int, rng: torch.Generator) -> torch.Tensor:
     """Random size x size neighbourhoods: (N, C, H, W) -> (N * per_image, C * size * size)."""
     n, c, h, w = level.shape
     half = size // 2
-    ys = torch.randint(half, h - half, (n, per_image), generator=gen)
-    xs = torch.randint(half, w - half, (n, per_image), generator=gen)
+    ys = torch.randint(half, h - half, (n, per_image), generator=rng)
+    xs = torch.randint(half, w - half, (n, per_image), generator=rng)
     offsets = torch.arange(-half, half + 1)
     rows = (ys[..., None] + offsets)[..., :, None]  # (n, p, size, 1)
     cols = (xs[..., None] + offsets)[..., None, :]  # (n, p, 1, size)
@@ -93,11 +91,11 @@ def _sort_rows(x: torch.Tensor) -> torch.Tensor:
     return torch.sort(x, dim=1).values
 
 
-def _sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, repeats: int, dirs: int, gen: torch.Generator) -> float:
+def _sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, repeats: int, dirs: int, rng: torch.Generator) -> float:
     """Mean over random unit directions of the 1-D Wasserstein-1 distance of the projections."""
     results = []
     for _ in range(repeats):
-        directions = torch.randn(a.shape[1], dirs, generator=gen).to(a)
+        directions = torch.randn(a.shape[1], dirs, generator=rng).to(a)
         directions /= directions.norm(dim=0, keepdim=True)
         pa = _sort_rows(directions.T @ a.T)  # (dirs, M): one row of projections per direction
         pb = _sort_rows(directions.T @ b.T)
@@ -168,9 +166,9 @@ def ms_ssim(a: torch.Tensor, b: torch.Tensor, max_val: float = 255.0) -> torch.T
 def msssim_diversity(images: torch.Tensor, pairs: int = 2000, seed: int = 0, batch: int = 500,
                      device: str | torch.device = "cpu") -> float:
     """Mean MS-SSIM over random pairs of distinct images of one uint8 set (lower = more diverse)."""
-    gen = torch.Generator().manual_seed(seed)
-    i = torch.randint(len(images), (pairs,), generator=gen)
-    j = (i + torch.randint(1, len(images), (pairs,), generator=gen)) % len(images)  # j != i
+    rng = torch.Generator().manual_seed(seed)
+    i = torch.randint(len(images), (pairs,), generator=rng)
+    j = (i + torch.randint(1, len(images), (pairs,), generator=rng)) % len(images)  # j != i
     total = 0.0
     for start in range(0, pairs, batch):
         a = images[i[start:start + batch]].to(device)
@@ -284,17 +282,3 @@ def fid_kid(fake: torch.Tensor, real: torch.Tensor, feature: nn.Module | None = 
     fid = metrics[0].compute().item()
     kid_mean, kid_std = (v.item() for v in metrics[1].compute())
     return {"fid": fid, "kid": kid_mean, "kid_std": kid_std, "fid_images": len(fake)}
-
-
-# ----------------------------------------------------------------------------- registry
-MetricFn = Callable[..., dict]
-METRICS: dict[str, MetricFn] = {"swd": swd, "msssim": msssim, "fid": fid_kid}
-assert tuple(METRICS) == METRIC_NAMES, "config.METRIC_NAMES must list the metrics defined here"
-
-
-def check_names(names: tuple[str, ...]) -> tuple[str, ...]:
-    """``names`` if every one is a metric here, else a one-line error listing the valid ones."""
-    return parse_metric_names(",".join(names))
-
-
-parse_names = parse_metric_names  # 'swd, msssim' -> ('swd', 'msssim'), checked (torch-free, in config)

@@ -28,6 +28,7 @@ from facegan.data.images import FaceData, load_faces
 from facegan.errors import FaceganError
 from facegan.evaluation.evaluate import check_face_metrics_apply, evaluate
 from facegan.evaluation.metrics import inception_weights_present
+from facegan.evaluation.registry import headline, needs_inception
 from facegan.fileio import append_jsonl
 from facegan.interop.export import export_generator
 from facegan.latent import generate, sample_latents
@@ -140,8 +141,7 @@ def epoch_chores(p: Parts, pos: Position, records: RunRecords, faces: FaceData, 
                           device=p.device)
         records.metric_history.append({"epoch": label, "step": pos.step, **scores})
         append_jsonl(run_dir / "metrics.jsonl", records.metric_history[-1])
-        say(f"epoch {label} metrics: " + ", ".join(
-            f"{k} {v:.4g}" for k, v in scores.items() if k in ("swd_avg", "msssim", "fid", "kid")))
+        say(f"epoch {label} metrics: " + ", ".join(f"{k} {v:.4g}" for k, v in headline(scores).items()))
         records.seconds["metrics"] += time.perf_counter() - metrics_start
     save(p, pos, records)
     plot_losses(records.history, run_dir / "losses.png", records.metric_history)
@@ -177,45 +177,20 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
     Ctrl-C saves a checkpoint, then re-raises KeyboardInterrupt.
     """
     # --- set-up: processes, data, networks -------------------------------------------------------
-    resumed = ckpt.latest_state(resume) if resume else None
-    if resumed is not None:
-        run_dir = Path(resume)
-        if cfg.epochs <= resumed["epoch"]:
-            raise FaceganError(f"{run_dir} has already trained {plural(resumed['epoch'], 'epoch')}; "
-                               f"pass --epochs N with N > {resumed['epoch']} to continue")
+    resumed = resumable_state(cfg, resume)
+    run_dir = Path(resume) if resumed is not None else run_dir
     ranks, device = distributed.setup(pick_device(cfg.device))
     say = print if ranks.is_main else silent  # rank 0 alone prints and writes files
     progress = progress and ranks.is_main
-    precision, note = resolve_precision(cfg.precision, device)
-    say(f"device: {describe(device)} | preset: {cfg.preset} | {cfg.arch} | batch {cfg.batch_size} "
-        f"| {plural(cfg.epochs, 'epoch')}{f' or {cfg.minutes:g} min' if cfg.minutes else ''} | {precision}"
-        f"{' (auto)' if cfg.precision == 'auto' else ''}{' + channels_last' if cfg.channels_last else ''}")
-    if note:
-        say(note)
-    if ranks.world > 1:
-        say(f"distributed: {ranks.world} processes x batch {cfg.batch_size} = effective batch "
-            f"{ranks.world * cfg.batch_size}; each rank trains on 1/{ranks.world} of every epoch "
-            f"(DistributedDataParallel, {distributed.backend()})")
-    if cfg.metrics_every and "fid" in metric_names(cfg):
-        inception_weights_present()  # fail now, not after the first epoch, when FID cannot run
-    faces = faces or load_faces(cfg.data, cfg.synthetic_count, cfg.cache_dir, progress, cfg.resolution, cfg.channels)
-    if cfg.metrics_every:
-        check_face_metrics_apply(faces.channels, faces.resolution)  # now, not after the first epoch
-    if cfg.flip and "digit" in faces.attributes:
-        say("note: --flip mirrors digits, which makes other glyphs of them; the digits preset trains with --no-flip")
-    per_epoch = len(faces) // ranks.world // cfg.batch_size
-    if per_epoch == 0:
-        raise FaceganError(f"the data has {len(faces)} images, fewer than one batch of {cfg.batch_size} per "
-                           "process; lower --batch-size or add images")
-    say(f"data: {faces.source} ({faces.channels}x{faces.resolution}x{faces.resolution}); "
-        f"{per_epoch} steps of {cfg.batch_size} per epoch")
-    noise_seed = cfg.seed + 1 + 7919 * ranks.rank  # each rank its own z, flips, augmentation, GP mixing
-    p = setup(cfg, faces.channels, faces.resolution, device, say, ranks.world, noise_seed)
+    announce(cfg, device, ranks, say)
+    faces = training_data(cfg, faces, ranks.world, progress, say)
+    rng_seed = cfg.seed + 1 + 7919 * ranks.rank  # each rank its own z, flips, augmentation, GP mixing
+    p = setup(cfg, faces.channels, faces.resolution, device, say, ranks.world, rng_seed)
     pos = Position(torch.Generator().manual_seed(cfg.seed))
 
     # --- restore, or start a new run directory ------------------------------------------------------
     if resumed is not None:
-        restore(p, pos, resumed, f"checkpoint of {run_dir}", say, noise_seed)
+        restore(p, pos, resumed, f"checkpoint of {run_dir}", say, rng_seed)
         say(f"resuming {run_dir} at epoch {pos.epoch + 1}, step {pos.step}")
     run_dir = prepare_run_dir(cfg, run_dir, resumed, ranks.is_main)
     records = RunRecords(run_dir, writes=ranks.is_main)
@@ -264,6 +239,48 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
     # --- finish ---------------------------------------------------------------------------------------
     finish(p, pos, records, ranks, time.perf_counter() - run_start, timed_out, say)
     return run_dir
+
+
+def resumable_state(cfg: TrainConfig, resume: str | Path | None) -> dict | None:
+    """The newest checkpoint of the run to resume (None for a new run), if it has epochs left to train."""
+    resumed = ckpt.latest_state(resume) if resume else None
+    if resumed is not None and cfg.epochs <= resumed["epoch"]:
+        raise FaceganError(f"{resume} has already trained {plural(resumed['epoch'], 'epoch')}; "
+                           f"pass --epochs N with N > {resumed['epoch']} to continue")
+    return resumed
+
+
+def announce(cfg: TrainConfig, device: torch.device, ranks, say: Callable) -> None:
+    """The run's first lines: device, preset, architecture, batch, budget, precision, processes."""
+    precision, note = resolve_precision(cfg.precision, device)
+    say(f"device: {describe(device)} | preset: {cfg.preset} | {cfg.arch} | batch {cfg.batch_size} "
+        f"| {plural(cfg.epochs, 'epoch')}{f' or {cfg.minutes:g} min' if cfg.minutes else ''} | {precision}"
+        f"{' (auto)' if cfg.precision == 'auto' else ''}{' + channels_last' if cfg.channels_last else ''}")
+    if note:
+        say(note)
+    if ranks.world > 1:
+        say(f"distributed: {ranks.world} processes x batch {cfg.batch_size} = effective batch "
+            f"{ranks.world * cfg.batch_size}; each rank trains on 1/{ranks.world} of every epoch "
+            f"(DistributedDataParallel, {distributed.backend()})")
+
+
+def training_data(cfg: TrainConfig, faces: FaceData | None, world: int, progress: bool, say: Callable) -> FaceData:
+    """The data to train on (``faces`` or ``cfg.data`` loaded), checked now rather than after an epoch:
+    the metrics can run on it, and every process gets at least one batch per epoch."""
+    if cfg.metrics_every and needs_inception(metric_names(cfg)):
+        inception_weights_present()  # fail now, not after the first epoch, when FID cannot run
+    faces = faces or load_faces(cfg.data, cfg.synthetic_count, cfg.cache_dir, progress, cfg.resolution, cfg.channels)
+    if cfg.metrics_every:
+        check_face_metrics_apply(faces.channels, faces.resolution)  # now, not after the first epoch
+    if cfg.flip and "digit" in faces.attributes:
+        say("note: --flip mirrors digits, which makes other glyphs of them; the digits preset trains with --no-flip")
+    per_epoch = len(faces) // world // cfg.batch_size
+    if per_epoch == 0:
+        raise FaceganError(f"the data has {len(faces)} images, fewer than one batch of {cfg.batch_size} per "
+                           "process; lower --batch-size or add images")
+    say(f"data: {faces.source} ({faces.channels}x{faces.resolution}x{faces.resolution}); "
+        f"{per_epoch} steps of {cfg.batch_size} per epoch")
+    return faces
 
 
 def finish(p: Parts, pos: Position, records: RunRecords, ranks, seconds: float, timed_out: bool,

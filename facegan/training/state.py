@@ -115,12 +115,12 @@ def snapshot(p: Parts, pos: Position, metric_history: list[dict]) -> dict[str, A
             "schedulers": [s.state_dict() for s in p.schedulers], "loss_scalers": p.amp.state_dict(),
             "epoch": pos.epoch, "batch_in_epoch": pos.batch_in_epoch, "step": pos.step,
             "images_seen": pos.images_seen, "perm": pos.perm, "data_rng": pos.data_rng.get_state(),
-            "noise_rng": p.noise.get_state(), "device_type": p.device.type, "metric_history": metric_history}
+            "noise_rng": p.rng.get_state(), "device_type": p.device.type, "metric_history": metric_history}
 
 
-def restore(p: Parts, pos: Position, state: dict[str, Any], what: str, say: Callable, noise_seed: int = 0) -> None:
-    """Load a checkpoint's state into freshly set-up parts and position (``noise_seed``: this rank's,
-    under torchrun, whose ranks restart their noise streams)."""
+def restore(p: Parts, pos: Position, state: dict[str, Any], what: str, say: Callable, rng_seed: int = 0) -> None:
+    """Load a checkpoint's state into freshly set-up parts and position (``rng_seed``: this rank's,
+    under torchrun, whose ranks restart their random streams)."""
     load_module_state(p.G, state["generator"], f"{what} (generator)")
     load_module_state(p.D, state["discriminator"], f"{what} (discriminator)")
     if p.ema and state["generator_ema"] is not None:
@@ -134,10 +134,10 @@ def restore(p: Parts, pos: Position, state: dict[str, Any], what: str, say: Call
     p.amp.load_state_dict(state.get("loss_scalers"))
     pos.data_rng.set_state(state["data_rng"])
     if p.world > 1:  # the checkpoint holds rank 0's stream only: every rank starts a fresh one
-        p.noise.manual_seed(noise_seed + state["step"])
+        p.rng.manual_seed(rng_seed + state["step"])
     elif state["device_type"] == p.device.type:
-        p.noise.set_state(state["noise_rng"])
+        p.rng.set_state(state["noise_rng"])
     else:
-        say(f"note: resuming on {p.device.type} after {state['device_type']}: the noise stream restarts")
+        say(f"note: resuming on {p.device.type} after {state['device_type']}: the random stream restarts")
     pos.epoch, pos.batch_in_epoch, pos.step = state["epoch"], state["batch_in_epoch"], state["step"]
     pos.images_seen, pos.perm = state["images_seen"], state["perm"]

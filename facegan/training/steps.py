@@ -43,7 +43,7 @@ class Parts:
     amp: Amp
     schedulers: list
     ema: EMA | None
-    noise: torch.Generator  # on the device: z, flips, augmentation, gradient-penalty mixing
+    rng: torch.Generator  # the run's random stream, on the device: z, flips, augmentation, GP mixing, G's noise
     augment: Augment  # every image D sees passes through this hook
     memory_format: torch.memory_format
     mark_step: Callable[[], None]  # CUDA graphs: "a new step begins" (a no-op elsewhere)
@@ -77,7 +77,7 @@ class Position:
 
 
 def setup(cfg: TrainConfig, channels: int, resolution: int, device: torch.device,
-          say: Callable[..., None] = print, world: int = 1, noise_seed: int | None = None) -> Parts:
+          say: Callable[..., None] = print, world: int = 1, rng_seed: int | None = None) -> Parts:
     """Build G, D (seeded by cfg.seed), the EMA copy, optimisers, precision, schedulers and the
     augmentation hook for images of shape (channels, resolution, resolution) on ``device``."""
     tune_cuda(device)
@@ -96,12 +96,12 @@ def setup(cfg: TrainConfig, channels: int, resolution: int, device: torch.device
     precision, _ = resolve_precision(cfg.precision, device)
     schedulers = ([torch.optim.lr_scheduler.StepLR(o, cfg.lr_step_size, cfg.lr_gamma) for o in (opt_g, opt_d)]
                   if cfg.lr_step_size > 0 else [])
-    noise = torch.Generator(device).manual_seed(cfg.seed + 1 if noise_seed is None else noise_seed)
+    rng = torch.Generator(device).manual_seed(cfg.seed + 1 if rng_seed is None else rng_seed)
     for net in (G, D):  # style G's per-pixel noise and mixing, mlp D's dropout: drawn from the run's stream
-        if hasattr(net, "noise_generator"):
-            net.noise_generator = noise
-    return Parts(cfg, device, G, D, opt_g, opt_d, Amp(precision, device, [opt_g, opt_d]), schedulers, ema, noise,
-                 make_augment(augment_policy(cfg.augment), noise, memory_format), memory_format,
+        if hasattr(net, "rng"):
+            net.rng = rng
+    return Parts(cfg, device, G, D, opt_g, opt_d, Amp(precision, device, [opt_g, opt_d]), schedulers, ema, rng,
+                 make_augment(augment_policy(cfg.augment), rng, memory_format), memory_format,
                  cudagraph_step_marker(cfg, device), world)
 
 
@@ -186,7 +186,7 @@ def d_step(p: Parts, real: torch.Tensor, z: torch.Tensor, r1: bool = False) -> t
         loss = d_loss_fn(real_logits, fake_logits)  # computed in fp32 (see losses.py)
     if p.cfg.gp_weight > 0:
         with p.amp.autocast(double_backward=True):
-            loss = loss + p.cfg.gp_weight * gradient_penalty(p.critic, real, fake, p.noise)
+            loss = loss + p.cfg.gp_weight * gradient_penalty(p.critic, real, fake, p.rng)
     if r1:
         with p.amp.autocast(double_backward=True):
             loss = loss + (p.cfg.r1_gamma / 2 * p.cfg.r1_every) * r1_penalty(p.critic, real)
@@ -219,12 +219,12 @@ def train_step(p: Parts, pos: Position, real: torch.Tensor) -> dict[str, torch.T
     """One training step on a real batch: D once, G cfg.g_steps times, then the EMA follows G.
     Returns the step's stats (0-d tensors, still on the device)."""
     cfg = p.cfg
-    z = torch.randn(cfg.batch_size, cfg.latent_dim, device=p.device, generator=p.noise)
+    z = torch.randn(cfg.batch_size, cfg.latent_dim, device=p.device, generator=p.rng)
     p.mark_step()
     fake, stats = d_step(p, real, z, r1=cfg.r1_gamma > 0 and pos.step % cfg.r1_every == 0)
     for k in range(cfg.g_steps):
         if k > 0:  # further G steps use fresh samples
-            z = torch.randn(cfg.batch_size, cfg.latent_dim, device=p.device, generator=p.noise)
+            z = torch.randn(cfg.batch_size, cfg.latent_dim, device=p.device, generator=p.rng)
             with p.amp.autocast():
                 fake = p.G_train(z)
         stats.update(g_step(p, fake))
@@ -253,4 +253,4 @@ def training_steps(p: Parts, pos: Position, images: torch.Tensor, rank: int = 0)
     order = pos.perm[rank::p.world].to(p.device)  # this rank's shard of the epoch
     while pos.batch_in_epoch < per_epoch:
         index = order[pos.batch_in_epoch * cfg.batch_size:(pos.batch_in_epoch + 1) * cfg.batch_size]  # (B,)
-        yield train_step(p, pos, real_batch(images, index, cfg.flip, p.noise, p.memory_format))
+        yield train_step(p, pos, real_batch(images, index, cfg.flip, p.rng, p.memory_format))

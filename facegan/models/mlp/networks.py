@@ -14,7 +14,7 @@ G (off by default, on in the digits preset) keeps each layer's activations at a 
 keeps moving the target, which makes the generator converge in fewer steps.
 LeakyReLU keeps gradients flowing for negative pre-activations (a plain ReLU G often dies early), and
 dropout in D keeps it from memorising the training set and overpowering G. D's dropout masks come
-from ``D.noise_generator`` when the trainer sets it (the run's own random stream, which checkpoints
+from ``D.rng`` when the trainer sets it (the run's own random stream, which checkpoints
 save), not torch's global RNG, so a resumed run draws the same masks and resumes bit for bit.
 """
 from __future__ import annotations
@@ -26,17 +26,17 @@ from facegan.models.mlp.config import MLPConfig
 
 
 class Dropout(nn.Module):
-    """nn.Dropout (inverted: kept units are scaled by 1 / (1 - p)) with masks from ``self.generator``."""
+    """nn.Dropout (inverted: kept units are scaled by 1 / (1 - p)) with masks from ``self.rng``."""
 
     def __init__(self, p: float):
         super().__init__()
         self.p = p
-        self.generator: torch.Generator | None = None  # None: torch's global RNG
+        self.rng: torch.Generator | None = None  # None: torch's global RNG
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:
             return x
-        keep = torch.rand(x.shape, device=x.device, generator=self.generator) >= self.p  # (N, features)
+        keep = torch.rand(x.shape, device=x.device, generator=self.rng) >= self.p  # (N, features)
         return x * keep.to(x.dtype) / (1 - self.p)
 
     def extra_repr(self) -> str:
@@ -87,15 +87,15 @@ class Discriminator(nn.Module):
         return self.net(images)
 
     @property
-    def noise_generator(self) -> torch.Generator | None:
-        return next(m.generator for m in self.net if isinstance(m, Dropout))
+    def rng(self) -> torch.Generator | None:
+        return next(m.rng for m in self.net if isinstance(m, Dropout))
 
-    @noise_generator.setter
-    def noise_generator(self, generator: torch.Generator | None) -> None:
-        """Draw every dropout mask from ``generator`` (the trainer passes the run's noise stream)."""
+    @rng.setter
+    def rng(self, rng: torch.Generator | None) -> None:
+        """Draw every dropout mask from ``rng`` (the trainer passes the run's random stream)."""
         for m in self.net:
             if isinstance(m, Dropout):
-                m.generator = generator
+                m.rng = rng
 
 
 # ----------------------------------------------------------------------------- registry entry points

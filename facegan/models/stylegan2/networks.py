@@ -17,8 +17,8 @@ Feature maps of side r have ``min(channel_base // r, channel_max)`` channels (of
 shares its w with the next block's conv0.
 
 Random streams: the per-pixel noise of the synthesis layers and the style-mixing draws of training
-come from ``G.noise_generator`` (a ``torch.Generator`` on G's device; ``None`` = torch's global
-stream) or from ``generator=`` passed to ``forward``, so a trainer that checkpoints that generator's
+come from ``G.rng`` (a ``torch.Generator`` on G's device; ``None`` = torch's global
+stream) or from ``rng=`` passed to ``forward``, so a trainer that checkpoints that generator's
 state resumes bit for bit. Noise mode defaults to "random" in training mode and "const" (the stored
 ``noise_const`` buffers) in eval mode, so a seed names the same face whatever the batch.
 """
@@ -323,14 +323,14 @@ class SynthesisLayer(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_channels))
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random", fused_modconv: bool = True,
-                gain: float = 1, generator: torch.Generator | None = None) -> torch.Tensor:
+                gain: float = 1, rng: torch.Generator | None = None) -> torch.Tensor:
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {', '.join(NOISE_MODES)} (got {noise_mode!r})")
         styles = self.affine(w)  # (N, I)
         noise = None
         if noise_mode == "random":
             noise = torch.randn([x.shape[0], 1, self.resolution, self.resolution], device=x.device,
-                                generator=generator) * self.noise_strength
+                                generator=rng) * self.noise_strength
         elif noise_mode == "const":
             noise = self.noise_const * self.noise_strength
         x = modulated_conv2d(x, self.weight, styles, noise=noise, up=self.up, padding=self.padding,
@@ -378,12 +378,12 @@ class SynthesisBlock(nn.Module):
         self.torgb = ToRGBLayer(out_channels, img_channels, w_dim, conv_clamp=conv_clamp)
 
     def forward(self, x: torch.Tensor | None, img: torch.Tensor | None, ws: torch.Tensor, noise_mode: str = "random",
-                fused_modconv: bool | None = None, generator: torch.Generator | None = None):
+                fused_modconv: bool | None = None, rng: torch.Generator | None = None):
         # ws: (N, num_conv + 1, w_dim); the last one is torgb's (and the next block's conv0's)
         w_iter = iter(ws.unbind(dim=1))
         if fused_modconv is None:
             fused_modconv = not self.training
-        kwargs = dict(noise_mode=noise_mode, fused_modconv=fused_modconv, generator=generator)
+        kwargs = dict(noise_mode=noise_mode, fused_modconv=fused_modconv, rng=rng)
         if self.in_channels == 0:
             x = self.const.unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])  # (N, C, 4, 4)
         else:
@@ -415,9 +415,9 @@ class SynthesisNetwork(nn.Module):
         self.num_ws += 1  # the last block's torgb
 
     def forward(self, ws: torch.Tensor, noise_mode: str | None = None, fused_modconv: bool | None = None,
-                generator: torch.Generator | None = None) -> torch.Tensor:
+                rng: torch.Generator | None = None) -> torch.Tensor:
         """``noise_mode`` None: "random" in training mode, "const" in eval mode (so W-space edits of a
-        face are deterministic); random noise is drawn from ``generator`` (None: torch's global stream)."""
+        face are deterministic); random noise is drawn from ``rng`` (None: torch's global stream)."""
         noise_mode = noise_mode or ("random" if self.training else "const")
         if ws.ndim != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
             raise ValueError(f"synthesis expects ws of shape (N, {self.num_ws}, {self.w_dim}), got {tuple(ws.shape)}")
@@ -428,7 +428,7 @@ class SynthesisNetwork(nn.Module):
             block = getattr(self, f"b{res}")
             block_ws = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
             w_idx += block.num_conv
-            x, img = block(x, img, block_ws, noise_mode=noise_mode, fused_modconv=fused_modconv, generator=generator)
+            x, img = block(x, img, block_ws, noise_mode=noise_mode, fused_modconv=fused_modconv, rng=rng)
         return img
 
 
@@ -448,36 +448,36 @@ class Generator(nn.Module):
         self.channel_base, self.channel_max, self.mapping_layers = channel_base, channel_max, mapping_layers
         self.conv_clamp, self.style_mixing = conv_clamp, style_mixing
         self.mapping_lr_multiplier, self.w_avg_beta = mapping_lr_multiplier, w_avg_beta
-        self.noise_generator: torch.Generator | None = None  # set by a trainer for bitwise resume
+        self.rng: torch.Generator | None = None  # set by a trainer for bitwise resume
         self.synthesis = SynthesisNetwork(w_dim, resolution, channels, channel_base, channel_max, conv_clamp)
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(latent_dim, w_dim, self.num_ws, mapping_layers, mapping_lr_multiplier, w_avg_beta)
 
     def forward(self, z: torch.Tensor, truncation_psi: float = 1, truncation_cutoff: int | None = None,
-                noise_mode: str | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``noise_mode`` None: "random" in training mode, "const" in eval mode. ``generator``: the
-        stream for noise and style mixing (default ``self.noise_generator``)."""
+                noise_mode: str | None = None, rng: torch.Generator | None = None) -> torch.Tensor:
+        """``noise_mode`` None: "random" in training mode, "const" in eval mode. ``rng``: the
+        stream for noise and style mixing (default ``self.rng``)."""
         if z.ndim == 4 and z.shape[2:] == (1, 1):
             z = z.flatten(1)  # (N, latent_dim, 1, 1) -> (N, latent_dim), as dcgan accepts
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"Generator expects z of shape (N, {self.latent_dim}) or "
                              f"(N, {self.latent_dim}, 1, 1), got {tuple(z.shape)}")
-        generator = generator if generator is not None else self.noise_generator
+        rng = rng if rng is not None else self.rng
         ws = self.mapping(z, truncation_psi, truncation_cutoff)  # (N, num_ws, w_dim)
         if self.training and self.style_mixing > 0:
-            ws = self.mixing_regularisation(z, ws, generator)
-        return self.synthesis(ws, noise_mode=noise_mode, generator=generator)
+            ws = self.mixing_regularisation(z, ws, rng)
+        return self.synthesis(ws, noise_mode=noise_mode, rng=rng)
 
     def mixing_regularisation(self, z: torch.Tensor, ws: torch.Tensor,
-                              generator: torch.Generator | None = None) -> torch.Tensor:
+                              rng: torch.Generator | None = None) -> torch.Tensor:
         """As the official training loss: one crossover in [1, num_ws) per batch, used with probability
         ``style_mixing`` (else num_ws: no mixing); layers from it on take the ws of a fresh z (mapped
         without moving w_avg). Draws, in order: crossover, coin, z."""
         device = ws.device
-        crossover = torch.randint(1, max(self.num_ws, 2), (), device=device, generator=generator)
-        coin = torch.rand((), device=device, generator=generator)
+        crossover = torch.randint(1, max(self.num_ws, 2), (), device=device, generator=rng)
+        coin = torch.rand((), device=device, generator=rng)
         crossover = torch.where(coin < self.style_mixing, crossover, torch.full_like(crossover, self.num_ws))
-        z2 = torch.randn(z.shape, device=device, dtype=z.dtype, generator=generator)
+        z2 = torch.randn(z.shape, device=device, dtype=z.dtype, generator=rng)
         return mix_styles(ws, self.mapping(z2, update_w_avg=False), crossover)
 
     mix_styles = staticmethod(mix_styles)  # G.mix_styles(ws_a, ws_b, crossover), for sampling-time mixing
