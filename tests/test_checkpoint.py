@@ -161,6 +161,29 @@ def test_a_run_written_before_the_registry_loads_resumes_and_continues(tmp_path)
     assert losses[0] == losses[1] and len(losses[0]) == 8
 
 
+def test_a_run_written_with_a_flat_config_loads_samples_and_resumes(tmp_path):
+    """tests/fixtures/flat_config_run was trained for 2 epochs by the code before each architecture had its
+    own settings (commit 223ff7c: config.json and the checkpoint hold every architecture's keys side by
+    side; quick preset: EMA, DiffAugment, resize upsampling); flat_config_run_epoch3_generator.safetensors
+    is what that code exported after 3 epochs straight. Today's code reads the flat config (the dcgan
+    settings kept, the others dropped), samples from the old export and resumes to those weights, within
+    V1_TOLERANCE for machines that round otherwise (on the one that recorded it: exactly)."""
+    run = tmp_path / "flat"
+    shutil.copytree(FIXTURES / "flat_config_run", run)
+    assert "width" in json.loads((run / "config.json").read_text())  # flat, as written then
+    faces = sample(load_generator(run), 4, seed=0)
+    assert faces.shape == (4, 3, 64, 64) and faces.abs().max() <= 1
+    cfg = resume_config(run, epochs=3, device="cpu")
+    assert (cfg.arch, cfg.model.width, cfg.model.upsample) == ("dcgan", 0.0625, "resize")
+    train(cfg, resume=run, progress=False)
+    expected = load_file(FIXTURES / "flat_config_run_epoch3_generator.safetensors")
+    got = load_file(run / "generator.safetensors")
+    assert sorted(got) == sorted(expected)
+    off = max((got[k].double() - expected[k].double()).abs().max().item() for k in expected)
+    assert off <= V1_TOLERANCE, off
+    assert json.loads((run / "config.json").read_text())["model"] == {"width": 0.0625, "upsample": "resize"}
+
+
 def test_a_run_directory_without_an_export_is_named(tmp_path):
     with pytest.raises(FaceganError, match="is a folder but not a run directory"):
         load_generator(tmp_path)
