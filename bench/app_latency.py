@@ -13,13 +13,8 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
-import math
-import os
-import platform
-import statistics
-import time
 
+import lib  # first: this checkout's facegan
 import torch
 
 from facegan.app import logic as webapp
@@ -36,15 +31,11 @@ def timed(fn, repeats: int, threads: list[int], warmup: int = 3) -> dict[int, di
     for _ in range(repeats):
         for n in threads:
             torch.set_num_threads(n)
-            start = time.perf_counter()
-            fn()
-            times[n].append((time.perf_counter() - start) * 1000)
+            times[n] += [1000 * t for t in lib.call_times(fn, 1, warmup=0)]
     stats = {}
     for n, values in times.items():
-        values.sort()
-        stats[n] = {"p50_ms": round(statistics.median(values), 1),
-                    "p95_ms": round(values[math.ceil(0.95 * len(values)) - 1], 1),
-                    "min_ms": round(values[0], 1), "repeats": repeats}
+        q = lib.percentiles(values, digits=1)
+        stats[n] = {"p50_ms": q["p50"], "p95_ms": q["p95"], "min_ms": q["min"], "repeats": repeats}
     return stats
 
 
@@ -53,7 +44,7 @@ def main() -> None:
     parser.add_argument("--model", default=str(webapp.shipped_model(webapp.DEFAULT_MODEL)))
     parser.add_argument("--repeats", type=int, default=60)
     parser.add_argument("--threads", default="1,2", help="torch intra-op thread counts to compare (the app uses 1)")
-    parser.add_argument("--out", help="append the results as one JSON line")
+    parser.add_argument("--out", help="append the results as one JSON line (with lib.record's provenance)")
     args = parser.parse_args()
     threads = [int(n) for n in args.threads.split(",")]
 
@@ -81,12 +72,9 @@ def main() -> None:
         for n, r in results[name].items():
             print(f"{name:38s} {n} thread{'s' if n > 1 else ' '}  p50 {r['p50_ms']:7.1f} ms   "
                   f"p95 {r['p95_ms']:7.1f} ms   (min {r['min_ms']:.1f}, {repeats} calls)")
-    record = {"model": args.model, "resolution": model.resolution, "torch": torch.__version__,
-              "cores": os.cpu_count(), "cpu": torch.backends.cpu.get_cpu_capability(),
-              "machine": platform.machine(), "results": results, "when": time.strftime("%Y-%m-%d %H:%M")}
     if args.out:
-        with open(args.out, "a") as f:
-            f.write(json.dumps(record) + "\n")
+        lib.record(args.out, {"model": args.model, "resolution": model.resolution, "repeats": args.repeats,
+                              "threads": threads, "results": results}, jsonl=True)
 
 
 if __name__ == "__main__":

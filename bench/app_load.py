@@ -16,20 +16,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import math
 import os
-import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import lib  # first: this checkout's facegan
 from playwright.async_api import async_playwright
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-from facegan.app.serve import CHROMIUM, CHROMIUM_ARGS, cpu_seconds, free_port, rss_mb, serve, streamlit_command  # noqa: E402
+from facegan.app.serve import CHROMIUM, CHROMIUM_ARGS, cpu_seconds, free_port, rss_mb, serve, streamlit_command
+
+REPO = lib.ROOT
 
 IMAGES = "[data-testid=stMain] [data-testid=stImage] img"
 ACTION_TIMEOUT_MS = 30_000
@@ -52,13 +49,13 @@ async def session(browser, url: str, number: int, deadline: float, record) -> No
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
     page.on("pageerror", lambda e: record("pageerror", None, str(e)[:200]))
-    start = time.perf_counter()
+    watch = lib.Stopwatch()
     try:
         await page.goto(url)
         await page.wait_for_function(f"document.querySelectorAll('{IMAGES}').length === 16 && "
                                      f"[...document.querySelectorAll('{IMAGES}')].every(i => i.complete)",
                                      timeout=120_000)
-        record("first load", time.perf_counter() - start)
+        record("first load", watch.seconds())
     except Exception as e:  # noqa: BLE001 - counted, reported
         record("first load", None, f"{type(e).__name__}: {str(e)[:200]}")
         await context.close()
@@ -72,12 +69,11 @@ async def session(browser, url: str, number: int, deadline: float, record) -> No
         for name, tab, slider, index in steps:
             if time.perf_counter() >= deadline:
                 break
-            t0 = time.perf_counter()
             try:
                 await page.get_by_role("tab", name=tab).click(timeout=ACTION_TIMEOUT_MS)
                 await page.wait_for_function(f"document.querySelectorAll('{IMAGES}').length > {index}",
                                              timeout=ACTION_TIMEOUT_MS)
-                t0 = time.perf_counter()  # the tab is drawn: time the interaction itself
+                watch = lib.Stopwatch()  # the tab is drawn: time the interaction itself
                 before = await src(page, index)
                 if slider is None:
                     await page.get_by_role("button", name="New faces").click(timeout=ACTION_TIMEOUT_MS)
@@ -87,7 +83,7 @@ async def session(browser, url: str, number: int, deadline: float, record) -> No
                     await page.keyboard.press(edge[(loop + number) % 2])  # to one end, next loop the other
                 await picture_changed(page, index, before)
                 problems = await page.locator(PROBLEMS).count()
-                record(name, time.perf_counter() - t0, f"{problems} error elements" if problems else None)
+                record(name, watch.seconds(), f"{problems} error elements" if problems else None)
             except Exception as e:  # noqa: BLE001 - counted, reported
                 record(name, None, f"{type(e).__name__}: {str(e).splitlines()[0][:200]}")
     await context.close()
@@ -127,16 +123,16 @@ def _machine_cpu_seconds() -> float:
 
 
 def summary(name: str, values: list[float]) -> dict:
-    values = sorted(values)
-    return {"action": name, "count": len(values), "p50_ms": round(statistics.median(values)),
-            "p95_ms": round(values[math.ceil(0.95 * len(values)) - 1]), "max_ms": round(values[-1])}
+    q = lib.percentiles(values, digits=None)
+    return {"action": name, "count": len(values), "p50_ms": q["p50"], "p95_ms": q["p95"], "max_ms": q["max"]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--out", help="write the full results (every latency, the memory series) as JSON")
+    parser.add_argument("--out", help="write the full results (every latency, the memory series) as JSON, with "
+                                      "lib.record's provenance")
     args = parser.parse_args()
 
     port = free_port()
@@ -159,7 +155,7 @@ def main() -> None:
               "rss_mb_every_10s": [mb for t, mb in raw["rss_mb"] if t % 10 < 1],
               "server_cpu_s": round(server_cpu, 1), "machine_busy_cpu_s": round(machine_cpu, 1),
               "server_cpu_ms_per_interaction": round(1000 * server_cpu / max(1, len(interactions))),
-              "wall_s": round(raw["wall_s"], 1), "when": time.strftime("%Y-%m-%d %H:%M")}
+              "wall_s": round(raw["wall_s"], 1)}
     print(f"{args.sessions} sessions, {args.seconds:.0f} s: {len(interactions)} interactions "
           f"({report['interactions_per_s']}/s), errors {report['errors']}")
     for row in rows:
@@ -173,9 +169,7 @@ def main() -> None:
     for example in report["error_examples"]:
         print(f"  error: {example}")
     if args.out:
-        report["raw"] = raw
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
+        lib.record(args.out, {**report, "raw": raw}, jsonl=False)
 
 
 if __name__ == "__main__":

@@ -8,19 +8,20 @@ facegan.data.synthetic_faces stands in for a photo: no real person's picture goe
 """
 from __future__ import annotations
 
+import argparse
 import io
-import sys
 import tempfile
 from pathlib import Path
 
+import lib  # first: this checkout's facegan
 import numpy as np
 from playwright.sync_api import expect, sync_playwright
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-from facegan.app.serve import CHROMIUM, CHROMIUM_ARGS, free_port, serve, streamlit_command  # noqa: E402
-from facegan.data.synthetic_faces import render_face  # noqa: E402
-from facegan.fileio import atomic_path  # noqa: E402
+from facegan.app.serve import CHROMIUM, CHROMIUM_ARGS, free_port, serve, streamlit_command
+from facegan.data.synthetic_faces import render_face
+from facegan.fileio import atomic_path
+
+REPO = lib.ROOT
 
 IMAGES = "[data-testid=stMain] [data-testid=stImage] img"
 
@@ -86,4 +87,6 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else REPO / "assets"))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", nargs="?", type=Path, default=REPO / "assets", help="folder for the PNGs (default assets)")
+    main(parser.parse_args().out)

@@ -6,11 +6,13 @@
 #   3.   the shipped student: the labelled faces plus the unlabelled ones (less every photo of a held-out
 #        person, by the manifest's identities) with the teachers' mean probabilities as soft labels, and
 #        a hint: it also learns to predict dlib's face embedding of each face (models/attributes.md says
-#        why). The embeddings come from bench/attributes_dlib.py hints, which needs the optional bench
+#        why). The embeddings come from bench/dlib_hints.py, which needs the optional bench
 #        dependencies (pip install -r bench/requirements-edit.txt) and ~25 min the first time (cached).
+# The experiments that chose this recipe (not shipped themselves) are in bench/research/ (its README.md).
 #   [EPOCHS=40] [STUDENT_EPOCHS=16] [WIDTH=32] bash bench/attributes_real.sh [faces64_attrs.tar] [labels csv]
 #       [faces64_train.tar] [manifest csv] [work dir] [out file]
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"  # this checkout's facegan (not an installed one); see bench/lib.sh
 attrs_tar=${1:-../shared/data/faces64_attrs.tar}
 labels=${2:-../shared/data/faces64_attrs.csv}
 unlabelled_tar=${3:-../shared/data/faces64_train.tar}
@@ -29,7 +31,7 @@ for seed in 0 1; do
         --out "$work/teacher-seed$seed.safetensors" | tail -45
 done
 echo "== dlib embeddings of every face (the student's hint)"
-python "$(dirname "$0")/attributes_dlib.py" hints --data "$work/labelled" --attrs "$labels" \
+python "$(dirname "$0")/dlib_hints.py" --data "$work/labelled" --attrs "$labels" \
     --unlabelled "$work/unlabelled/faces64" --work "$work" --out "$work/dlib_hints.csv"
 echo "== student (distilled from both teachers on the unlabelled faces, hinted by dlib's embedding)"
 facegan attributes train "${common[@]}" --seed 2 --epochs "${STUDENT_EPOCHS:-16}" \

@@ -4,6 +4,7 @@
 # side. On a CPU without native bf16 the bf16 runs are emulated: about 25 minutes each on 2 cores.
 #   bash bench/bf16_quality.sh [work dir] [figure]      # runs already in the work dir are reused
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"  # this checkout's facegan (not an installed one); see bench/lib.sh
 work=${1:-bench/_work/bf16}
 figure=${2:-}
 mkdir -p "$work"

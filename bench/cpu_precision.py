@@ -15,14 +15,14 @@ import argparse
 import lib  # first: this checkout's facegan
 import torch
 
-from facegan.config import TrainConfig
+from facegan.config import config_from_flat
 from facegan.training.amp import native_bf16
 
 
 def images_per_second(images: torch.Tensor, width: float, precision: str, channels_last: bool, batch: int,
                       steps: int, device: torch.device) -> float:
-    cfg = TrainConfig(width=width, batch_size=batch, precision=precision, channels_last=channels_last,
-                      device=str(device))
+    cfg = config_from_flat({"width": width, "batch_size": batch, "precision": precision,
+                            "channels_last": channels_last, "device": str(device)})
     loop = lib.TrainerSteps(cfg, images, device)
     loop.step()  # warm-up
     return lib.images_per_second(loop.step, steps, batch, device)

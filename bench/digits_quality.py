@@ -1,14 +1,16 @@
 """The digits preset against its targets (issue 15): `facegan train --preset digits` for 5 minutes on the
 built-in digits, then the digit classifier's report on 10,000 of its samples.
 
-    python bench/digits_quality.py [--minutes 5] [--data synthetic-digits | path/to/mnist] [--seed 0]
+    python bench/digits_quality.py [--minutes 5 | --epochs N] [--data synthetic-digits | path/to/mnist] [--seed 0]
         [--work bench/_work/digits] [--classifier-epochs 5] [--assets assets] [--label NAME]
         [-- more facegan train flags, e.g. --mlp-hidden 128,256,512]
 
 It runs the user's own commands, in this order, each in a fresh process:
 
 1. `facegan train --preset digits --data DATA --minutes M` (the time limit counts training only; the
-   built-in digits are rendered and cached before it starts, as in any first run);
+   built-in digits are rendered and cached before it starts, as in any first run), or with --epochs N
+   `--epochs N --minutes 0`: the same training on any machine (`facegan train` has no step limit, so
+   the machine-independent budget here is in epochs);
 2. `facegan digits classifier --data DATA` (skipped when WORK already holds a classifier for DATA);
 3. the report (`facegan digits score`): the share of samples recognised (p >= 0.9), the share of each
    digit among them, their entropy and the largest share, with two references through the same
@@ -17,6 +19,7 @@ It runs the user's own commands, in this order, each in a fresh process:
 
 Targets (built-in digits, 5 minutes on 2 CPU cores): >= 80% recognised, all 10 digits present (each >= 1%
 of the recognised), none above 20%. Prints a table, appends a JSON line to bench/results/digits_quality.jsonl
+(with lib.record's provenance)
 and, with --assets DIR, writes DIR/digits_grid.png (the last per-epoch grid), DIR/digits_losses.png and
 DIR/digits_judged.png (recognised samples by digit, one row per digit, then a row not recognised).
 Run nothing else on the machine meanwhile: the time limit is wall-clock.
@@ -24,28 +27,25 @@ Run nothing else on the machine meanwhile: the time limit is wall-clock.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import platform
+import os
 import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+import lib  # first: this checkout's facegan
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # this checkout's facegan, also when run as a script
-
-from facegan.config import PRESETS, build_config  # noqa: E402
+from facegan.config import PRESETS, build_config
 from facegan.data import SYNTHETIC_DIGITS
-from facegan.data.images import to_uint8  # noqa: E402
-from facegan.evaluation import digits as fd  # noqa: E402
-from facegan.latent import sample  # noqa: E402
-from facegan.training.state import load_generator  # noqa: E402
-from facegan.viz import save_grid  # noqa: E402
+from facegan.data.images import to_uint8
+from facegan.evaluation import digits as fd
+from facegan.interop.export import load_generator
+from facegan.latent import sample
+from facegan.viz import save_grid
+
+ROOT = lib.ROOT
 
 TARGETS = {"recognised": 0.80, "classes_present": 10, "max_class_share": 0.20}
 
@@ -62,8 +62,6 @@ def facegan(*args: str) -> str:
 
 
 def _env() -> dict:
-    import os
-
     return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
@@ -80,7 +78,9 @@ def row(name: str, r: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=PRESETS["digits"]["minutes"])
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--minutes", type=float, default=PRESETS["digits"]["minutes"], help="wall-clock budget")
+    budget.add_argument("--epochs", type=int, help="train this many epochs, no time limit (machine-independent)")
     parser.add_argument("--data", default=SYNTHETIC_DIGITS, help="synthetic-digits (default) or an MNIST folder")
     parser.add_argument("--seed", type=int, default=0, help="the training seed")
     parser.add_argument("--work", default=str(ROOT / "bench" / "_work" / "digits"))
@@ -96,10 +96,11 @@ def main() -> None:
 
     # 1. train: the user's command, with the time limit asked for
     runs = work / "runs"
-    start = time.perf_counter()
-    out = facegan("train", "--preset", "digits", "--data", args.data, "--minutes", f"{args.minutes:g}",
+    budget = ["--epochs", str(args.epochs), "--minutes", "0"] if args.epochs else ["--minutes", f"{args.minutes:g}"]
+    watch = lib.Stopwatch()
+    out = facegan("train", "--preset", "digits", "--data", args.data, *budget,
                   "--seed", str(args.seed), "--runs-dir", str(runs), "--no-progress", *args.train_flags)
-    train_wall = time.perf_counter() - start
+    train_wall = watch.seconds()
     run = max(runs.iterdir(), key=lambda p: p.stat().st_mtime)
     done = next(line for line in out.splitlines() if line.startswith("done:"))
     steps = int(re.search(r"([\d,]+) steps? in", done).group(1).replace(",", ""))
@@ -130,35 +131,34 @@ def main() -> None:
           f"{100 * info['test_accuracy']:.2f}%")
     print("| generator | recognised | digits present | largest share | entropy (bits) | shares of 0..9 (%) |")
     print("|---|---|---|---|---|---|")
-    print(row(f"digits preset, {args.minutes:g} min", report))
+    length = f"{args.epochs} epoch{'s' if args.epochs != 1 else ''}" if args.epochs else f"{args.minutes:g} min"
+    print(row(f"digits preset, {length}", report))
     print(row("held-out real digits (ceiling)", ceiling))
     print(row("untrained generator (floor)", floor))
     print("targets: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in targets.items()))
 
-    record = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "label": args.label,
-              "data": args.data, "minutes": args.minutes, "seed": args.seed, "train_flags": args.train_flags,
-              "steps": steps,
+    record = {"label": args.label, "data": args.data, "minutes": None if args.epochs else args.minutes,
+              "epochs": args.epochs, "seed": args.seed, "train_flags": args.train_flags, "steps": steps,
               "train_wall_s": round(train_wall, 1), "done": done, "run": str(run),
               "report": report, "ceiling_real_digits": ceiling, "floor_untrained": floor,
-              "classifier": {"file": classifier.name, **info}, "targets_met": targets,
-              "machine": {"python": platform.python_version(), "torch": torch.__version__,
-                          "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-                          "threads": torch.get_num_threads(), "processor": platform.processor() or platform.machine()}}
-    Path(args.results).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.results, "a") as f:
-        f.write(json.dumps(record) + "\n")
+              "classifier": {"file": classifier.name, **info}, "targets_met": targets}
+    lib.record(args.results, record, jsonl=True)
     print(f"appended to {args.results}")
 
     if args.assets:
-        assets = Path(args.assets)
-        assets.mkdir(parents=True, exist_ok=True)
-        last = sorted((run / "samples").glob("epoch_*.png"))[-1]
-        shutil.copy(last, assets / "digits_grid.png")
-        shutil.copy(run / "losses.png", assets / "digits_losses.png")
-        samples = to_uint8(sample(G, 2000, 0))
-        save_grid(fd.judged_grid(samples, fd.probabilities(model, samples)), assets / "digits_judged.png", nrow=10,
-                  scale=2)
-        print(f"figures in {assets}/: digits_grid.png (from {last.name}), digits_losses.png, digits_judged.png")
+        write_figures(Path(args.assets), run, G, model)
+
+
+def write_figures(assets: Path, run: Path, G, model) -> None:
+    """The README's digit figures: the run's last grid and loss plot, and 2,000 samples judged by digit."""
+    assets.mkdir(parents=True, exist_ok=True)
+    last = sorted((run / "samples").glob("epoch_*.png"))[-1]
+    shutil.copy(last, assets / "digits_grid.png")
+    shutil.copy(run / "losses.png", assets / "digits_losses.png")
+    samples = to_uint8(sample(G, 2000, 0))
+    save_grid(fd.judged_grid(samples, fd.probabilities(model, samples)), assets / "digits_judged.png", nrow=10,
+              scale=2)
+    print(f"figures in {assets}/: digits_grid.png (from {last.name}), digits_losses.png, digits_judged.png")
 
 
 if __name__ == "__main__":

@@ -19,25 +19,22 @@ glasses, and so on). Writes a JSONL, prints a markdown table and plots flip rate
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import sys
 from pathlib import Path
 
+import lib  # first: this checkout's facegan
 import numpy as np
 import torch
+from face_identity import IdentityEmbedding, torch_to_uint8  # bench/face_identity.py
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from face_identity import IdentityEmbedding, torch_to_uint8  # noqa: E402
-
-from facegan.data.images import to_uint8  # noqa: E402
-from facegan.editing.attributes import load_classifier, predict, resize_for_attribute_classifier  # noqa: E402
-from facegan.editing.directions import directions_path, edit_codes, load_directions  # noqa: E402
-from facegan.editing.names import FRIENDLY_NAMES  # noqa: E402
-from facegan.evaluation.metrics import swd  # noqa: E402
-from facegan.fileio import export_path  # noqa: E402
+from facegan.data.images import to_uint8
+from facegan.editing.attributes import load_classifier, predict, resize_for_attribute_classifier
+from facegan.editing.directions import directions_path, edit_codes, load_directions
+from facegan.editing.names import FRIENDLY_NAMES
+from facegan.evaluation.metrics import swd
+from facegan.fileio import export_path
+from facegan.interop.export import load_generator
 from facegan.latent import codes_for_seeds, render
-from facegan.training.state import load_generator  # noqa: E402
 
 
 def measure(G, directions, classifier, names, embed, name: str, strength: float, conditions: list[str],
@@ -72,7 +69,7 @@ def main() -> None:
     parser.add_argument("--strengths", default="1,2,3")
     parser.add_argument("--n", type=int, default=500, help="faces per measurement")
     parser.add_argument("--first-seed", type=int, default=100_000, help="faces are these seeds on (not the fit's)")
-    parser.add_argument("--json", type=Path)
+    parser.add_argument("--json", type=Path, help="append one JSON line per row (with lib.record's provenance)")
     parser.add_argument("--plot", type=Path)
     args = parser.parse_args()
 
@@ -96,11 +93,8 @@ def main() -> None:
                 print(json.dumps(row), flush=True)
                 rows.append(row)
     if args.json:
-        with open(args.json, "a") as f:
-            for row in rows:
-                f.write(json.dumps({"bench": "edit_quality", "date": datetime.date.today().isoformat(),
-                                    "generator": str(generator),
-                                    "classifier2": str(args.classifier2), **row}) + "\n")
+        lib.record(args.json, [{"bench": "edit_quality", "generator": str(generator),
+                                "classifier2": str(args.classifier2), **row} for row in rows], jsonl=True)
     print(table(rows))
     if args.plot:
         plot(rows, args.plot)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import lib  # noqa: F401  (first: this checkout's facegan)
 import torch
 
 from facegan.editing.directions import directions_path, load_directions, strip_codes

@@ -3,12 +3,13 @@
 # paper-width (1.0) generator, the costliest to sample. Uses the built-in synthetic faces as the real set.
 #   bash bench/eval_speed.sh
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"  # this checkout's facegan (not an installed one); see bench/lib.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 -c "
 import torch
-from facegan.training.state import export_generator
-from facegan.models import Generator
+from facegan.interop.export import export_generator
+from facegan.models.dcgan import Generator
 torch.manual_seed(0)
 export_generator(Generator(256, 1.0), '$work/generator.safetensors', {'data': 'synthetic'})"
 # First run: cold (renders the 10,000 real faces and computes the cached real MS-SSIM reference);

@@ -18,6 +18,7 @@ import json
 import random
 from pathlib import Path
 
+import lib
 import numpy as np
 from PIL import Image
 
@@ -103,13 +104,12 @@ def main() -> None:
     parser.add_argument("--labels", type=Path, default=Path("../shared/data/faces64_attrs.csv"))
     parser.add_argument("--people", type=int, default=300, help="identities with 2+ images sampled")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", type=Path, help="append the result to this JSONL")
+    parser.add_argument("--json", type=Path, help="append the result to this JSONL (with lib.record's provenance)")
     args = parser.parse_args()
     result = check(args.data, args.labels, args.people, args.seed)
     print(json.dumps(result, indent=1))
     if args.json:
-        with open(args.json, "a") as f:
-            f.write(json.dumps({"bench": "face_identity_check", **result}) + "\n")
+        lib.record(args.json, {"bench": "face_identity_check", **result}, jsonl=True)
 
 
 if __name__ == "__main__":

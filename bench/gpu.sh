@@ -9,6 +9,7 @@
 # Results go to $OUT when set (the device tool brings that folder back), else bench/_work/gpu.
 # A smoke test of the paper stage on a CPU: DEVICE=cpu EPOCHS=1 EXTRA="--width 0.0625" bash bench/gpu.sh paper
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"  # this checkout's facegan (not an installed one); see bench/lib.sh
 stage=${1:?usage: bash bench/gpu.sh data|throughput|paper|paper-fast}
 tar_file=${FACES_TAR:-bench/_work/faces64_train.tar}
 data=bench/_work/celeba32600

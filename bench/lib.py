@@ -26,7 +26,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository this bench/ belongs to
 REAL_FACES = Path("/tmp/facegan-real")  # where bench/real_faces.sh extracts train/ (11,000) and holdout/ (1,000)
@@ -213,7 +214,8 @@ def commit() -> dict[str, object]:
     """{"commit": HEAD's sha, "dirty": whether tracked files differ from it}; None values outside git."""
     def git(*args: str) -> str | None:
         try:
-            done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=30)
+            done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=30,
+                                  check=False)
         except (OSError, subprocess.TimeoutExpired):
             return None
         return done.stdout.strip() if done.returncode == 0 else None
@@ -293,7 +295,8 @@ def record_command(out: str, argv: list[str]) -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + (os.pathsep + os.environ["PYTHONPATH"]
                                                     if os.environ.get("PYTHONPATH") else "")}
     watch = Stopwatch()
-    done = subprocess.run(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    done = subprocess.run(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          check=False)
     print(done.stdout, end="")
     record(out, {"returncode": done.returncode, "wall_s": round(watch.seconds(), 1),
                  "output": done.stdout.splitlines()[-200:]}, cmd=shlex.join(argv))

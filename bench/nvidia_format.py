@@ -17,7 +17,7 @@ import contextlib
 import pickle
 import sys
 import types
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 
@@ -66,7 +66,8 @@ class Persistent:
     """Pickles as NVIDIA's persistence does: _reconstruct_persistent_obj(meta)."""
 
     def __init__(self, class_name: str, state: dict):
-        self.meta = dict(type="class", version=6, module_src=PLACEHOLDER_SRC, class_name=class_name, state=state)
+        self.meta = {"type": "class", "version": 6, "module_src": PLACEHOLDER_SRC, "class_name": class_name,
+                     "state": state}
 
     def __reduce__(self):
         return _reconstruct_persistent_obj, (self.meta,)
@@ -92,10 +93,10 @@ def init_kwargs(G) -> EasyDict:
 def training_snapshot(G, D, G_ema) -> dict:
     """What NVIDIA's training loop pickles: dict(G, D, G_ema, augment_pipe, training_set_kwargs); G and
     G_ema are separate records (their own weights, as in a real file, so it is as big as one)."""
-    return dict(G=persistent(G, init_kwargs(G)), D=persistent(D, {"c_dim": 0, "img_resolution": G.resolution}),
-                G_ema=persistent(G_ema, init_kwargs(G_ema)), augment_pipe=None,
-                training_set_kwargs=EasyDict(class_name="training.dataset.ImageFolderDataset", path="~/faces.zip",
-                                             use_labels=False, max_size=70000, xflip=True, resolution=G.resolution))
+    return {"G": persistent(G, init_kwargs(G)), "D": persistent(D, {"c_dim": 0, "img_resolution": G.resolution}),
+            "G_ema": persistent(G_ema, init_kwargs(G_ema)), "augment_pipe": None,
+            "training_set_kwargs": EasyDict(class_name="training.dataset.ImageFolderDataset", path="~/faces.zip",
+                                            use_labels=False, max_size=70000, xflip=True, resolution=G.resolution)}
 
 
 def dumps(obj, protocol: int = 4) -> bytes:

@@ -10,11 +10,10 @@ The figure's rows: the photos, then (DCGAN) pixels + perceptual loss, then pixel
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import time
 from pathlib import Path
 
+import lib  # first: this checkout's facegan
 import torch
 
 from facegan.data.images import decode_images, list_images, to_unit_range
@@ -32,7 +31,7 @@ def main() -> None:
     parser.add_argument("--faces", required=True, help="a folder of real faces the generator never saw")
     parser.add_argument("--n", type=int, default=64)
     parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--json", type=Path)
+    parser.add_argument("--json", type=Path, help="append one JSON line per variant (with lib.record's provenance)")
     parser.add_argument("--figure", type=Path, help="PNG: the first 8 photos, then their reconstructions per variant")
     args = parser.parse_args()
     generator = export_path(args.generator)
@@ -45,17 +44,15 @@ def main() -> None:
     rows = [targets[:8]]
     for space in spaces:
         for name, perceptual in (("pixels + perceptual", classifier), ("pixels only", None)):
-            start = time.perf_counter()
+            watch = lib.Stopwatch()
             _, faces, history = project(G, targets, perceptual, space, args.steps, say=lambda *a: None)
-            row = {"bench": "projection_quality", "date": datetime.date.today().isoformat(),
-                   "generator": str(generator), "space": space, "loss": name,
+            row = {"bench": "projection_quality", "generator": str(generator), "space": space, "loss": name,
                    "faces": len(targets), "steps": args.steps, **reconstruction_quality(faces, targets),
-                   "seconds_per_face": round((time.perf_counter() - start) / len(targets), 3)}
+                   "seconds_per_face": round(watch.seconds() / len(targets), 3)}
             print(json.dumps(row), flush=True)
             rows.append(faces[:8])
             if args.json:
-                with open(args.json, "a") as f:
-                    f.write(json.dumps(row) + "\n")
+                lib.record(args.json, row, jsonl=True)
     if args.figure:
         save_grid(torch.cat(rows), args.figure, nrow=len(rows[0]), scale=2)
         print(f"wrote {args.figure}")

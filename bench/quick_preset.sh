@@ -5,6 +5,7 @@
 #   bash bench/quick_preset.sh            # time only
 #   bash bench/quick_preset.sh assets     # time, then assets/quick_*.png and assets/synthetic_faces.png
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"  # this checkout's facegan (not an installed one); see bench/lib.sh
 out=${1:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -5,6 +5,7 @@
 # the SWD / MS-SSIM table against the held-out 1,000.
 #   bash bench/real_faces.sh [path/to/faces64_train.tar] [work dir]
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"  # this checkout's facegan (not an installed one); see bench/lib.sh
 tar_file=${1:-../shared/data/faces64_train.tar}
 work=${2:-/tmp/facegan-real}
 mkdir -p "$work/train" "$work/holdout"
@@ -19,5 +20,5 @@ start=$(date +%s)
 facegan train --preset quick --data "$work/train" --runs-dir "$work/runs" --name real-quick --no-progress | tail -2
 echo "training wall time: $(( $(date +%s) - start )) s"
 cp "$(ls "$work"/runs/001-real-quick/samples/epoch_*.png | tail -1)" assets/real_quick_grid.png
-python bench/quality_report.py --train-data "$work/train" --holdout "$work/holdout" \
+python bench/quality_report.py --train "$work/train" --holdout "$work/holdout" \
     --generator "quick, CPU=$work/runs/001-real-quick/generator.safetensors"

@@ -5,6 +5,7 @@
 # fp16, and its edit directions fitted with the shipped attribute classifier.
 #   bash bench/ship_celeba64.sh [work dir with train/ and holdout/ from bench/real_faces.sh]
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"  # this checkout's facegan (not an installed one); see bench/lib.sh
 work=${1:-/tmp/facegan-real}
 [ -d "$work/train" ] || { echo "run bench/real_faces.sh first (it extracts the faces into $work)"; exit 2; }
 rm -rf "$work/ship"
@@ -14,7 +15,7 @@ facegan eval --generator "$run" --data "$work/holdout" --n 1000 --metrics swd,ms
 python - "$run/generator.safetensors" models/celeba64.safetensors <<'PY'
 import json, sys
 from pathlib import Path
-from facegan.training.state import export_config, export_generator, load_generator
+from facegan.interop.export import export_config, export_generator, load_generator
 run = Path(sys.argv[1]).parent
 metrics = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])  # the eval above, for the app's card
 metrics["data"] = "1,000 held-out real CelebA faces"

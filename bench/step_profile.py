@@ -19,7 +19,7 @@ import lib  # first: this checkout's facegan
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from facegan.config import TrainConfig
+from facegan.config import config_from_flat
 from facegan.interop.export import export_generator
 from facegan.latent import generate, sample_latents
 from facegan.training import state as ckpt
@@ -56,8 +56,8 @@ def main() -> None:
     args = parser.parse_args()
     device = torch.device(args.device)
     images = torch.randint(0, 256, (1024, 3, 64, 64), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
-    loop = lib.TrainerSteps(TrainConfig(width=args.width, batch_size=args.batch, precision="fp32", device=str(device)),
-                            images, device)
+    cfg = config_from_flat({"width": args.width, "batch_size": args.batch, "precision": "fp32", "device": str(device)})
+    loop = lib.TrainerSteps(cfg, images, device)
     G = loop.G
 
     loop.step()

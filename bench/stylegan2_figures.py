@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import lib  # noqa: F401  (first: this checkout's facegan)
 import torch
 
 from facegan.editing.mixing import mixing_figure

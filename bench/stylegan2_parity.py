@@ -1,6 +1,6 @@
 """facegan's StyleGAN2 against NVIDIA's official stylegan2-ada-pytorch, with the same weights.
 
-    python bench/stylegan2_parity.py PATH [--device cpu|cuda] [--rosinality ROSINALITY_PATH]
+    python bench/stylegan2_parity.py PATH [--device cpu|cuda] [--rosinality ROSINALITY_PATH] [--json FILE.jsonl]
 
 PATH is a checkout of https://github.com/NVlabs/stylegan2-ada-pytorch, or a bare clone / git
 directory of it (its HEAD is then extracted to a temporary folder). Nothing of NVIDIA's code is
@@ -47,6 +47,7 @@ import tempfile
 import types
 from pathlib import Path
 
+import lib  # first: this checkout's facegan
 import torch
 
 from facegan.models import stylegan2 as sg2
@@ -260,6 +261,7 @@ def main() -> None:
     parser.add_argument("official", type=Path, help="stylegan2-ada-pytorch checkout or git directory")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--rosinality", type=Path, help="rosinality/stylegan2-pytorch checkout or git directory")
+    parser.add_argument("--json", help="append every difference here (one JSON line, with lib.record's provenance)")
     args = parser.parse_args()
     device = torch.device(args.device)
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False  # compare fp32 with fp32
@@ -269,13 +271,14 @@ def main() -> None:
         import training.augment as augment  # noqa: E402  (the official modules)
         import training.networks as networks  # noqa: E402
 
-        worst = 0.0
+        worst, table = 0.0, {}
         for config in CONFIGS:
             res, base, cmax, w_dim, layers, clamp = config
             print(f"{res} px, channel_base {base}, channel_max {cmax}, w_dim {w_dim}, {layers} mapping layers, "
                   f"conv_clamp {clamp} ({device}):")
             results = compare(networks, *config, device)
             results.update(compare_pickle(networks, augment, *config, Path(scratch)))
+            table[f"{res} px, {base}/{cmax}, w {w_dim}, {layers} layers, clamp {clamp}"] = results
             for name, value in results.items():
                 print(f"  {name:<36} {value:.3g}")
                 if not name.startswith(" ") or name.startswith(("  export", "  control p")):
@@ -283,8 +286,12 @@ def main() -> None:
         print(f"largest absolute difference: {worst:.3g}")
         if args.rosinality:
             print("rosinality stylegan2-pytorch, 64 px, channel multiplier 1, 2 mapping layers (cpu):")
-            for name, value in compare_rosinality(args.rosinality.resolve(), Path(scratch)).items():
+            table["rosinality 64 px"] = compare_rosinality(args.rosinality.resolve(), Path(scratch))
+            for name, value in table["rosinality 64 px"].items():
                 print(f"  {name:<36} {value:.3g}")
+    if args.json:
+        lib.record(args.json, {"bench": "stylegan2_parity", "device": str(device), "largest_difference": worst,
+                               "differences": table}, jsonl=True)
 
 
 if __name__ == "__main__":

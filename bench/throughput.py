@@ -33,7 +33,7 @@ import lib  # first: this checkout's facegan
 import torch
 from torch import nn
 
-from facegan.config import TrainConfig
+from facegan.config import config_from_flat
 from facegan.data.images import load_folder
 from facegan.models.dcgan import Discriminator, Generator
 from facegan.training.amp import native_bf16
@@ -60,8 +60,8 @@ def facegan_loop(images: torch.Tensor, device: torch.device, width: float, batch
                  channels_last: bool = True, compile: bool = False, compile_mode: str = "default") -> lib.TrainerSteps:
     """facegan's training steps exactly as `facegan train` takes them (the paper DCGAN at ``width``).
     images: uint8 (N, 3, 64, 64), decoded once."""
-    cfg = TrainConfig(width=width, batch_size=batch, precision=precision, channels_last=channels_last,
-                      device=str(device), compile=compile, compile_mode=compile_mode)
+    cfg = config_from_flat({"width": width, "batch_size": batch, "precision": precision, "channels_last": channels_last,
+                            "device": str(device), "compile": compile, "compile_mode": compile_mode})
     return lib.TrainerSteps(cfg, images, device)
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import lib  # first: this checkout's facegan
 import torch
 
-from facegan.config import build_config, fields
+from facegan.config import TrainConfig, build_config
 from facegan.evaluation.evaluate import evaluate
 from facegan.interop.export import export_generator
 from facegan.latent import generate, sample_latents
@@ -36,10 +36,17 @@ from facegan.training.loop import GRID_SEED
 from facegan.viz import save_grid
 
 
+def option_types() -> dict[str, type]:
+    """{option: type} of TrainConfig's own options and of every architecture's settings (overrides are flat)."""
+    from facegan.models import ARCHITECTURES, config_class
+    from facegan.options import TYPES, options
+
+    return {f.name: TYPES[f.type] for cls in (TrainConfig, *map(config_class, ARCHITECTURES)) for f in options(cls)}
+
+
 def parse_overrides(text: str) -> dict:
-    """Overrides "key=value,key=value" -> {field: value of the TrainConfig field's type}; a value may hold commas."""
-    types = {f.name: {"int": int, "float": float, "str": str, "bool": lambda v: v.lower() in ("1", "true", "yes")}[f.type]
-             for f in fields()}
+    """Overrides "key=value,key=value" -> {option: value of the option's type}; a value may hold commas."""
+    types = option_types()
     out, key = {}, None
     for item in filter(None, (t.strip() for t in text.split(","))):
         if "=" in item:
@@ -47,7 +54,10 @@ def parse_overrides(text: str) -> dict:
             out[key] = value
         else:  # a comma inside a value: augment=color,translation
             out[key] += "," + item
-    return {k: types[k](v) for k, v in out.items()}
+    unknown = sorted(set(out) - set(types))
+    if unknown:
+        raise SystemExit(f"time_to_quality: unknown config key {unknown[0]!r} in {text!r}")
+    return {k: v.lower() in ("1", "true", "yes") if types[k] is bool else types[k](v) for k, v in out.items()}
 
 
 def run_config(name: str, overrides: dict, train_images: torch.Tensor, holdout: torch.Tensor, marks: list[float],

@@ -16,7 +16,7 @@ from test_webapp import tiny_export  # noqa: E402
 from facegan.app import logic as webapp  # noqa: E402
 from facegan.cli import main as cli  # noqa: E402
 from facegan.training.loop import train  # noqa: E402
-from facegan.training.state import export_generator  # noqa: E402
+from facegan.interop.export import export_generator  # noqa: E402
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 

@@ -5,7 +5,8 @@ models/attributes.md, has its figures): a third teacher, logistic regressions (s
 and sex and little about a smile or glasses, so it joins the two CNN teachers of
 bench/attributes_real.sh only for the attributes where a validation split says it helps. facegan itself
 never needs dlib: this script writes the teacher's probabilities as a scores CSV, which
-`facegan attributes train --teacher FILE.csv` reads.
+`facegan attributes train --teacher FILE.csv` reads. (The shipped recipe uses dlib differently, as a
+hint: bench/dlib_hints.py writes that table; this script shares its embedding cache.)
 
     validate: on the TRAINING people of the report's split only (its held-out people are never read),
               hold out another 15% of them, train the two CNN teachers and the dlib teacher on the rest,
@@ -17,17 +18,17 @@ never needs dlib: this script writes the teacher's probabilities as a scores CSV
               (the card's rows; nothing is chosen by them).
 
 After bench/attributes_real.sh (its work dir holds the faces and the two CNN teachers):
-    python bench/attributes_dlib.py validate --data /tmp/facegan-attrs/labelled --attrs faces64_attrs.csv \
-        --out /tmp/facegan-attrs/dlib_chosen.json
-    python bench/attributes_dlib.py teach --data /tmp/facegan-attrs/labelled --attrs faces64_attrs.csv \
-        --unlabelled /tmp/facegan-attrs/unlabelled/faces64 --attributes /tmp/facegan-attrs/dlib_chosen.json \
+    python bench/research/attributes_dlib.py validate --data /tmp/facegan-attrs/labelled --attrs faces64_attrs.csv \
+        --out bench/results/attributes_dlib_validation_cpu2b.json
+    python bench/research/attributes_dlib.py teach --data /tmp/facegan-attrs/labelled --attrs faces64_attrs.csv \
+        --unlabelled /tmp/facegan-attrs/unlabelled/faces64 --attributes bench/results/attributes_dlib_validation_cpu2b.json \
         --out /tmp/facegan-attrs/dlib_teacher.csv
     facegan attributes train --data /tmp/facegan-attrs/labelled --attrs faces64_attrs.csv --split-seed 0 \
         --seed 2 --epochs 16 --unlabelled /tmp/facegan-attrs/unlabelled --unlabelled-ids faces64_train_manifest.csv \
         --teacher /tmp/facegan-attrs/teacher-seed0.safetensors --teacher /tmp/facegan-attrs/teacher-seed1.safetensors \
         --teacher /tmp/facegan-attrs/dlib_teacher.csv --out student_dlib.safetensors
-    python bench/attributes_dlib.py report --data /tmp/facegan-attrs/labelled --attrs faces64_attrs.csv \
-        --attributes /tmp/facegan-attrs/dlib_chosen.json --classifier student_dlib.safetensors \
+    python bench/research/attributes_dlib.py report --data /tmp/facegan-attrs/labelled --attrs faces64_attrs.csv \
+        --attributes bench/results/attributes_dlib_validation_cpu2b.json --classifier student_dlib.safetensors \
         [--unlabelled /tmp/facegan-attrs/unlabelled --unlabelled-ids faces64_train_manifest.csv]
 About 20 min on 2 CPU cores, plus ~25 min the first time for dlib's embeddings (cached in --work).
 """
@@ -39,46 +40,18 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-import torch
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for lib and dlib_hints
+import lib  # noqa: E402  (first: this checkout's facegan)
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from dlib_hints import embeddings, unlabelled_faces  # noqa: E402  (bench/dlib_hints.py: the shared cache)
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from face_identity import IdentityEmbedding  # noqa: E402
-
-from facegan.data.images import decode_images, list_images  # noqa: E402
-from facegan.editing.attributes import (LabelledFaces, load_classifier, load_labelled, load_unlabelled, predict, report,
-                                        split_by_identity, split_digest, teacher_probabilities, train_classifier,
-                                        write_scores)
+from facegan.data.labels import LabelledFaces, load_labelled  # noqa: E402
+from facegan.editing.attributes import (load_classifier, predict, report, split_by_identity, split_digest,  # noqa: E402
+                                        teacher_probabilities, train_classifier, write_scores)
+from facegan.editing.distill import load_unlabelled  # noqa: E402
 
 LR_C = 1.0  # inverse L2 strength; 0.1 and 10 gave Young 0.776 / 0.789 against 0.794 in grouped 5-fold CV
-
-
-def embeddings(names, images: torch.Tensor, cache: Path) -> dict[str, np.ndarray]:
-    """{file name: (128,) dlib embedding} for uint8 (N, 3, 64, 64) faces, cached by file name in ``cache``
-    (an .npz: delete it when the images change). dlib takes ~90 ms a face on one core, so the 16,358
-    faces take ~25 minutes the first time."""
-    table = {}
-    if cache.is_file():
-        stored = np.load(cache)
-        table = dict(zip(stored["files"].tolist(), stored["emb"]))
-    todo = [i for i, name in enumerate(names) if name not in table]
-    if todo:
-        embed = IdentityEmbedding("landmarks")
-        pixels = images.permute(0, 2, 3, 1).numpy()  # (N, 64, 64, 3) uint8, as dlib wants
-        for start in range(0, len(todo), 500):
-            chunk = todo[start:start + 500]
-            table.update(zip((names[i] for i in chunk), embed(pixels[chunk])))
-            print(f"dlib embedding: {start + len(chunk):,}/{len(todo):,}", flush=True)
-        np.savez(cache, files=np.array(list(table)), emb=np.stack(list(table.values())))
-    return {name: table[name] for name in names}
-
-
-def unlabelled_faces(folder: Path) -> tuple[torch.Tensor, list[str]]:
-    """(uint8 (U, 3, 64, 64), their file names) of every readable image in ``folder``."""
-    paths = list_images(folder)
-    images, unreadable = decode_images(paths, 64)
-    skipped = set(unreadable)
-    return images, [p.name for i, p in enumerate(paths) if i not in skipped]
 
 
 def subset(faces: LabelledFaces, index: torch.Tensor) -> LabelledFaces:
@@ -127,8 +100,8 @@ def validate(args) -> None:
               + f" | {'yes' if n in chosen else ''} |")
     for k in scores:
         print(f"mean balanced accuracy, {k}: {np.mean([s['balanced_accuracy'] for s in scores[k].values()]):.4f}")
-    args.out.write_text(json.dumps({"attributes": chosen, "validation": scores, "epochs": args.epochs,
-                                    "split_seed": args.split_seed, "validation_seed": args.validation_seed}, indent=1))
+    lib.record(args.out, {"attributes": chosen, "validation": scores, "epochs": args.epochs,
+                          "split_seed": args.split_seed, "validation_seed": args.validation_seed})
     print(f"dlib teacher joins for {len(chosen)} attributes: {', '.join(chosen)}\nwrote {args.out}")
 
 
@@ -144,18 +117,6 @@ def teach(args) -> None:
     u = np.stack([unlabelled[f] for f in files])  # (U, 128)
     write_scores(args.out, files, dlib_probabilities(teacher, u, chosen), tuple(chosen), key_name="member")
     print(f"wrote {args.out}: {len(files):,} faces x {len(chosen)} attributes")
-
-
-def hints(args) -> None:
-    """dlib's embedding of every labelled and unlabelled face as a hint table for `facegan attributes train
-    --hint` (bench/attributes_hint.py measures what it does; the held-out faces' rows are never read there)."""
-    faces = load_labelled(str(args.data), str(args.attrs))
-    table = embeddings(faces.files, faces.images, args.work / "dlib_labelled.npz")
-    images, files = unlabelled_faces(args.unlabelled)
-    table |= embeddings(files, images, args.work / "dlib_unlabelled.npz")
-    vectors = torch.tensor(np.stack(list(table.values())), dtype=torch.float32)  # (N, 128)
-    write_scores(args.out, list(table), vectors, tuple(f"dlib{i}" for i in range(vectors.shape[1])), key_name="member")
-    print(f"wrote {args.out}: {len(table):,} faces x {vectors.shape[1]} features")
 
 
 def held_out_report(args) -> None:
@@ -194,11 +155,11 @@ def held_out_report(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=("validate", "teach", "hints", "report"))
+    parser.add_argument("step", choices=("validate", "teach", "report"))
     parser.add_argument("--data", type=Path, required=True, help="the labelled faces' root (as for facegan attributes train)")
     parser.add_argument("--attrs", type=Path, required=True, help="their labels CSV")
     parser.add_argument("--work", type=Path, default=Path("/tmp/facegan-attrs"), help="embedding caches go here")
-    parser.add_argument("--unlabelled", type=Path, help="teach, hints: the unlabelled faces' folder; report: their root "
+    parser.add_argument("--unlabelled", type=Path, help="teach: the unlabelled faces' folder; report: their root "
                         "(as for facegan attributes train), to check how well each classifier fits its soft labels")
     parser.add_argument("--unlabelled-ids", help="report: their identity manifest (held-out people left out)")
     parser.add_argument("--attributes", type=Path, help="teach, report: the JSON that validate wrote")
@@ -207,11 +168,12 @@ def main() -> None:
     parser.add_argument("--split-seed", type=int, default=0)
     parser.add_argument("--validation-seed", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=40, help="validate: the CNN teachers' epochs")
-    parser.add_argument("--out", type=Path, help="validate: the JSON to write; teach, hints: the CSV to write")
+    parser.add_argument("--out", type=Path, help="validate: the JSON to write (with lib.record's provenance); "
+                                                 "teach: the CSV to write")
     args = parser.parse_args()
     if args.step != "report" and args.out is None:
         parser.error(f"{args.step} needs --out")
-    {"validate": validate, "teach": teach, "hints": hints, "report": held_out_report}[args.step](args)
+    {"validate": validate, "teach": teach, "report": held_out_report}[args.step](args)
 
 
 if __name__ == "__main__":

@@ -17,25 +17,37 @@ oof:      the above. Writes the fold teachers (each usable as `facegan attribute
 validate: the whole recipe, students included, with fold 0 of the training people as validation
           people and the other folds as the training faces: students of (a) two teachers on all of them
           (the shipped recipe), (b) one teacher per inner fold, (c) those calibrated out of fold. ~45 min.
-All on 2 CPU cores:
-    python bench/attributes_crossfit.py oof --data /tmp/facegan-attrs/labelled --attrs faces64_attrs.csv \
+student:  after oof, the student of oof's fold teachers calibrated out of fold, on all the training
+          people (the shipped recipe's student otherwise: seed 2, --student-epochs, the unlabelled faces),
+          scored once on the report's held-out people: the card's row "their student (--teacher
+          fold0..4 --calibrate)", which `facegan attributes train --teacher ... --calibrate` made while
+          the package had that flag. Writes the classifier to --student-out and its report to --out.
+The folds and the calibration are bench/research/attribute_folds.py's. All on 2 CPU cores:
+    python bench/research/attributes_crossfit.py oof --data /tmp/facegan-attrs/labelled --attrs faces64_attrs.csv \
         --out bench/results/attributes_crossfit_cpu2b.json
-    python bench/attributes_crossfit.py validate --data /tmp/facegan-attrs/labelled --attrs faces64_attrs.csv \
+    python bench/research/attributes_crossfit.py validate --data /tmp/facegan-attrs/labelled --attrs faces64_attrs.csv \
         --unlabelled /tmp/facegan-attrs/unlabelled --unlabelled-ids faces64_train_manifest.csv \
         --out bench/results/attributes_crossfit_validation_cpu2b.json
+    python bench/research/attributes_crossfit.py student --data /tmp/facegan-attrs/labelled --attrs faces64_attrs.csv \
+        --unlabelled /tmp/facegan-attrs/unlabelled --unlabelled-ids faces64_train_manifest.csv \
+        --out bench/results/attributes_crossfit_student_cpu2b.json
 """
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from pathlib import Path
 
-import numpy as np
-import torch
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for lib
+import lib  # noqa: E402  (first: this checkout's facegan)
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from attribute_folds import calibrate, calibrate_fold_teachers, fit_calibration, identity_folds  # noqa: E402
 
-from facegan.editing.attributes import (calibrate, fit_calibration, identity_folds, load_labelled, load_unlabelled,
-                                         predict, report, save_classifier, split_by_identity, split_digest,
-                                         train_classifier)
+from facegan.data.labels import load_labelled  # noqa: E402
+from facegan.editing.attributes import (format_report, load_teacher, predict, report, save_classifier,  # noqa: E402
+                                        split_by_identity, split_digest, train_classifier)
+from facegan.editing.distill import hint_targets, load_unlabelled  # noqa: E402
 
 
 def rates(p: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -100,7 +112,7 @@ def oof(args) -> None:
         path = args.work / f"fold{k}.safetensors"
         fit_index, val_index = train_index[fold != k], train_index[fold == k]
         model = train_classifier(faces, fit_index, epochs=args.epochs, seed=k, say=lambda _: None)
-        # the metadata of `facegan attributes train --fold k/N --seed k` (less its held-out report, not made here)
+        # the metadata `facegan attributes train --fold k/N --seed k` wrote (less its held-out report, not made here)
         save_classifier(model, path, faces.names, {"data": faces.source, "train_images": len(fit_index),
                                                    "epochs": args.epochs, "seed": k, "holdout": args.holdout,
                                                    "split_seed": args.split_seed, "split_digest": digest,
@@ -125,8 +137,8 @@ def oof(args) -> None:
               f"{r[0]:.2f} / {r[1]:.2f} | {c[0]:.2f} / {c[1]:.2f} |")
     means = {k: float(np.mean([s["balanced_accuracy"] for s in v.values()])) for k, v in (("raw", raw), ("calibrated", cal))}
     print(f"mean balanced accuracy: raw {means['raw']:.4f}, calibrated {means['calibrated']:.4f}")
-    args.out.write_text(json.dumps({"table": table, "means": means, "folds": args.folds, "epochs": args.epochs,
-                                    "split_seed": args.split_seed, "training_faces": len(train_index)}, indent=1))
+    lib.record(args.out, {"table": table, "means": means, "folds": args.folds, "epochs": args.epochs,
+                          "split_seed": args.split_seed, "training_faces": len(train_index)})
     print(f"wrote {args.out}")
 
 
@@ -168,26 +180,65 @@ def validate(args) -> None:
     for name, p in results.items():
         table[name] = summary(p, y_val, faces.names)
         print(row(name, table[name]))
-    args.out.write_text(json.dumps({"validation": table, "validation_faces": len(val_index), "folds": args.folds,
-                                    "epochs": args.epochs, "student_epochs": args.student_epochs,
-                                    "split_seed": args.split_seed}, indent=1))
+    lib.record(args.out, {"validation": table, "validation_faces": len(val_index), "folds": args.folds,
+                          "epochs": args.epochs, "student_epochs": args.student_epochs, "split_seed": args.split_seed})
     print(f"wrote {args.out}")
+
+
+def student(args) -> None:
+    """The student of oof's fold teachers, calibrated out of fold, on all the training people; its report on
+    the held-out people (what `facegan attributes train --teacher fold0..4 --calibrate` computed)."""
+    faces = load_labelled(args.data, args.attrs)
+    train_index, held_index = split_by_identity(faces, args.holdout, args.split_seed)
+    digest = split_digest(faces, held_index)
+    teachers = [str(args.work / f"fold{k}.safetensors") for k in range(args.folds)]
+    images, files = load_unlabelled(str(args.unlabelled), faces, held_index,
+                                    str(args.unlabelled_ids) if args.unlabelled_ids else None)
+    calibration = calibrate_fold_teachers(teachers, faces, train_index, args.split_seed, digest)
+    soft = sum(calibrate(predict(load_teacher(t, faces.names, digest)[0], images), calibration)
+               for t in teachers) / len(teachers)  # (U, A): the mean of the calibrated teachers
+    hint = None
+    if args.hint:
+        hint = (hint_targets(args.hint, [faces.files[i] for i in train_index.tolist()] + files), args.hint_weight)
+    model = train_classifier(faces, train_index, epochs=args.student_epochs, seed=args.seed, soft=(images, soft),
+                             hint=hint)
+    scores = report(predict(model, faces.images[held_index]), faces.labels[held_index], faces.names)
+    info = {"data": faces.source, "train_images": len(train_index), "held_out_images": len(held_index),
+            "epochs": args.student_epochs, "seed": args.seed, "holdout": args.holdout, "split_seed": args.split_seed,
+            "split_digest": digest, "held_out": scores, "unlabelled_images": len(images),
+            "teachers": [Path(t).name for t in teachers], "calibrated_teachers": True}
+    if hint is not None:
+        info["hint"] = {"table": Path(args.hint).name, "weight": args.hint_weight, "features": hint[0].shape[1]}
+    save_classifier(model, args.student_out, faces.names, info)
+    print(format_report(scores))
+    mean = float(np.mean([s["balanced_accuracy"] for s in scores.values()]))
+    lib.record(args.out, {"held_out": scores, "mean": mean, "classifier": str(args.student_out),
+                          **{k: v for k, v in info.items() if k != "held_out"}})
+    print(f"mean balanced accuracy over {len(scores)} attributes: {mean:.4f}\nwrote {args.student_out}, {args.out}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=("oof", "validate"))
+    parser.add_argument("command", choices=("oof", "validate", "student"))
     parser.add_argument("--data", required=True)
     parser.add_argument("--attrs", required=True)
-    parser.add_argument("--out", type=Path, required=True, help="JSON with the tables")
-    parser.add_argument("--work", type=Path, default=Path("/tmp/facegan-attrs/crossfit"), help="oof: fold teachers")
-    parser.add_argument("--unlabelled", type=Path, help="validate: the unlabelled faces' folder")
-    parser.add_argument("--unlabelled-ids", type=Path, help="validate: their identities (manifest CSV)")
+    parser.add_argument("--out", type=Path, required=True, help="JSON with the tables (with lib.record's provenance)")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/facegan-attrs/crossfit"),
+                        help="oof writes the fold teachers here; student reads them")
+    parser.add_argument("--unlabelled", type=Path, help="validate, student: the unlabelled faces' folder")
+    parser.add_argument("--unlabelled-ids", type=Path, help="validate, student: their identities (manifest CSV)")
+    parser.add_argument("--seed", type=int, default=2, help="student: its weight seed (the shipped recipe's: 2)")
+    parser.add_argument("--hint", help="student: a hint table (bench/dlib_hints.py), as the shipped recipe has")
+    parser.add_argument("--hint-weight", type=float, default=1.0)
+    parser.add_argument("--student-out", type=Path, default=Path("/tmp/facegan-attrs/crossfit/student_calibrated.safetensors"),
+                        help="student: the classifier file to write")
     add_protocol_arguments(parser)
     args = parser.parse_args()
+    if args.command in ("validate", "student") and args.unlabelled is None:
+        parser.error(f"{args.command} needs --unlabelled (and --unlabelled-ids)")
     torch.set_num_threads(2)
     args.work.mkdir(parents=True, exist_ok=True)
-    (oof if args.command == "oof" else validate)(args)
+    {"oof": oof, "validate": validate, "student": student}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -4,25 +4,26 @@ network's features (a "hint", as in FitNets), instead of only its teachers' prob
 
 dlib's face-identity embedding with a logistic regression reaches a Young AUC of 0.888 on the held-out
 faces against the CNN teachers' 0.860, but a student of soft labels that include it stays at 0.863
-(bench/attributes_dlib.py): the labels say what to predict, not how to see it. Here the student (the
+(bench/research/attributes_dlib.py): the labels say what to predict, not how to see it. Here the student (the
 shipped recipe: two CNN teachers' mean probabilities on the unlabelled faces, labels on the labelled
 ones) also regresses the 128-d dlib embedding of every training face from its pooled features, through
 a linear layer dropped afterwards (`train_classifier(..., hint=(targets, weight))`); the shipped file
-would stay the same small CNN and facegan would still never need dlib.
+would stay the same small CNN and facegan would still never need dlib. (It shipped: the hint is now a
+step of bench/attributes_real.sh, its table written by bench/dlib_hints.py.)
 
 validate: on the TRAINING people of the report's split only (its held-out people are never read): fold 0
-          of bench/attributes_crossfit.py's identity folds are the validation people; two teachers and
-          the students (no hint, and a hint at each --weights) train on the other folds. The no-hint
-          student repeats bench/attributes_crossfit.py validate's "two teachers (shipped recipe)" rows
+          of attributes_crossfit.py's identity folds (bench/research/attribute_folds.py) are the validation
+          people; two teachers and the students (no hint, and a hint at each --weights) train on the other
+          folds. The no-hint student repeats attributes_crossfit.py validate's "two teachers (shipped recipe)" rows
           with the same seeds; --baseline FILE takes those rows from its JSON instead of training it
           again (this script checks that its teachers' mean agrees to the last digit first).
 
-    python bench/attributes_hint.py validate --data /tmp/facegan-attrs/labelled --attrs faces64_attrs.csv \\
+    python bench/research/attributes_hint.py validate --data /tmp/facegan-attrs/labelled --attrs faces64_attrs.csv \\
         --unlabelled /tmp/facegan-attrs/unlabelled --unlabelled-ids faces64_train_manifest.csv \\
         --baseline bench/results/attributes_crossfit_validation_cpu2b.json \\
         --out bench/results/attributes_hint_validation_cpu2b.json
 About 8 min for the teachers plus 7 min per student on 2 CPU cores; dlib's embeddings come from
-bench/attributes_dlib.py's cache in --work (computed there, ~25 min, the first time).
+bench/dlib_hints.py's cache in --work (computed there, ~25 min, the first time).
 """
 from __future__ import annotations
 
@@ -31,12 +32,12 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for lib and dlib_hints
+import lib  # noqa: E402  (first: this checkout's facegan)
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 from attributes_crossfit import TABLE_HEADER, add_protocol_arguments, row, summary, validation_people  # noqa: E402
-from attributes_dlib import embeddings  # noqa: E402
+from dlib_hints import embeddings  # noqa: E402
 
 from facegan.editing.attributes import predict, train_classifier  # noqa: E402
 
@@ -75,9 +76,9 @@ def validate(args) -> None:
     print(TABLE_HEADER)
     for name, result in results.items():
         print(row(name, result))
-    args.out.write_text(json.dumps({"validation": results, "validation_faces": len(val_index), "folds": args.folds,
-                                    "epochs": args.epochs, "student_epochs": args.student_epochs,
-                                    "split_seed": args.split_seed, "weights": args.weights}, indent=1))
+    lib.record(args.out, {"validation": results, "validation_faces": len(val_index), "folds": args.folds,
+                          "epochs": args.epochs, "student_epochs": args.student_epochs,
+                          "split_seed": args.split_seed, "weights": args.weights})
     print(f"wrote {args.out}")
 
 
@@ -88,7 +89,7 @@ def main() -> None:
     parser.add_argument("--attrs", required=True)
     parser.add_argument("--unlabelled", type=Path, required=True)
     parser.add_argument("--unlabelled-ids", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True, help="JSON with the table")
+    parser.add_argument("--out", type=Path, required=True, help="JSON with the table (with lib.record's provenance)")
     parser.add_argument("--baseline", type=Path, help="attributes_crossfit.py validate's JSON: its no-hint student")
     parser.add_argument("--work", type=Path, default=Path("/tmp/facegan-attrs"), help="dlib embeddings' cache")
     parser.add_argument("--weights", type=float, nargs="+", default=[1.0, 3.0], help="hint loss weights to try")
