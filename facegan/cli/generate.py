@@ -8,7 +8,8 @@ from facegan.errors import FaceganError, require_int_at_least
 
 
 def add_sample_parser(sub: argparse._SubParsersAction, parents: Parents) -> argparse.ArgumentParser:
-    sample = sub.add_parser("sample", parents=[parents.generator, parents.truncation], help="draw faces from a trained generator")
+    sample = sub.add_parser("sample", parents=[parents.generator, parents.truncation],
+                            help="draw faces from a trained generator")
     sample.add_argument("--n", type=int, default=64, help="how many faces (default 64)")
     sample.add_argument("--seed", type=int, default=0, help="the same seed gives the same faces (default 0)")
     out = sample.add_mutually_exclusive_group()

@@ -136,7 +136,8 @@ def _draw_head(d: ImageDraw.ImageDraw, a: dict, g: _Geometry, colours: _Palette,
             d.arc(_box(cx, y + 30, rx * 0.45, 30), 235, 305, fill=shadow, width=2)
 
 
-def _draw_eyes(d: ImageDraw.ImageDraw, a: dict, g: _Geometry, hair: tuple, rng: np.random.Generator) -> tuple[float, float]:
+def _draw_eyes(d: ImageDraw.ImageDraw, a: dict, g: _Geometry, hair: tuple,
+               rng: np.random.Generator) -> tuple[float, float]:
     """Eyes (white, iris, pupil, highlight) and brows in a darker hair colour; returns the eyes' half-size."""
     cx, eye_y, eye_dx = g.cx, g.eye_y, g.eye_dx
     iris = IRIS_COLOURS[rng.integers(len(IRIS_COLOURS))]

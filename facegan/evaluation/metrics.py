@@ -1,8 +1,8 @@
 """Quality metrics that run offline: SWD and MS-SSIM diversity; FID/KID on any feature network.
 
-Each metric is a function ``(fake, real, ...) -> dict`` of uint8 (N, 3, 64, 64) image tensors, listed
-registered in :mod:`facegan.evaluation.registry`. Statistics are computed in float32 on the CPU/CUDA and in float64 only on the CPU
-(MPS has no float64).
+Each metric is a function ``(fake, real, ...) -> dict`` of uint8 (N, 3, 64, 64) image tensors,
+registered in :mod:`facegan.evaluation.registry`. Statistics are computed in float32 on the CPU/CUDA
+and in float64 only on the CPU (MPS has no float64).
 
 - ``swd``: sliced Wasserstein distance between 7x7 Laplacian-pyramid patches (Karras et al. 2018,
   ProGAN protocol): 128 patches per image per level, per-channel normalisation of each set, 4 repeats

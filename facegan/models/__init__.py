@@ -58,3 +58,16 @@ def build_models(cfg, channels: int, resolution: int):
 def generator_from_meta(meta: dict):
     """Rebuild the generator an export's ``arch`` metadata describes (weights not loaded)."""
     return architecture(meta.get("arch", "?")).generator_from_meta(meta)
+
+
+def lazy_networks(package: str):
+    """A module ``__getattr__`` (PEP 562) for an architecture package: ``from facegan.models.dcgan import
+    Generator`` imports ``networks.py`` (and torch) on first use, so importing the package's config does not."""
+    def __getattr__(name: str):
+        networks = importlib.import_module(f"{package}.networks")
+        try:
+            return getattr(networks, name)
+        except AttributeError:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}") from None
+    return __getattr__
+

@@ -6,9 +6,9 @@ below are imported from ``networks.py`` on first use, so importing the config pa
 """
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from facegan.models import lazy_networks
 from facegan.models.dcgan.config import DCGANConfig
 
 CONFIG = DCGANConfig  # what the registry reads
@@ -16,11 +16,4 @@ CONFIG = DCGANConfig  # what the registry reads
 if TYPE_CHECKING:
     from facegan.models.dcgan.networks import Discriminator, Generator
 
-
-def __getattr__(name: str):
-    """PEP 562: ``from facegan.models.dcgan import Generator`` imports the networks on first use."""
-    networks = importlib.import_module("facegan.models.dcgan.networks")
-    try:
-        return getattr(networks, name)
-    except AttributeError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+__getattr__ = lazy_networks(__name__)
