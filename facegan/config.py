@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +58,8 @@ class TrainConfig:
     beta2: float = _f(0.999, "Adam beta2")
     loss: str = _f("bce", "adversarial loss: non-saturating BCE or Wasserstein", ("bce", "wgan"))
     gp_weight: float = _f(0.0, "WGAN-GP gradient penalty weight on D (0 = off)")
+    drift_weight: float = _f(0.0, "epsilon drift: weight of the penalty mean(D(real)^2) that keeps WGAN's D outputs "
+                             "near 0 (ProGAN: 0.001; 0 = off)")
     r1_gamma: float = _f(0.0, "R1 penalty weight gamma on D's gradients at real images, loss gamma/2 * "
                          "E||grad D(x)||^2 (StyleGAN2's regulariser; its recipe: 0.0002 * resolution^2 / batch, "
                          "0.0256 at 64 px and batch 32; 0 = off)")
@@ -68,6 +71,12 @@ class TrainConfig:
                          "images (0 = off); samples, exports and eval then use the EMA generator")
     ema_rampup: float = _f(0.05, "EMA ramp-up: the half-life is at most this fraction of the images seen "
                            "so far (0 = none), so the random initial weights are forgotten quickly")
+    grow_from: int = _f(0, "progressive growing: start at this side (4 in the paper) and double up to the data's "
+                        "resolution, each new side fading in (needs --arch progan; 0 = off)")
+    fade_kimg: float = _f(600.0, "progressive growing: thousands of images per fade-in (alpha 0 -> 1)")
+    stable_kimg: float = _f(600.0, "progressive growing: thousands of images per stabilise phase")
+    grow_reset_adam: bool = _f(True, "progressive growing: reset both optimisers' moments at each new side "
+                               "(the paper's reset_opt_for_new_lod)")
     augment: str = _f("", "DiffAugment policy for every image D sees, real and fake: comma-separated "
                       "color, translation, cutout ('' = off)")
     # --- execution ---
@@ -254,6 +263,9 @@ def validate(cfg: TrainConfig) -> None:
     for name in ["beta1", "beta2"]:
         if not 0 <= getattr(cfg, name) < 1:
             raise FaceganError(f"{name} must be in [0, 1) (got {getattr(cfg, name)})")
+    check_growing(cfg)
+    if cfg.drift_weight < 0:
+        raise FaceganError(f"drift_weight must be >= 0 (got {cfg.drift_weight})")
     if cfg.gp_weight < 0 or cfg.lr_step_size < 0 or cfg.metrics_every < 0 or cfg.ema_kimg < 0 or cfg.ema_rampup < 0 \
             or cfg.minutes < 0:
         raise FaceganError("gp_weight, lr_step_size, metrics_every, ema_kimg, ema_rampup and minutes must be >= 0")
@@ -268,6 +280,27 @@ def validate(cfg: TrainConfig) -> None:
         raise FaceganError(f"{DEVICE_HELP} (got {cfg.device!r})")
     if not re.fullmatch(r"[A-Za-z0-9._-]+", cfg.name):
         raise FaceganError(f"name may use letters, digits, '.', '_' and '-' only (got {cfg.name!r})")
+
+
+def check_schedule(start: int, final: int, fade_kimg: float, stable_kimg: float) -> None:
+    """One line for each value a growth schedule cannot use."""
+    if fade_kimg < 0 or stable_kimg < 0 or not math.isfinite(fade_kimg + stable_kimg):
+        raise FaceganError(f"fade_kimg and stable_kimg are thousands of images, 0 or more (got {fade_kimg:g} and "
+                           f"{stable_kimg:g})")
+    if start < 4 or start & (start - 1) or start > final:
+        raise FaceganError(f"grow_from must be a power of two from 4 up to the resolution {final} (got {start}); "
+                           "0 = no growing")
+
+
+def check_growing(cfg: TrainConfig) -> None:
+    """Growing needs an architecture that grows and a schedule it can follow."""
+    if cfg.fade_kimg < 0 or cfg.stable_kimg < 0 or not math.isfinite(cfg.fade_kimg + cfg.stable_kimg):
+        check_schedule(4, 4, cfg.fade_kimg, cfg.stable_kimg)  # raises, naming them
+    if not cfg.grow_from:
+        return
+    if not cfg.model.GROWS:
+        raise FaceganError(f"--grow-from needs an architecture that grows (progan); {cfg.arch} does not")
+    check_schedule(cfg.grow_from, cfg.resolution, cfg.fade_kimg, cfg.stable_kimg)
 
 
 AUGMENT_OPS = ("color", "translation", "cutout")

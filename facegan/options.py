@@ -64,6 +64,8 @@ def require_probability(name: str, value: float, closed: bool = True) -> None:
 class ArchConfig:
     """Base of the architectures' config dataclasses: validated on construction, plain dicts in and out."""
 
+    GROWS = False  # whether its networks follow a progressive-growing schedule (set_phase)
+
     def __post_init__(self) -> None:
         check_choices(self)
         self.validate()

@@ -6,7 +6,7 @@ procedural faces and digits, and label files (CelebA's attributes, identities).
 - ``mnist``: MNIST's IDX files; ``synthetic_faces`` / ``synthetic_digits``: the procedural data sets;
 - ``labels``: CelebA attribute files and label CSVs -> labelled face sets.
 
-May import: ``facegan.errors``, ``facegan.fileio``. This ``__init__`` imports no torch (the CLI reads the
+May import: ``facegan.errors``, ``facegan.fileio``, ``facegan.options``. This ``__init__`` imports no torch (the CLI reads the
 constants below before it pays for torch).
 """
 DEFAULT_CELEBA_DIR = "processed_celeba_small/celeba"

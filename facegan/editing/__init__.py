@@ -6,5 +6,5 @@
 - ``projection``: a photo -> the latent code whose face matches it;
 - ``mixing``: style mixing (layers of one face's styles from another's).
 
-May import: everything below it (``errors`` .. ``training``), in particular ``latent`` and ``interop.export``.
+May import: ``errors`` .. ``training``, in particular ``latent`` and ``interop.export`` (the rooms before it in the data flow; tests/test_layout.py checks it).
 """

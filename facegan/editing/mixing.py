@@ -18,13 +18,9 @@ GROUP_RESOLUTIONS = {"coarse": (4, 8), "middle": (16, 32), "fine": (64, 1024)}
 
 
 def layer_resolutions(generator: torch.nn.Module) -> list[int]:
-    """The image side each of the num_ws ws drives. ws[0] is b4.conv1; then each block's conv0 and
-    conv1 (conv0 shares its w with the previous block's toRGB); the last w is the final toRGB's.
-    64 px: [4, 8, 8, 16, 16, 32, 32, 64, 64, 64]."""
-    sides = [4]
-    for res in generator.synthesis.block_resolutions[1:]:
-        sides += [res, res]
-    return sides + [generator.resolution]
+    """The image side each of the num_ws ws drives (the synthesis network knows its layout: StyleGAN2's
+    64 px [4, 8, 8, 16, 16, 32, 32, 64, 64, 64], the AdaIN block's [4, 4, 8, 8, ..., 64, 64])."""
+    return generator.synthesis.ws_resolutions()
 
 
 def parse_layers(text: str, generator: torch.nn.Module) -> list[int]:

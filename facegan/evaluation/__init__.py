@@ -1,8 +1,10 @@
 """Evaluation: how good a generator's images are, offline.
 
-- ``metrics``: a registry of metric functions (SWD, MS-SSIM diversity, FID/KID), each images -> dict;
+- ``registry``: the metric registry (torch-free names, the function of each, its headline figures);
+- ``metrics``: the metric functions (SWD, MS-SSIM diversity, FID/KID), each images -> dict;
 - ``evaluate``: draws fakes from a generator and runs the named metrics against real images;
-- ``digits``: the digit classifier (train, score) and how recognisable a generator's digits are.
+- ``digits``: the digit classifier (train, score) and how recognisable a generator's digits are;
+- ``droplets``: StyleGAN2's droplet signal, per layer the feature maps' peak to mean magnitude.
 
-May import: ``errors``, ``fileio``, ``config``, ``viz``, ``data``, ``models``, ``latent``.
+May import: ``errors``, ``fileio``, ``options``, ``data``, ``viz``, ``models``, ``latent`` (the rooms before it in the data flow; tests/test_layout.py checks it).
 """

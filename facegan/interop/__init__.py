@@ -5,5 +5,5 @@
 - ``stylegan``: NVIDIA StyleGAN2 pickles and rosinality checkpoints -> facegan exports;
 - ``pretrained``: the list of NVIDIA's pre-trained generators; ``download``: the only network access.
 
-May import: ``errors``, ``fileio``, ``config``, ``data``, ``models``, ``latent``, ``evaluation``.
+May import: ``errors`` .. ``evaluation`` and ``config`` (the rooms before it in the data flow; tests/test_layout.py checks it).
 """

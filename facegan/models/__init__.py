@@ -19,7 +19,7 @@ discriminator returns one logit per image. This file imports no torch, so the CL
 the names without paying for it.
 
     >>> ARCHITECTURES
-    ('dcgan', 'stylegan2', 'mlp')
+    ('dcgan', 'stylegan2', 'mlp', 'progan')
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from types import ModuleType
 from facegan.errors import FaceganError
 
 _PACKAGES = {"dcgan": "facegan.models.dcgan", "stylegan2": "facegan.models.stylegan2",
-             "mlp": "facegan.models.mlp"}  # imported on first use
+             "mlp": "facegan.models.mlp", "progan": "facegan.models.progan"}  # imported on first use
 ARCHITECTURES = tuple(_PACKAGES)
 
 

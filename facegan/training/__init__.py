@@ -8,6 +8,5 @@
 - ``losses``, ``augment`` (DiffAugment), ``ema``, ``amp`` (precision), ``distributed`` (torchrun),
   ``device`` (picking one).
 
-May import: ``errors``, ``fileio``, ``config``, ``viz``, ``data``, ``models``, ``latent``, ``evaluation``,
-``interop.export``.
+May import: ``errors`` .. ``config`` and ``interop`` (for the export) (the rooms before it in the data flow; tests/test_layout.py checks it).
 """

@@ -15,6 +15,7 @@ Run it from the shell with ``facegan train`` (see ``facegan train --help``).
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from facegan.errors import FaceganError
 from facegan.evaluation.evaluate import check_face_metrics_apply, evaluate
 from facegan.evaluation.metrics import inception_weights_present
 from facegan.evaluation.registry import headline, needs_inception
-from facegan.fileio import append_jsonl
+from facegan.fileio import append_jsonl, atomic_path
 from facegan.interop.export import export_generator
 from facegan.latent import generate, sample_latents
 from facegan.models.summary import count_parameters
@@ -41,7 +42,7 @@ from facegan.training.runlog import (Meter, RunRecords, StopRequest, duration, f
                                      reload_history, silent)
 from facegan.training.state import restore, snapshot
 from facegan.training.steps import Parts, Position, eager_fallback, setup, steps_per_epoch, training_steps
-from facegan.viz import plot_losses, save_grid
+from facegan.viz import labelled_grid, plot_losses, save_grid
 
 GRID_SEED = 1234  # the fixed latent batch behind every per-epoch grid
 
@@ -87,7 +88,8 @@ def run_epoch(p: Parts, pos: Position, images: torch.Tensor, meter: Meter, recor
         out_of_time = interval_done and deadline is not None and distributed.broadcast_object(
             time.perf_counter() > deadline)
         if interval_done or pos.batch_in_epoch == per_epoch:
-            record = log_interval(pos, meter, records, time.perf_counter() - interval_start, interval_images, p.world)
+            record = log_interval(pos, meter, records, time.perf_counter() - interval_start, interval_images, p.world,
+                                  growth_phase(p))
             records.images_trained += interval_images
             bar.update(pos.batch_in_epoch - bar.n)
             bar.set_postfix(**{k: f"{v:.3f}" for k, v in record.items() if k.endswith("_loss")},
@@ -101,8 +103,10 @@ def run_epoch(p: Parts, pos: Position, images: torch.Tensor, meter: Meter, recor
     return record, pos.batch_in_epoch == per_epoch
 
 
-def log_interval(pos: Position, meter: Meter, records: RunRecords, seconds: float, images: int, world: int) -> dict:
-    """Read the device-side meter once; stop on a non-finite loss; log a JSON line."""
+def log_interval(pos: Position, meter: Meter, records: RunRecords, seconds: float, images: int, world: int,
+                 phase: dict | None = None) -> dict:
+    """Read the device-side meter once; stop on a non-finite loss; log a JSON line (with the growth
+    ``phase``, {"resolution", "alpha"}, when the run grows)."""
     stats, first_bad = meter.read()
     if first_bad >= 0:
         last = ckpt.list_checkpoints(records.run_dir)
@@ -110,10 +114,28 @@ def log_interval(pos: Position, meter: Meter, records: RunRecords, seconds: floa
         raise FaceganError(f"non-finite loss at step {first_bad} ({losses}); training stopped, last good "
                            f"checkpoint: {last[-1] if last else 'none yet'}. Try lower learning rates or "
                            "--precision fp32")
-    record = {"step": pos.step, "epoch": pos.epoch + 1, **stats,
+    record = {"step": pos.step, "epoch": pos.epoch + 1, **(phase or {}), **stats,
               "img_per_s": images * world / max(seconds, 1e-9)}  # all processes together
     records.log(record)
     return record
+
+
+def growth_phase(p: Parts) -> dict | None:
+    """The side G and D train at and its fade-in, for log lines and grids (None when the run does not grow)."""
+    return {"resolution": p.G.phase_resolution, "alpha": round(p.G.alpha, 4)} if p.schedule else None
+
+
+def save_sample_grid(p: Parts, faces: torch.Tensor, path: Path) -> Path:
+    """The fixed-z grid (N, C, R, R); a growing run's is labelled with its phase (its faces are drawn at
+    the phase's side and shown upsampled to full size)."""
+    phase = growth_phase(p)
+    if phase is None:
+        return save_grid(faces, path)
+    nrow = math.ceil(math.sqrt(len(faces)))
+    figure = labelled_grid(faces, nrow, [f"{phase['resolution']} px", f"a {phase['alpha']:.2f}"], label_width=44)
+    with atomic_path(path) as tmp:
+        figure.save(tmp, format="PNG")
+    return Path(path)
 
 
 def end_epoch(p: Parts, pos: Position) -> None:
@@ -134,7 +156,7 @@ def epoch_chores(p: Parts, pos: Position, records: RunRecords, faces: FaceData, 
     cfg, run_dir = p.cfg, records.run_dir
     start = time.perf_counter()
     p.mark_step()  # CUDA graphs: the grid and metrics start a new generation, not the last step's
-    grid_path = save_grid(generate(p.sampler, fixed_z), run_dir / "samples" / f"epoch_{label:03d}.png")
+    grid_path = save_sample_grid(p, generate(p.sampler, fixed_z), run_dir / "samples" / f"epoch_{label:03d}.png")
     if cfg.metrics_every and (label % cfg.metrics_every == 0 or final):
         metrics_start = time.perf_counter()
         scores = evaluate(p.sampler, faces.images, cfg.metrics_samples, metric_names(cfg), data_key=faces.key,

@@ -51,4 +51,10 @@ def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tenso
     return grad.float().square().flatten(1).sum(1).mean()
 
 
+def drift_penalty(real_logits: torch.Tensor) -> torch.Tensor:
+    """ProGAN's epsilon drift term: mean(D(real)^2), which keeps a Wasserstein critic's outputs near 0
+    (weighted by --drift-weight, 0.001 in the paper)."""
+    return real_logits.float().square().mean()
+
+
 LOSSES = {"bce": (d_loss_bce, g_loss_bce), "wgan": (d_loss_wgan, g_loss_wgan)}

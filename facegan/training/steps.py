@@ -26,7 +26,8 @@ from facegan.training.amp import Amp
 from facegan.training.amp import resolve as resolve_precision
 from facegan.training.augment import Augment, make_augment
 from facegan.training.ema import EMA
-from facegan.training.losses import LOSSES, gradient_penalty, r1_penalty
+from facegan.training.losses import LOSSES, drift_penalty, gradient_penalty, r1_penalty
+from facegan.training.schedule import GrowthSchedule, Phase, real_at_phase
 
 
 @dataclass
@@ -48,6 +49,7 @@ class Parts:
     memory_format: torch.memory_format
     mark_step: Callable[[], None]  # CUDA graphs: "a new step begins" (a no-op elsewhere)
     world: int = 1  # processes training together (images per step = world x batch)
+    schedule: GrowthSchedule | None = None  # progressive growing: the phase at each image count
     G_train: nn.Module | None = None
     D_train: nn.Module | None = None
 
@@ -100,9 +102,10 @@ def setup(cfg: TrainConfig, channels: int, resolution: int, device: torch.device
     for net in (G, D):  # style G's per-pixel noise and mixing, mlp D's dropout: drawn from the run's stream
         if hasattr(net, "rng"):
             net.rng = rng
+    schedule = GrowthSchedule(cfg.grow_from, resolution, cfg.fade_kimg, cfg.stable_kimg) if cfg.grow_from else None
     return Parts(cfg, device, G, D, opt_g, opt_d, Amp(precision, device, [opt_g, opt_d]), schedulers, ema, rng,
                  make_augment(augment_policy(cfg.augment), rng, memory_format), memory_format,
-                 cudagraph_step_marker(cfg, device), world)
+                 cudagraph_step_marker(cfg, device), world, schedule)
 
 
 def adam(module: nn.Module, lr: float, cfg: TrainConfig, device: torch.device) -> torch.optim.Adam:
@@ -187,6 +190,8 @@ def d_step(p: Parts, real: torch.Tensor, z: torch.Tensor, r1: bool = False) -> t
     if p.cfg.gp_weight > 0:
         with p.amp.autocast(double_backward=True):
             loss = loss + p.cfg.gp_weight * gradient_penalty(p.critic, real, fake, p.rng)
+    if p.cfg.drift_weight > 0:
+        loss = loss + p.cfg.drift_weight * drift_penalty(real_logits)
     if r1:
         with p.amp.autocast(double_backward=True):
             loss = loss + (p.cfg.r1_gamma / 2 * p.cfg.r1_every) * r1_penalty(p.critic, real)
@@ -253,4 +258,22 @@ def training_steps(p: Parts, pos: Position, images: torch.Tensor, rank: int = 0)
     order = pos.perm[rank::p.world].to(p.device)  # this rank's shard of the epoch
     while pos.batch_in_epoch < per_epoch:
         index = order[pos.batch_in_epoch * cfg.batch_size:(pos.batch_in_epoch + 1) * cfg.batch_size]  # (B,)
-        yield train_step(p, pos, real_batch(images, index, cfg.flip, p.rng, p.memory_format))
+        real = real_batch(images, index, cfg.flip, p.rng, p.memory_format)  # (B, C, R, R)
+        if p.schedule:
+            real = real_at_phase(real, enter_phase(p, pos))  # (B, C, r, r), faded like G's output
+        yield train_step(p, pos, real)
+
+
+def enter_phase(p: Parts, pos: Position) -> Phase:
+    """Put G, D and the EMA generator in the schedule's phase for the next step (a function of the images
+    trained so far, so a resumed run is in it at the same image). A step that starts a new side resets
+    both optimisers' moments (the paper's reset_opt_for_new_lod), when cfg.grow_reset_adam."""
+    phase = p.schedule.phase_at(pos.images_seen)
+    for net in (p.G, p.D, p.ema.average if p.ema else None):
+        if net is not None:
+            net.set_phase(phase.resolution, phase.alpha)
+    previous = p.schedule.phase_at(max(0, pos.images_seen - p.cfg.batch_size * p.world))
+    if p.cfg.grow_reset_adam and pos.images_seen and previous.resolution != phase.resolution:
+        p.opt_g.state.clear()
+        p.opt_d.state.clear()
+    return phase

@@ -7,6 +7,7 @@ from facegan.errors import FaceganError, require_int_at_least
 from facegan.options import ArchConfig, option, require_probability
 
 MBSTD_GROUP = 4  # the discriminator's minibatch standard deviation compares groups of 4 images
+STYLE_BLOCKS = ("modulated", "adain")  # StyleGAN2's weight demodulation; StyleGAN 1's AdaIN (instance norm)
 
 
 @dataclass
@@ -19,6 +20,9 @@ class StyleGAN2Config(ArchConfig):
                                  "(official: 2 in its 64 px recipe, 8 for FFHQ)")
     style_mixing: float = option(0.9, "stylegan2: probability that a training batch takes its styles from a second "
                                  "z from a random layer on (mixing regularisation; official 0.9, 0 = off)")
+    style_block: str = option("modulated", "stylegan2: how w styles each synthesis layer: modulated (StyleGAN2's "
+                              "weight demodulation) or adain (StyleGAN 1's noise, bias, lrelu, instance norm, "
+                              "x * (1 + scale) + bias; its recipe also used --mapping-layers 8)", STYLE_BLOCKS)
 
     def validate(self) -> None:
         for name in ("w_dim", "channel_base", "channel_max", "mapping_layers"):

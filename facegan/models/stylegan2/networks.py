@@ -21,6 +21,9 @@ come from ``G.rng`` (a ``torch.Generator`` on G's device; ``None`` = torch's glo
 stream) or from ``rng=`` passed to ``forward``, so a trainer that checkpoints that generator's
 state resumes bit for bit. Noise mode defaults to "random" in training mode and "const" (the stored
 ``noise_const`` buffers) in eval mode, so a seed names the same face whatever the batch.
+
+``style_block="adain"`` swaps the synthesis network for StyleGAN 1's AdaIN layers (``adain.py``); the
+mapping network, the skip skeleton, num_ws, truncation, mixing and the discriminator stay as here.
 """
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from facegan.errors import FaceganError
-from facegan.models.stylegan2.config import MBSTD_GROUP, StyleGAN2Config
+from facegan.models.stylegan2.config import MBSTD_GROUP, STYLE_BLOCKS, StyleGAN2Config
 
 FIR = (1, 3, 3, 1)  # the binomial low-pass filter of every up/downsampling
 SQRT2 = math.sqrt(2)  # leaky ReLU's gain ("def_gain" of lrelu in the official bias_act)
@@ -414,6 +417,15 @@ class SynthesisNetwork(nn.Module):
             setattr(self, f"b{res}", block)
         self.num_ws += 1  # the last block's torgb
 
+    def ws_resolutions(self) -> list[int]:
+        """The image side each of the num_ws ws drives. ws[0] is b4.conv1; then each block's conv0 and
+        conv1 (conv0 shares its w with the previous block's toRGB); the last w is the final toRGB's.
+        64 px: [4, 8, 8, 16, 16, 32, 32, 64, 64, 64]."""
+        sides = [4]
+        for res in self.block_resolutions[1:]:
+            sides += [res, res]
+        return sides + [self.block_resolutions[-1]]
+
     def forward(self, ws: torch.Tensor, noise_mode: str | None = None, fused_modconv: bool | None = None,
                 rng: torch.Generator | None = None) -> torch.Tensor:
         """``noise_mode`` None: "random" in training mode, "const" in eval mode (so W-space edits of a
@@ -432,6 +444,18 @@ class SynthesisNetwork(nn.Module):
         return img
 
 
+def build_synthesis(style_block: str, w_dim: int, img_resolution: int, img_channels: int, channel_base: int,
+                    channel_max: int, conv_clamp: float | None) -> nn.Module:
+    """The synthesis network of a style block: StyleGAN2's modulated one, or StyleGAN 1's AdaIN one
+    (imported here, not at the top: ``adain.py`` builds on this module's layers)."""
+    if style_block not in STYLE_BLOCKS:
+        raise FaceganError(f"style_block must be one of {', '.join(STYLE_BLOCKS)} (got {style_block!r})")
+    if style_block == "modulated":
+        return SynthesisNetwork(w_dim, img_resolution, img_channels, channel_base, channel_max, conv_clamp)
+    from facegan.models.stylegan2.adain import AdaINSynthesisNetwork
+    return AdaINSynthesisNetwork(w_dim, img_resolution, img_channels, channel_base, channel_max, conv_clamp)
+
+
 class Generator(nn.Module):
     """z (N, latent_dim) -> (N, channels, resolution, resolution), roughly in [-1, 1].
 
@@ -442,14 +466,16 @@ class Generator(nn.Module):
     def __init__(self, latent_dim: int = 512, w_dim: int = 512, resolution: int = 64, channels: int = 3,
                  channel_base: int = 32768, channel_max: int = 512, mapping_layers: int = 8,
                  conv_clamp: float | None = None, style_mixing: float = 0.0, mapping_lr_multiplier: float = 0.01,
-                 w_avg_beta: float = 0.995):
+                 w_avg_beta: float = 0.995, style_block: str = "modulated"):
         super().__init__()
         self.latent_dim, self.w_dim, self.resolution, self.channels = latent_dim, w_dim, resolution, channels
         self.channel_base, self.channel_max, self.mapping_layers = channel_base, channel_max, mapping_layers
         self.conv_clamp, self.style_mixing = conv_clamp, style_mixing
         self.mapping_lr_multiplier, self.w_avg_beta = mapping_lr_multiplier, w_avg_beta
+        self.style_block = style_block
         self.rng: torch.Generator | None = None  # set by a trainer for bitwise resume
-        self.synthesis = SynthesisNetwork(w_dim, resolution, channels, channel_base, channel_max, conv_clamp)
+        self.synthesis = build_synthesis(style_block, w_dim, resolution, channels, channel_base, channel_max,
+                                         conv_clamp)
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(latent_dim, w_dim, self.num_ws, mapping_layers, mapping_lr_multiplier, w_avg_beta)
 
@@ -483,12 +509,17 @@ class Generator(nn.Module):
     mix_styles = staticmethod(mix_styles)  # G.mix_styles(ws_a, ws_b, crossover), for sampling-time mixing
 
     def arch(self) -> dict:
-        """What is needed to rebuild this module (stored in exports)."""
-        return {"arch": "stylegan2", "latent_dim": self.latent_dim, "w_dim": self.w_dim,
+        """What is needed to rebuild this module (stored in exports). ``style_block`` is written only
+        when it is not "modulated", so a modulated export's metadata stays what it always was (an
+        export without the key is a modulated one)."""
+        meta = {"arch": "stylegan2", "latent_dim": self.latent_dim, "w_dim": self.w_dim,
                 "resolution": self.resolution, "channels": self.channels, "channel_base": self.channel_base,
                 "channel_max": self.channel_max, "mapping_layers": self.mapping_layers,
                 "conv_clamp": self.conv_clamp, "style_mixing": self.style_mixing,
                 "mapping_lr_multiplier": self.mapping_lr_multiplier, "w_avg_beta": self.w_avg_beta}
+        if self.style_block != "modulated":
+            meta["style_block"] = self.style_block
+        return meta
 
 
 # ----------------------------------------------------------------------------- discriminator
@@ -605,16 +636,17 @@ def build_models(cfg: StyleGAN2Config, latent_dim: int, channels: int,
         raise FaceganError(f"channel_base {cfg.channel_base} gives no channels at {resolution} px; "
                            f"use at least {resolution}")
     G = Generator(latent_dim, cfg.w_dim, resolution, channels, cfg.channel_base, cfg.channel_max,
-                  cfg.mapping_layers, CONV_CLAMP, cfg.style_mixing)
+                  cfg.mapping_layers, CONV_CLAMP, cfg.style_mixing, style_block=cfg.style_block)
     D = Discriminator(resolution, channels, cfg.channel_base, cfg.channel_max, CONV_CLAMP)
     return G, D
 
 
 def generator_from_meta(meta: dict) -> Generator:
     """The generator an export's ``arch`` describes. Keys added later default to the values every
-    earlier export was trained with (mapping lr multiplier 0.01, w_avg beta 0.995)."""
+    earlier export was trained with (mapping lr multiplier 0.01, w_avg beta 0.995, modulated style block)."""
     clamp = meta.get("conv_clamp")
     return Generator(int(meta["latent_dim"]), int(meta["w_dim"]), int(meta["resolution"]), int(meta["channels"]),
                      int(meta["channel_base"]), int(meta["channel_max"]), int(meta["mapping_layers"]),
                      None if clamp is None else float(clamp), float(meta.get("style_mixing", 0.0)),
-                     float(meta.get("mapping_lr_multiplier", 0.01)), float(meta.get("w_avg_beta", 0.995)))
+                     float(meta.get("mapping_lr_multiplier", 0.01)), float(meta.get("w_avg_beta", 0.995)),
+                     str(meta.get("style_block", "modulated")))

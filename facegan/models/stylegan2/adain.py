@@ -1,0 +1,192 @@
+"""StyleGAN 1's style block (Karras et al., 2019; NVIDIA's ``training/networks_stylegan.py``), as the
+``style_block="adain"`` option of the StyleGAN2 generator, and a probe of the synthesis feature maps.
+
+Per layer (``layer_epilogue`` there): 3x3 conv -> + per-pixel noise (per-channel weight, init 0) -> + bias
+-> leaky ReLU 0.2 -> instance norm -> ``x * (1 + s_scale) + s_bias`` with (s_scale, s_bias) = A(w), an
+equalised linear layer whose bias starts at 0 (so a zero w leaves the normalised map as it is). b4 starts
+from a learned constant initialised to ones, styled by the same epilogue without a conv, then one conv.
+
+What follows NVIDIA's code: the conv's equalised-lr gain sqrt(2) / sqrt(fan_in) sits in the weights and
+the leaky ReLU has no gain (the instance norm removes any scale anyway); the instance norm runs in
+float32. Where this differs, on purpose:
+
+- the skeleton is StyleGAN2's "skip" one (this trainer has no progressive growing): every block has
+  a toRGB, and img = upsample(img) + toRGB(x). StyleGAN 1's toRGB is kept: a plain 1x1 equalised conv
+  + bias, unstyled, so no w goes to it and num_ws = 2 log2(R) - 2 (two AdaIN layers per block), the same
+  count as the modulated generator;
+- upsampling is the modulated layer's own (transposed stride-2 conv, then the [1, 3, 3, 1] FIR), not
+  StyleGAN 1's nearest-neighbour upscale + [1, 2, 1] blur, so the two blocks differ only in the style;
+- ``conv_clamp`` clamps a layer's output after the style (where values are O(1)), never before the
+  instance norm: clamping there would cut off the strong local spikes (droplets) this block is
+  compared for.
+
+:func:`feature_maps` records each synthesis layer's activations after the leaky ReLU and before any
+normalisation (AdaIN: the instance norm's input; modulated: the layer's output), for droplet
+measurements (``facegan.evaluation.droplets``).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from facegan.models.stylegan2.networks import (NOISE_MODES, SQRT2, Conv2dLayer, FullyConnectedLayer,
+                                               SynthesisLayer, SynthesisNetwork, bias_act, block_channels,
+                                               check_resolution, conv2d_resample, setup_filter, upsample2d)
+
+
+def instance_norm(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Each (N, C) feature map to zero mean and unit RMS over its pixels, in float32 (NVIDIA's
+    instance_norm): x - mean_HW(x), then * rsqrt(mean_HW(x^2) + eps). x (N, C, H, W)."""
+    x = x.to(torch.float32)
+    x = x - x.mean(dim=[2, 3], keepdim=True)
+    return x * (x.square().mean(dim=[2, 3], keepdim=True) + eps).rsqrt()
+
+
+def style_mod(x: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+    """x * (1 + scale) + bias per channel. x (N, C, H, W); styles (N, 2C): C scales, then C biases
+    (NVIDIA's reshape to (N, 2, C))."""
+    n, c = x.shape[:2]
+    scale, bias = styles.to(x.dtype).reshape(n, 2, c, 1, 1).unbind(dim=1)  # (N, C, 1, 1) each
+    return x * (scale + 1) + bias
+
+
+class InstanceNorm(nn.Module):
+    """:func:`instance_norm` as a module without parameters, so a forward hook sees its input."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return instance_norm(x)
+
+
+def layer_noise(shape: tuple[int, int, int, int], noise_const: torch.Tensor, noise_mode: str,
+                rng: torch.Generator | None) -> torch.Tensor | None:
+    """The per-pixel noise (N, 1, H, W) of ``shape`` (N, C, H, W): fresh from ``rng`` ("random"),
+    the stored map ("const", (H, W), broadcast) or none."""
+    if noise_mode not in NOISE_MODES:
+        raise ValueError(f"noise_mode must be one of {', '.join(NOISE_MODES)} (got {noise_mode!r})")
+    if noise_mode == "random":
+        return torch.randn([shape[0], 1, shape[2], shape[3]], device=noise_const.device, generator=rng)
+    return noise_const if noise_mode == "const" else None
+
+
+class AdaINLayer(nn.Module):
+    """(3x3 equalised conv, optionally up x2) -> noise -> bias -> lrelu -> instance norm -> style.
+    ``in_channels`` 0: no conv (b4's epilogue on the learned constant). (N, I, r', r') -> (N, O, r, r)."""
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, kernel_size: int = 3,
+                 up: int = 1, conv_clamp: float | None = None):
+        super().__init__()
+        self.in_channels, self.resolution, self.up, self.conv_clamp = in_channels, resolution, up, conv_clamp
+        self.register_buffer("resample_filter", setup_filter())
+        self.padding = kernel_size // 2
+        self.weight_gain = SQRT2 / math.sqrt(max(in_channels, 1) * kernel_size ** 2)  # NVIDIA's he gain
+        weight = torch.randn(out_channels, in_channels, kernel_size, kernel_size) if in_channels else None
+        self.weight = nn.Parameter(weight) if weight is not None else None
+        self.register_buffer("noise_const", torch.randn(resolution, resolution))
+        self.noise_strength = nn.Parameter(torch.zeros(out_channels))  # per channel (NVIDIA's Noise/weight)
+        self.bias = nn.Parameter(torch.zeros(out_channels))
+        self.affine = FullyConnectedLayer(w_dim, 2 * out_channels, bias_init=0)  # (scale, bias), start at 0
+        self.norm = InstanceNorm()
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random",
+                rng: torch.Generator | None = None) -> torch.Tensor:
+        styles = self.affine(w)  # (N, 2 O)
+        dtype = x.dtype
+        if self.weight is not None:
+            x = conv2d_resample(x, (self.weight * self.weight_gain).to(dtype), self.resample_filter, up=self.up,
+                                padding=self.padding, flip_weight=(self.up == 1))  # (N, O, r, r)
+        noise = layer_noise(x.shape, self.noise_const, noise_mode, rng)
+        if noise is not None:
+            x = x + (noise * self.noise_strength.reshape(1, -1, 1, 1)).to(dtype)
+        x = bias_act(x, self.bias, act="lrelu", gain=1)  # NVIDIA's plain leaky ReLU (its gain is in the weights)
+        x = style_mod(self.norm(x), styles)  # float32
+        if self.conv_clamp is not None:
+            x = x.clamp(-self.conv_clamp, self.conv_clamp)
+        return x.to(dtype)
+
+
+class AdaINBlock(nn.Module):
+    """One resolution: (b4: the constant, ones at init, and its epilogue ``input``; else ``conv0`` up x2)
+    ``conv1``, an unstyled 1x1 ``torgb``; img = upsample(img) + torgb(x). Takes ws (N, 2, w_dim)."""
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, img_channels: int,
+                 conv_clamp: float | None = None):
+        super().__init__()
+        self.in_channels, self.w_dim, self.resolution, self.img_channels = in_channels, w_dim, resolution, img_channels
+        self.register_buffer("resample_filter", setup_filter())
+        self.num_conv, self.num_torgb = 2, 0  # the toRGB takes no w
+        if in_channels == 0:
+            self.const = nn.Parameter(torch.ones(out_channels, resolution, resolution))
+            self.input = AdaINLayer(0, out_channels, w_dim, resolution, conv_clamp=conv_clamp)
+        else:
+            self.conv0 = AdaINLayer(in_channels, out_channels, w_dim, resolution, up=2, conv_clamp=conv_clamp)
+        self.conv1 = AdaINLayer(out_channels, out_channels, w_dim, resolution, conv_clamp=conv_clamp)
+        self.torgb = Conv2dLayer(out_channels, img_channels, 1, conv_clamp=conv_clamp)  # StyleGAN 1's: gain 1
+
+    def forward(self, x: torch.Tensor | None, img: torch.Tensor | None, ws: torch.Tensor, noise_mode: str = "random",
+                fused_modconv: bool | None = None, rng: torch.Generator | None = None):
+        """``fused_modconv`` is accepted for the synthesis network's call and means nothing here."""
+        w0, w1 = ws.unbind(dim=1)  # (N, w_dim) each
+        if self.in_channels == 0:
+            x = self.input(self.const.unsqueeze(0).repeat([ws.shape[0], 1, 1, 1]), w0, noise_mode, rng)  # (N, C, 4, 4)
+        else:
+            x = self.conv0(x, w0, noise_mode, rng)  # (N, C, r, r) from (N, C_in, r/2, r/2)
+        x = self.conv1(x, w1, noise_mode, rng)
+        if img is not None:
+            img = upsample2d(img, self.resample_filter)  # (N, img_channels, r, r)
+        y = self.torgb(x).to(torch.float32)
+        img = img + y if img is not None else y
+        return x, img
+
+
+class AdaINSynthesisNetwork(SynthesisNetwork):
+    """ws (N, num_ws, w_dim) -> image (N, img_channels, R, R) through AdaIN blocks b4 ... b{R};
+    num_ws = 2 log2(R) - 2, ws[2k], ws[2k + 1] styling block b{2^(k+2)}. The forward is StyleGAN2's."""
+
+    def __init__(self, w_dim: int, img_resolution: int, img_channels: int, channel_base: int = 32768,
+                 channel_max: int = 512, conv_clamp: float | None = None):
+        nn.Module.__init__(self)  # SynthesisNetwork's own __init__ would build modulated blocks
+        check_resolution(img_resolution)
+        self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
+        self.block_resolutions = [2 ** i for i in range(2, int(math.log2(img_resolution)) + 1)]
+        channels = block_channels(img_resolution, channel_base, channel_max)
+        self.num_ws = 0
+        for res in self.block_resolutions:
+            block = AdaINBlock(channels[res // 2] if res > 4 else 0, channels[res], w_dim, res, img_channels,
+                               conv_clamp=conv_clamp)
+            self.num_ws += block.num_conv
+            setattr(self, f"b{res}", block)
+
+    def ws_resolutions(self) -> list[int]:
+        """The image side each of the num_ws ws drives: two AdaIN layers per block (toRGB takes no w).
+        64 px: [4, 4, 8, 8, 16, 16, 32, 32, 64, 64]."""
+        return [res for res in self.block_resolutions for _ in range(2)]
+
+
+# ----------------------------------------------------------------------------- feature-map probe
+def feature_maps(generator: nn.Module, ws: torch.Tensor, noise_mode: str = "const") -> dict[str, torch.Tensor]:
+    """Each synthesis layer's feature maps (N, C, r, r) for ws (N, num_ws, w_dim), by layer name
+    ("b4.input", "b8.conv0", ...): after the leaky ReLU and before any normalisation, so an AdaIN
+    layer's instance-norm input and a modulated layer's output (its normalisation is in the weights).
+    Forward hooks, removed afterwards; no gradients."""
+    found: dict[str, torch.Tensor] = {}
+
+    def keep(name: str, take_input: bool):
+        def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+            found[name] = (inputs[0] if take_input else output).detach().float()
+        return hook
+
+    handles = []
+    for name, module in generator.synthesis.named_modules():
+        if isinstance(module, SynthesisLayer):
+            handles.append(module.register_forward_hook(keep(name, take_input=False)))
+        elif isinstance(module, InstanceNorm):
+            handles.append(module.register_forward_hook(keep(name.rsplit(".", 1)[0], take_input=True)))
+    try:
+        with torch.no_grad():
+            generator.synthesis(ws, noise_mode=noise_mode)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return found
