@@ -19,7 +19,8 @@ def add_train_parser(sub: argparse._SubParsersAction, parents: Parents) -> argpa
                                        "(else built-in synthetic faces), preset auto.")
     train.add_argument("--preset", choices=PRESET_CHOICES,
                        help="auto = paper on cuda/mps, quick on cpu (default auto); stylegan, stylegan-cpu: "
-                            "StyleGAN2 for a GPU / a CPU; digits: the vanilla MLP GAN on 28x28 digits")
+                            "StyleGAN2 for a GPU / a CPU; progan, progan-cpu: progressive growing for a GPU / a CPU; "
+                            "digits: the vanilla MLP GAN on 28x28 digits")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint "
                                                            "(only --epochs and --device may change)")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
