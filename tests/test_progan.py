@@ -90,7 +90,8 @@ def test_the_schedule_in_images():
 def test_equalised_learning_rate_scales_at_run_time():
     conv = EqualizedConv2d(4, 6, 3)
     x = torch.randn(2, 4, 5, 5)
-    assert torch.allclose(conv(x), F.conv2d(x, conv.weight * math.sqrt(2) / math.sqrt(4 * 9), conv.bias, padding=1), atol=1e-5)
+    expected = F.conv2d(x, conv.weight * math.sqrt(2) / math.sqrt(4 * 9), conv.bias, padding=1)
+    assert torch.allclose(conv(x), expected, atol=1e-5)
     assert conv.weight.std().item() == pytest.approx(1.0, abs=0.3)  # N(0, 1) storage
     G, D = nets()
     assert G.dense.scale == pytest.approx(math.sqrt(2) / 4 / math.sqrt(8))  # the first dense layer
@@ -155,5 +156,38 @@ def test_bad_schedule_values_get_one_line(args, message, capsys, tmp_path):
 
 
 def test_growing_needs_an_architecture_that_grows(capsys, tmp_path):
-    assert main(["train", "--arch", "dcgan", "--grow-from", "4", "--data", "synthetic", "--runs-dir", str(tmp_path)]) == 2
+    args = ["train", "--arch", "dcgan", "--grow-from", "4", "--data", "synthetic", "--runs-dir", str(tmp_path)]
+    assert main(args) == 2
     assert "--grow-from needs an architecture that grows (progan); dcgan does not" in capsys.readouterr().err
+
+
+def test_the_presets_follow_the_papers_recipe():
+    from facegan.config import build_config
+
+    for name in ("progan", "progan-cpu"):
+        cfg = build_config(name)
+        assert (cfg.arch, cfg.loss, cfg.gp_weight, cfg.drift_weight) == ("progan", "wgan", 10.0, 0.001), name
+        assert (cfg.lr_g, cfg.lr_d, cfg.beta1, cfg.beta2, cfg.grow_from, cfg.grow_reset_adam) == \
+            (1e-3, 1e-3, 0.0, 0.99, 4, True), name
+        assert cfg.ema_kimg > 0 and cfg.augment in ("", "color,translation,cutout")
+    gpu, cpu = build_config("progan"), build_config("progan-cpu")
+    assert (gpu.model.fmap_base, gpu.model.fmap_max, gpu.batch_size) == (8192, 512, 32)  # the paper's 64 px row
+    assert cpu.minutes > 0 and GrowthSchedule(4, 64, cpu.fade_kimg, cpu.stable_kimg).total_kimg() == 54
+
+
+def test_a_progan_export_edits_and_projects_like_any_generator(tmp_path):
+    """Directions (InterFaceGAN and SeFa, which reads the dense layer z enters) and photo projection run
+    on the full-size eval-mode generator."""
+    from facegan.editing.directions import fit_directions
+    from facegan.editing.projection import project
+    from facegan.models.classifiers.attributes import AttributeClassifier
+
+    assert main(["train", *TINY, "--epochs", "1", "--runs-dir", str(tmp_path), "--name", "edit"]) == 0
+    G = load_generator(next(tmp_path.glob("*-edit")))
+    torch.manual_seed(0)
+    directions = fit_directions(G, AttributeClassifier(2, width=4).eval(), ("Smiling", "Male"), ("Smiling",),
+                                samples=200, sefa=2, say=lambda *a: None)
+    assert directions.names == ("Smiling", "sefa-1", "sefa-2") and directions.vectors.shape == (3, 8)
+    target = sample(G, 1, seed=9)
+    code, face, history = project(G, target, steps=20, candidates=4, say=lambda *a: None)
+    assert face.shape == (1, 3, 16, 16) and history[-1] <= history[0]

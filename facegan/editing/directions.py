@@ -73,6 +73,15 @@ def fit_direction(codes: torch.Tensor, scores: torch.Tensor, share: float = 0.05
     return normal / normal.norm(), float(model.score(x_check, y_check))
 
 
+def is_first_layer(module: torch.nn.Module, latent_dim: int) -> bool:
+    """The layer z enters: DCGAN's 4x4 transposed convolution, or a dense layer taking latent_dim inputs
+    (nn.Linear, or ProGAN's equalised-learning-rate one, whose stored weight SeFa reads the same way)."""
+    weight = getattr(module, "weight", None)
+    if isinstance(module, torch.nn.ConvTranspose2d):
+        return True
+    return isinstance(weight, torch.nn.Parameter) and weight.ndim == 2 and weight.shape[1] == latent_dim
+
+
 def sefa_directions(generator: torch.nn.Module, k: int = 8) -> torch.Tensor:
     """(k, D): SeFa's closed-form directions, the top eigenvectors of A A^T, where the columns of A
     (D, outputs) are the first layer's weights per output unit, each normalised (as SeFa does)."""
@@ -81,8 +90,8 @@ def sefa_directions(generator: torch.nn.Module, k: int = 8) -> torch.Tensor:
         weights = [m.weight for name, m in generator.synthesis.named_modules() if name.endswith("affine")]
         a = torch.cat(weights).detach().float().T  # (w_dim, all styles)
     else:
-        first = next(m for m in generator.modules() if isinstance(m, (torch.nn.ConvTranspose2d, torch.nn.Linear)))
-        w = first.weight.detach().float()  # ConvTranspose2d (latent_dim, C, 4, 4) / Linear (out, latent_dim)
+        first = next(m for m in generator.modules() if is_first_layer(m, generator.latent_dim))
+        w = first.weight.detach().float()  # ConvTranspose2d (latent_dim, C, 4, 4) / a dense layer (out, latent_dim)
         a = w.reshape(w.shape[0], -1) if isinstance(first, torch.nn.ConvTranspose2d) else w.T
     a = a / a.norm(dim=0, keepdim=True).clamp_min(1e-12)
     _, vectors = torch.linalg.eigh(a @ a.T)  # ascending eigenvalues; columns are eigenvectors

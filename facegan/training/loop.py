@@ -1,15 +1,13 @@
 """The GAN training loop: ``train(cfg)`` -> run directory, for every architecture in the registry.
 
-Per step, in the order of pytorch/examples dcgan: D on real and on fake.detach(), then G through D,
-then the EMA generator (if on) follows G. Data is one uint8 tensor on the training device; a batch
-is an index into it, scaled to [-1, 1] (and flipped) on the device. Every image D sees passes
-through one augmentation hook (DiffAugment, or the identity). Stats accumulate on the device and are
-read once per log interval, so the step itself never waits for the host.
-
-``train`` reads top to bottom as named parts over two small objects:
-:class:`Parts` (the networks, optimisers and random streams: what :func:`setup` builds and a
-checkpoint restores) and :class:`Position` (where in the run we are). ``setup``, ``train_step``,
-``d_step`` and ``g_step`` are public: ``bench/throughput.py`` times exactly these.
+``train`` reads top to bottom in labelled sections: set-up (processes, data, networks), restore or a new
+run directory, the epochs, finish. A step itself (D on real and on fake.detach(), then G through D, then
+the EMA generator follows G) is :mod:`facegan.training.steps`, over its two small objects
+:class:`~facegan.training.steps.Parts` (networks, optimisers, random streams: what a checkpoint restores)
+and :class:`~facegan.training.steps.Position` (where in the run we are); a growing run's phase is
+:mod:`facegan.training.schedule`'s. Stats accumulate on the device and are read once per log interval, so a
+step never waits for the host. Around the steps this module keeps the logging, the deadline, Ctrl-C, the
+per-epoch grid, metrics, checkpoint and export.
 
 Run it from the shell with ``facegan train`` (see ``facegan train --help``).
 """
@@ -280,6 +278,9 @@ def announce(cfg: TrainConfig, device: torch.device, ranks, say: Callable) -> No
         f"{' (auto)' if cfg.precision == 'auto' else ''}{' + channels_last' if cfg.channels_last else ''}")
     if note:
         say(note)
+    if cfg.grow_from:
+        say(f"growing: {cfg.grow_from} px up to {cfg.resolution} px, {cfg.fade_kimg:g}k images per fade-in and "
+            f"{cfg.stable_kimg:g}k per stable phase{', Adam reset at each new side' if cfg.grow_reset_adam else ''}")
     if ranks.world > 1:
         say(f"distributed: {ranks.world} processes x batch {cfg.batch_size} = effective batch "
             f"{ranks.world * cfg.batch_size}; each rank trains on 1/{ranks.world} of every epoch "

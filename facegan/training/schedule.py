@@ -12,8 +12,8 @@ and during a fade the real images are faded the same way as G's output: blended 
 2x2-averaged, nearest-upsampled copy (:func:`real_at_phase`).
 
     >>> s = GrowthSchedule(start=4, final=16, fade_kimg=1, stable_kimg=1)
-    >>> [s.phase_at(n) for n in (0, 1000, 1500, 2000, 3000, 10_000)]
-    [Phase(resolution=4, alpha=1.0), Phase(resolution=8, alpha=0.0), Phase(resolution=8, alpha=0.5), Phase(resolution=8, alpha=1.0), Phase(resolution=16, alpha=0.0), Phase(resolution=16, alpha=1.0)]
+    >>> [(p.resolution, p.alpha) for p in map(s.phase_at, (0, 1000, 1500, 2000, 3000, 10_000))]
+    [(4, 1.0), (8, 0.0), (8, 0.5), (8, 1.0), (16, 0.0), (16, 1.0)]
 """
 from __future__ import annotations
 
