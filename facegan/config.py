@@ -131,6 +131,11 @@ class TrainConfig:
 # generator and DiffAugment, trained for 5 minutes of wall time (the epoch count is only a cap), so a
 # slower machine still finishes on time; DiffAugment keeps D from overpowering G on the synthetic faces
 # (without it their backgrounds collapse). Each choice's figures: bench/RESULTS.md (time_to_quality.py).
+# ProGAN's recipe (the paper's config.py): growing from 4 px with the optimisers reset at each new side,
+# WGAN-GP (lambda 10) with the drift term 0.001, Adam lr 1e-3 (0, 0.99), an EMA generator, batch 32.
+PROGAN_RECIPE: dict[str, Any] = {"arch": "progan", "grow_from": 4, "batch_size": 32, "epochs": 1000, "loss": "wgan",
+                                 "gp_weight": 10.0, "drift_weight": 0.001, "lr_g": 1e-3, "lr_d": 1e-3, "beta1": 0.0,
+                                 "beta2": 0.99, "ema_kimg": 10.0}
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {"name": "paper", "metrics_every": 5},
     "quick": {
@@ -187,54 +192,16 @@ PRESETS: dict[str, dict[str, Any]] = {
         "log_every": 20,
     },
     # ProGAN on a GPU: the paper's recipe (tkarras/progressive_growing_of_gans config.py) at 64 px: growing
-    # from 4 px, 600k images per fade-in and per stabilise phase, WGAN-GP (lambda 10) with the drift term
-    # 0.001, Adam lr 1e-3 (0, 0.99), the optimisers reset at each new side, an EMA generator; the paper's
-    # networks (fmap_base 8192, at most 512 maps) and its 64 px minibatch, 32. Not yet run on a GPU.
-    "progan": {
-        "name": "progan",
-        "arch": "progan",
-        "fmap_base": 8192,
-        "fmap_max": 512,
-        "grow_from": 4,
-        "fade_kimg": 600.0,
-        "stable_kimg": 600.0,
-        "batch_size": 32,
-        "epochs": 1000,
-        "loss": "wgan",
-        "gp_weight": 10.0,
-        "drift_weight": 0.001,
-        "lr_g": 1e-3,
-        "lr_d": 1e-3,
-        "beta1": 0.0,
-        "beta2": 0.99,
-        "ema_kimg": 10.0,
-        "metrics_every": 5,
-    },
+    # from 4 px, 600k images per fade-in and per stabilise phase, the paper's networks (fmap_base 8192, at
+    # most 512 maps) and its 64 px minibatch, 32. Not yet run on a GPU.
+    "progan": {**PROGAN_RECIPE, "name": "progan", "fmap_base": 8192, "fmap_max": 512, "fade_kimg": 600.0,
+               "stable_kimg": 600.0, "metrics_every": 5},
     # ProGAN on a CPU: the same recipe with networks of the quick DCGAN's size (fmap_base 512: 64 maps at
     # 4-16 px, 16 at 64 px; 62 training img/s at 64 px on 2 cores, 206 at 16 px) and a schedule scaled to
     # minutes: 6k images per phase reach 64 px, faded in and stabilised, after 54k images (about 6 minutes),
     # then it stays there. Not tuned yet: bench/RESULTS.md ("ProGAN") has its one measurement.
-    "progan-cpu": {
-        "name": "progan-cpu",
-        "arch": "progan",
-        "fmap_base": 512,
-        "fmap_max": 64,
-        "grow_from": 4,
-        "fade_kimg": 6.0,
-        "stable_kimg": 6.0,
-        "batch_size": 32,
-        "epochs": 1000,
-        "minutes": 10.0,
-        "loss": "wgan",
-        "gp_weight": 10.0,
-        "drift_weight": 0.001,
-        "lr_g": 1e-3,
-        "lr_d": 1e-3,
-        "beta1": 0.0,
-        "beta2": 0.99,
-        "ema_kimg": 10.0,
-        "log_every": 20,
-    },
+    "progan-cpu": {**PROGAN_RECIPE, "name": "progan-cpu", "fmap_base": 512, "fmap_max": 64, "fade_kimg": 6.0,
+                   "stable_kimg": 6.0, "minutes": 10.0, "log_every": 20},
     # The roadmap's first GAN: a fully connected G and D on 28x28 grayscale digits (MNIST when its files are
     # in ./mnist, else the built-in digits), from the recipe known to work for an MLP GAN on MNIST (LeakyReLU
     # 0.2, dropout in D, Adam (0.5, 0.999), non-saturating BCE), no flips (a mirrored digit is another

@@ -144,19 +144,8 @@ class AdaINSynthesisNetwork(SynthesisNetwork):
     """ws (N, num_ws, w_dim) -> image (N, img_channels, R, R) through AdaIN blocks b4 ... b{R};
     num_ws = 2 log2(R) - 2, ws[2k], ws[2k + 1] styling block b{2^(k+2)}. The forward is StyleGAN2's."""
 
-    def __init__(self, w_dim: int, img_resolution: int, img_channels: int, channel_base: int = 32768,
-                 channel_max: int = 512, conv_clamp: float | None = None):
-        nn.Module.__init__(self)  # SynthesisNetwork's own __init__ would build modulated blocks
-        check_resolution(img_resolution)
-        self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
-        self.block_resolutions = [2 ** i for i in range(2, int(math.log2(img_resolution)) + 1)]
-        channels = block_channels(img_resolution, channel_base, channel_max)
-        self.num_ws = 0
-        for res in self.block_resolutions:
-            block = AdaINBlock(channels[res // 2] if res > 4 else 0, channels[res], w_dim, res, img_channels,
-                               conv_clamp=conv_clamp)
-            self.num_ws += block.num_conv
-            setattr(self, f"b{res}", block)
+    block_class = AdaINBlock
+    torgb_takes_w = False  # StyleGAN 1's toRGB is a plain convolution
 
     def ws_resolutions(self) -> list[int]:
         """The image side each of the num_ws ws drives: two AdaIN layers per block (toRGB takes no w).

@@ -401,6 +401,8 @@ class SynthesisBlock(nn.Module):
 
 class SynthesisNetwork(nn.Module):
     """ws (N, num_ws, w_dim) -> image (N, img_channels, R, R) through blocks b4 ... b{R}."""
+    block_class = SynthesisBlock  # StyleGAN 1's AdaIN network swaps in its own block (adain.py)
+    torgb_takes_w = True  # the last block's toRGB is modulated by a w of its own
 
     def __init__(self, w_dim: int, img_resolution: int, img_channels: int, channel_base: int = 32768,
                  channel_max: int = 512, conv_clamp: float | None = None):
@@ -411,11 +413,11 @@ class SynthesisNetwork(nn.Module):
         channels = block_channels(img_resolution, channel_base, channel_max)
         self.num_ws = 0
         for res in self.block_resolutions:
-            block = SynthesisBlock(channels[res // 2] if res > 4 else 0, channels[res], w_dim, res, img_channels,
-                                   conv_clamp=conv_clamp)
+            block = self.block_class(channels[res // 2] if res > 4 else 0, channels[res], w_dim, res, img_channels,
+                                     conv_clamp=conv_clamp)
             self.num_ws += block.num_conv
             setattr(self, f"b{res}", block)
-        self.num_ws += 1  # the last block's torgb
+        self.num_ws += 1 if self.torgb_takes_w else 0  # the last block's torgb
 
     def ws_resolutions(self) -> list[int]:
         """The image side each of the num_ws ws drives. ws[0] is b4.conv1; then each block's conv0 and
