@@ -32,8 +32,8 @@ import torch
 from torch import nn
 
 from facegan.models.stylegan2.networks import (NOISE_MODES, SQRT2, Conv2dLayer, FullyConnectedLayer,
-                                               SynthesisLayer, SynthesisNetwork, bias_act, block_channels,
-                                               check_resolution, conv2d_resample, setup_filter, upsample2d)
+                                               SynthesisLayer, SynthesisNetwork, bias_act, conv2d_resample,
+                                               setup_filter, upsample2d)
 
 
 def instance_norm(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
