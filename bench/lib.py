@@ -150,13 +150,13 @@ class TrainerSteps:
         """One training step; the epoch it ends is closed as the trainer closes it (``end_epoch``:
         learning-rate schedules, epoch counter, the EMA's BatchNorm statistics)."""
         from facegan.training.loop import end_epoch
-        from facegan.training.steps import eager_fallback, training_steps
+        from facegan.training.steps import eager_fallback, epoch_finished, training_steps
 
         if self._epoch is None:
             self._epoch = training_steps(self.parts, self.position, self.images)
         with eager_fallback(self.cfg.compile):
             stats = next(self._epoch)
-        if self.position.batch_in_epoch == self.per_epoch:
+        if epoch_finished(self.parts, self.position, len(self.images)):
             self._epoch.close()
             self._epoch = None
             end_epoch(self.parts, self.position)

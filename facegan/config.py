@@ -75,6 +75,8 @@ class TrainConfig:
                         "resolution, each new side fading in (needs --arch progan; 0 = off)")
     fade_kimg: float = _f(600.0, "progressive growing: thousands of images per fade-in (alpha 0 -> 1)")
     stable_kimg: float = _f(600.0, "progressive growing: thousands of images per stabilise phase")
+    batch_by_side: str = _f("", "progressive growing: images per step at each side, e.g. '4:128,8:128,16:128,32:64' "
+                            "(the paper's 1-GPU table); a side not listed uses batch_size")
     grow_reset_adam: bool = _f(True, "progressive growing: reset both optimisers' moments at each new side "
                                "(the paper's reset_opt_for_new_lod)")
     augment: str = _f("", "DiffAugment policy for every image D sees, real and fake: comma-separated "
@@ -191,11 +193,12 @@ PRESETS: dict[str, dict[str, Any]] = {
         "augment": "",
         "log_every": 20,
     },
-    # ProGAN on a GPU: the paper's recipe (tkarras/progressive_growing_of_gans config.py) at 64 px: growing
-    # from 4 px, 600k images per fade-in and per stabilise phase, the paper's networks (fmap_base 8192, at
-    # most 512 maps) and its 64 px minibatch, 32. Not yet run on a GPU.
+    # ProGAN on a GPU: the paper's recipe (tkarras/progressive_growing_of_gans config.py, preset-v2-1gpu) at
+    # 64 px: growing from 4 px, 600k images per fade-in and per stabilise phase, the paper's networks
+    # (fmap_base 8192, at most 512 maps) and its minibatch table: 128 at 4-16 px, 64 at 32, 32 at 64. Not
+    # yet run on a GPU.
     "progan": {**PROGAN_RECIPE, "name": "progan", "fmap_base": 8192, "fmap_max": 512, "fade_kimg": 600.0,
-               "stable_kimg": 600.0, "metrics_every": 5},
+               "stable_kimg": 600.0, "batch_by_side": "4:128,8:128,16:128,32:64", "metrics_every": 5},
     # ProGAN on a CPU: the same recipe with networks of the quick DCGAN's size (fmap_base 512: 64 maps at
     # 4-16 px, 16 at 64 px; 62 training img/s at 64 px on 2 cores, 206 at 16 px) and a schedule scaled to
     # minutes: 6k images per phase reach 64 px, faded in and stabilised, after 54k images (about 6 minutes),
@@ -289,7 +292,8 @@ def validate(cfg: TrainConfig) -> None:
         raise FaceganError(f"r1_gamma must be >= 0 (got {cfg.r1_gamma})")
     if not isinstance(cfg.model, config_class(cfg.arch)):
         raise FaceganError(f"model must hold the settings of arch {cfg.arch} (got {type(cfg.model).__name__})")
-    cfg.model.check_training(cfg.batch_size)
+    for batch in {cfg.batch_size, *batch_table(cfg.batch_by_side).values()}:
+        cfg.model.check_training(batch)
     augment_policy(cfg.augment)  # raises on an unknown operation
     metric_names(cfg)  # raises on an unknown metric
     if not re.fullmatch(DEVICE_PATTERN, cfg.device):
@@ -308,10 +312,32 @@ def check_schedule(start: int, final: int, fade_kimg: float, stable_kimg: float)
                            "0 = no growing")
 
 
+def batch_table(text: str) -> dict[int, int]:
+    """'4:128,8:64' -> {4: 128, 8: 64}: images per step at each side of a growing run ('' -> {}).
+
+    >>> batch_table("4:128, 32:64")
+    {4: 128, 32: 64}
+    """
+    table = {}
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        side, _, batch = item.partition(":")
+        if not (side.strip().isdigit() and batch.strip().isdigit()) or int(side) in table:
+            raise FaceganError(f"batch_by_side must be distinct side:batch pairs, e.g. '4:128,8:128,32:64' (got {text!r})")
+        side, batch = int(side), int(batch)
+        if side < 4 or side & (side - 1) or batch < 1:
+            raise FaceganError(f"batch_by_side: each side is a power of two from 4 and each batch 1 or more "
+                               f"(got {side}:{batch})")
+        table[side] = batch
+    return table
+
+
 def check_growing(cfg: TrainConfig) -> None:
     """Growing needs an architecture that grows and a schedule it can follow."""
     if cfg.fade_kimg < 0 or cfg.stable_kimg < 0 or not math.isfinite(cfg.fade_kimg + cfg.stable_kimg):
         check_schedule(4, 4, cfg.fade_kimg, cfg.stable_kimg)  # raises, naming them
+    table = batch_table(cfg.batch_by_side)
+    if table and not cfg.grow_from:
+        raise FaceganError("--batch-by-side sets the batch at each side of a growing run: it needs --grow-from")
     if not cfg.grow_from:
         return
     if not cfg.model.GROWS:

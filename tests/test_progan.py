@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from facegan.cli import main
+from facegan.config import batch_table
 from facegan.interop.export import load_generator
 from facegan.latent import sample
 from facegan.models.growing import fade
@@ -87,6 +88,13 @@ def test_the_schedule_in_images():
     assert GrowthSchedule(64, 64, 5, 5).phase_at(10**6) == Phase(64, 1.0)
 
 
+def test_the_batch_by_side_table():
+    assert batch_table("4:128, 8:128,32:64") == {4: 128, 8: 128, 32: 64} and batch_table("") == {}
+    s = GrowthSchedule(4, 32, fade_kimg=2, stable_kimg=1, batch_by_side={4: 128, 16: 64})
+    # the table is read at the side of the step's phase; sides it does not list use the run's batch
+    assert [s.batch_at(n, 32) for n in (0, 999, 1000, 4000, 10_000)] == [128, 128, 32, 64, 32]
+
+
 def test_equalised_learning_rate_scales_at_run_time():
     conv = EqualizedConv2d(4, 6, 3)
     x = torch.randn(2, 4, 5, 5)
@@ -143,7 +151,30 @@ def test_resume_in_the_middle_of_a_fade_is_bitwise_and_the_export_samples_at_ful
     assert '"resolution": 8' in log[2] and '"alpha"' in log[2]
 
 
+def test_a_batch_table_changes_the_batch_with_the_side_and_resumes_bitwise_mid_fade(tmp_path):
+    """4 px at 32 images a step, 8 px at 8, 16 px at the run's 16: epoch 1 is one step at 4 px and four at
+    8 px (mid-fade at 64 images), epoch 2 eight steps at 8 px, epoch 3 four at 16 px: 17 steps, 192 images."""
+    table = ["--batch-by-side", "4:32,8:8"]
+    assert main(["train", *TINY, *table, "--epochs", "3", "--runs-dir", str(tmp_path / "a"), "--name", "straight"]) == 0
+    assert main(["train", *TINY, *table, "--epochs", "1", "--runs-dir", str(tmp_path / "b"), "--name", "cut"]) == 0
+    cut = next((tmp_path / "b").glob("*-cut"))
+    first = ckpt.latest_state(cut)
+    assert (first["step"], first["images_seen"], first["side"]) == (5, 64, 8)
+    train(resume_config(cut, epochs=3), resume=cut, progress=False)
+    a, b = ckpt.latest_state(next((tmp_path / "a").glob("*-straight"))), ckpt.latest_state(cut)
+    assert (a["step"], a["images_seen"]) == (b["step"], b["images_seen"]) == (17, 192)
+    for part in ("generator", "discriminator", "generator_ema"):
+        for k in a[part]:
+            assert torch.equal(a[part][k], b[part][k]), f"{part}.{k}"
+    for opt in ("opt_g", "opt_d"):  # Adam's moments too (reset at 8 and at 16 px in both runs)
+        for i, moments in a[opt]["state"].items():
+            assert all(torch.equal(v, b[opt]["state"][i][k]) for k, v in moments.items()), f"{opt} {i}"
+
+
 @pytest.mark.parametrize("args, message", [
+    (["--batch-by-side", "4:0"], "batch_by_side: each side is a power of two from 4 and each batch 1 or more"),
+    (["--batch-by-side", "4-32"], "batch_by_side must be distinct side:batch pairs"),
+    (["--batch-by-side", "4:100"], "the data has 64 images, fewer than one batch of 100 per process"),
     (["--fade-kimg", "-1"], "fade_kimg and stable_kimg are thousands of images, 0 or more"),
     (["--grow-from", "32"], "grow_from must be a power of two from 4 up to the resolution 16 (got 32)"),
     (["--grow-from", "6"], "grow_from must be a power of two from 4 up to the resolution 16 (got 6)"),
@@ -153,6 +184,13 @@ def test_bad_schedule_values_get_one_line(args, message, capsys, tmp_path):
     assert main(["train", *TINY, *args, "--runs-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err, err
+
+
+def test_a_batch_table_needs_a_growing_run(capsys, tmp_path):
+    args = ["train", "--batch-by-side", "4:32", "--data", "synthetic", "--runs-dir", str(tmp_path)]
+    assert main(args) == 2
+    assert "--batch-by-side sets the batch at each side of a growing run: it needs --grow-from" in \
+        capsys.readouterr().err
 
 
 def test_growing_needs_an_architecture_that_grows(capsys, tmp_path):
@@ -172,6 +210,7 @@ def test_the_presets_follow_the_papers_recipe():
         assert cfg.ema_kimg > 0 and cfg.augment in ("", "color,translation,cutout")
     gpu, cpu = build_config("progan"), build_config("progan-cpu")
     assert (gpu.model.fmap_base, gpu.model.fmap_max, gpu.batch_size) == (8192, 512, 32)  # the paper's 64 px row
+    assert batch_table(gpu.batch_by_side) == {4: 128, 8: 128, 16: 128, 32: 64}  # and its smaller sides
     assert cpu.minutes > 0 and GrowthSchedule(4, 64, cpu.fade_kimg, cpu.stable_kimg).total_kimg() == 54
 
 

@@ -22,7 +22,7 @@ from typing import Callable
 import torch
 from tqdm import tqdm
 
-from facegan.config import TrainConfig, metric_names
+from facegan.config import TrainConfig, batch_table, metric_names
 from facegan.data.images import FaceData, load_faces
 from facegan.errors import FaceganError
 from facegan.evaluation.evaluate import check_face_metrics_apply, evaluate
@@ -39,7 +39,8 @@ from facegan.training.device import describe, pick_device
 from facegan.training.runlog import (Meter, RunRecords, StopRequest, duration, format_record, plural, prepare_run_dir,
                                      reload_history, silent)
 from facegan.training.state import restore, snapshot
-from facegan.training.steps import Parts, Position, eager_fallback, setup, steps_per_epoch, training_steps
+from facegan.training.steps import (Parts, Position, eager_fallback, epoch_finished, setup, steps_per_epoch,
+                                   training_steps)
 from facegan.viz import labelled_grid, plot_losses, save_grid
 
 GRID_SEED = 1234  # the fixed latent batch behind every per-epoch grid
@@ -74,31 +75,31 @@ def run_epoch(p: Parts, pos: Position, images: torch.Tensor, meter: Meter, recor
     log record and whether the epoch was completed. Each rank trains on its shard of the epoch's
     permutation."""
     cfg = p.cfg
-    per_epoch = steps_per_epoch(p, len(images))
-    bar = tqdm(total=per_epoch, initial=pos.batch_in_epoch, desc=f"epoch {pos.epoch + 1}/{cfg.epochs}",
-               unit="step", disable=not progress, dynamic_ncols=True, leave=True, mininterval=1.0)
-    record, interval_start, interval_images = {}, time.perf_counter(), 0
+    # the bar counts images: a growing run's batches may change size with the side
+    bar = tqdm(total=steps_per_epoch(p, len(images)) * cfg.batch_size, initial=pos.image_in_epoch, desc=f"epoch {pos.epoch + 1}/{cfg.epochs}",
+               unit="img", unit_scale=True, disable=not progress, dynamic_ncols=True, leave=True, mininterval=1.0)
+    record, interval_start, interval_from = {}, time.perf_counter(), pos.image_in_epoch
     for stats in training_steps(p, pos, images, rank):
         meter.add(pos.step, stats)
-        interval_images += cfg.batch_size
         interval_done = pos.batch_in_epoch % cfg.log_every == 0
         # Checked at log intervals only, with rank 0's clock deciding, so every rank stops at the same step.
         out_of_time = interval_done and deadline is not None and distributed.broadcast_object(
             time.perf_counter() > deadline)
-        if interval_done or pos.batch_in_epoch == per_epoch:
+        if interval_done or epoch_finished(p, pos, len(images)):
+            interval_images = pos.image_in_epoch - interval_from  # this process's
             record = log_interval(pos, meter, records, time.perf_counter() - interval_start, interval_images, p.world,
                                   growth_phase(p))
             records.images_trained += interval_images
-            bar.update(pos.batch_in_epoch - bar.n)
+            bar.update(pos.image_in_epoch - bar.n)
             bar.set_postfix(**{k: f"{v:.3f}" for k, v in record.items() if k.endswith("_loss")},
                             ips=f"{record['img_per_s']:.0f}")
-            interval_start, interval_images = time.perf_counter(), 0
+            interval_start, interval_from = time.perf_counter(), pos.image_in_epoch
         if stop.requested:
             raise KeyboardInterrupt
         if out_of_time:
             break
     bar.close()
-    return record, pos.batch_in_epoch == per_epoch
+    return record, epoch_finished(p, pos, len(images))
 
 
 def log_interval(pos: Position, meter: Meter, records: RunRecords, seconds: float, images: int, world: int,
@@ -140,7 +141,7 @@ def end_epoch(p: Parts, pos: Position) -> None:
     """Learning-rate schedules, epoch counter, BatchNorm statistics averaged over the ranks."""
     for sched in p.schedulers:
         sched.step()
-    pos.epoch, pos.batch_in_epoch = pos.epoch + 1, 0
+    pos.epoch, pos.batch_in_epoch, pos.image_in_epoch = pos.epoch + 1, 0, 0
     distributed.average_buffers(p.G)  # BatchNorm running stats: the mean over the ranks' shards
     distributed.average_buffers(p.D)
     if p.ema:
@@ -280,7 +281,8 @@ def announce(cfg: TrainConfig, device: torch.device, ranks, say: Callable) -> No
         say(note)
     if cfg.grow_from:
         say(f"growing: {cfg.grow_from} px up to {cfg.resolution} px, {cfg.fade_kimg:g}k images per fade-in and "
-            f"{cfg.stable_kimg:g}k per stable phase{', Adam reset at each new side' if cfg.grow_reset_adam else ''}")
+            f"{cfg.stable_kimg:g}k per stable phase{', Adam reset at each new side' if cfg.grow_reset_adam else ''}"
+            + (f"; batch by side {cfg.batch_by_side}" if cfg.batch_by_side else ""))
     if ranks.world > 1:
         say(f"distributed: {ranks.world} processes x batch {cfg.batch_size} = effective batch "
             f"{ranks.world * cfg.batch_size}; each rank trains on 1/{ranks.world} of every epoch "
@@ -298,9 +300,10 @@ def training_data(cfg: TrainConfig, faces: FaceData | None, world: int, progress
     if cfg.flip and "digit" in faces.attributes:
         say("note: --flip mirrors digits, which makes other glyphs of them; the digits preset trains with --no-flip")
     per_epoch = len(faces) // world // cfg.batch_size
-    if per_epoch == 0:
-        raise FaceganError(f"the data has {len(faces)} images, fewer than one batch of {cfg.batch_size} per "
-                           "process; lower --batch-size or add images")
+    largest = max([cfg.batch_size, *batch_table(cfg.batch_by_side).values()])
+    if len(faces) // world < largest:
+        raise FaceganError(f"the data has {len(faces)} images, fewer than one batch of {largest} per "
+                           "process; lower --batch-size (or --batch-by-side) or add images")
     say(f"data: {faces.source} ({faces.channels}x{faces.resolution}x{faces.resolution}); "
         f"{per_epoch} steps of {cfg.batch_size} per epoch")
     return faces

@@ -4,7 +4,8 @@ The run starts at ``start`` px and doubles up to the data's resolution. Each res
 begins with a fade-in phase of ``fade_kimg`` thousand images, during which its new layers blend in
 (alpha 0 -> 1), then a stabilise phase of ``stable_kimg``; the first resolution only stabilises, the last
 stays stable to the end. Lengths are in images, not steps, so the schedule does not depend on the batch
-size; the phase is a pure function of the images trained on so far, so a resumed run (which restores
+size, which may itself change with the side (``batch_by_side``: the paper trains 4-16 px at 128 images
+per step, 32 px at 64, 64 px at 32, as its 1-GPU config.py sets); the phase is a pure function of the images trained on so far, so a resumed run (which restores
 ``images_seen``) is in the same phase at the same image, mid-fade included.
 
 The data stay one uint8 cache at full resolution: each batch is box-downsampled to the phase's side,
@@ -18,7 +19,7 @@ and during a fade the real images are faded the same way as G's output: blended 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -39,6 +40,7 @@ class GrowthSchedule:
     final: int  # the data's resolution
     fade_kimg: float  # thousands of images per fade-in
     stable_kimg: float  # thousands of images per stabilise phase
+    batch_by_side: dict[int, int] = field(default_factory=dict)  # images per step at a side; others: the run's batch
 
     def __post_init__(self) -> None:
         check_schedule(self.start, self.final, self.fade_kimg, self.stable_kimg)
@@ -61,6 +63,11 @@ class GrowthSchedule:
                 return Phase(resolution, 1.0)
             kimg -= self.stable_kimg
         return Phase(self.final, 1.0)
+
+    def batch_at(self, images: int, default: int) -> int:
+        """Images per step (per process) for the step after ``images`` training images: the table's entry
+        for that phase's side, else ``default``."""
+        return self.batch_by_side.get(self.phase_at(images).resolution, default)
 
     def total_kimg(self) -> float:
         """Images until the final resolution is fully faded in and stabilised once."""

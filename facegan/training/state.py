@@ -114,7 +114,8 @@ def snapshot(p: Parts, pos: Position, metric_history: list[dict]) -> dict[str, A
             "opt_g": p.opt_g.state_dict(), "opt_d": p.opt_d.state_dict(),
             "schedulers": [s.state_dict() for s in p.schedulers], "loss_scalers": p.amp.state_dict(),
             "epoch": pos.epoch, "batch_in_epoch": pos.batch_in_epoch, "step": pos.step,
-            "images_seen": pos.images_seen, "perm": pos.perm, "data_rng": pos.data_rng.get_state(),
+            "images_seen": pos.images_seen, "image_in_epoch": pos.image_in_epoch, "side": pos.side,
+            "perm": pos.perm, "data_rng": pos.data_rng.get_state(),
             "noise_rng": p.rng.get_state(), "device_type": p.device.type, "metric_history": metric_history}
 
 
@@ -141,3 +142,7 @@ def restore(p: Parts, pos: Position, state: dict[str, Any], what: str, say: Call
         say(f"note: resuming on {p.device.type} after {state['device_type']}: the random stream restarts")
     pos.epoch, pos.batch_in_epoch, pos.step = state["epoch"], state["batch_in_epoch"], state["step"]
     pos.images_seen, pos.perm = state["images_seen"], state["perm"]
+    # checkpoints from before batches could vary by side: every step took cfg.batch_size images per process
+    before = max(0, pos.images_seen - p.cfg.batch_size * p.world)
+    pos.image_in_epoch = state.get("image_in_epoch", pos.batch_in_epoch * p.cfg.batch_size)
+    pos.side = state.get("side", (p.schedule.phase_at(before).resolution if p.schedule else 0) if pos.step else 0)

@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 import torch
 from torch import nn
 
-from facegan.config import TrainConfig, augment_policy
+from facegan.config import TrainConfig, augment_policy, batch_table
 from facegan.data.images import to_unit_range
 from facegan.models import build_models
 from facegan.training.amp import Amp
@@ -72,10 +72,12 @@ class Position:
     """Where the run is: counters and the data order (restored bitwise on resume)."""
     data_rng: torch.Generator  # epoch permutations (CPU)
     epoch: int = 0  # epochs completed
-    batch_in_epoch: int = 0
+    batch_in_epoch: int = 0  # steps taken in this epoch
     step: int = 0
     images_seen: int = 0  # over all processes
     perm: torch.Tensor | None = None  # this epoch's order of the data set
+    image_in_epoch: int = 0  # images of this process's shard trained on in this epoch (batches may vary in size)
+    side: int = 0  # the side the last step trained at (0: none yet): a growing run resets Adam when it changes
 
 
 def setup(cfg: TrainConfig, channels: int, resolution: int, device: torch.device,
@@ -102,7 +104,8 @@ def setup(cfg: TrainConfig, channels: int, resolution: int, device: torch.device
     for net in (G, D):  # style G's per-pixel noise and mixing, mlp D's dropout: drawn from the run's stream
         if hasattr(net, "rng"):
             net.rng = rng
-    schedule = GrowthSchedule(cfg.grow_from, resolution, cfg.fade_kimg, cfg.stable_kimg) if cfg.grow_from else None
+    schedule = (GrowthSchedule(cfg.grow_from, resolution, cfg.fade_kimg, cfg.stable_kimg, batch_table(cfg.batch_by_side))
+                if cfg.grow_from else None)
     return Parts(cfg, device, G, D, opt_g, opt_d, Amp(precision, device, [opt_g, opt_d]), schedulers, ema, rng,
                  make_augment(augment_policy(cfg.augment), rng, memory_format), memory_format,
                  cudagraph_step_marker(cfg, device), world, schedule)
@@ -221,28 +224,43 @@ def g_step(p: Parts, fake: torch.Tensor) -> dict[str, torch.Tensor]:
 
 
 def train_step(p: Parts, pos: Position, real: torch.Tensor) -> dict[str, torch.Tensor]:
-    """One training step on a real batch: D once, G cfg.g_steps times, then the EMA follows G.
-    Returns the step's stats (0-d tensors, still on the device)."""
-    cfg = p.cfg
-    z = torch.randn(cfg.batch_size, cfg.latent_dim, device=p.device, generator=p.rng)
+    """One training step on a real batch (B, C, r, r): D once, G cfg.g_steps times, then the EMA follows
+    G. Returns the step's stats (0-d tensors, still on the device)."""
+    cfg, batch = p.cfg, real.shape[0]
+    z = torch.randn(batch, cfg.latent_dim, device=p.device, generator=p.rng)
     p.mark_step()
     fake, stats = d_step(p, real, z, r1=cfg.r1_gamma > 0 and pos.step % cfg.r1_every == 0)
     for k in range(cfg.g_steps):
         if k > 0:  # further G steps use fresh samples
-            z = torch.randn(cfg.batch_size, cfg.latent_dim, device=p.device, generator=p.rng)
+            z = torch.randn(batch, cfg.latent_dim, device=p.device, generator=p.rng)
             with p.amp.autocast():
                 fake = p.G_train(z)
         stats.update(g_step(p, fake))
     pos.step += 1
     pos.batch_in_epoch += 1
-    pos.images_seen += cfg.batch_size * p.world
+    pos.image_in_epoch += batch
+    pos.images_seen += batch * p.world
+    pos.side = real.shape[-1]
     if p.ema:
-        p.ema.update(p.G, cfg.batch_size * p.world, pos.images_seen)
+        p.ema.update(p.G, batch * p.world, pos.images_seen)
     return stats
 
 
+def next_batch_size(p: Parts, pos: Position) -> int:
+    """Images per process in the next step: the growth schedule's table at the next step's side, else
+    cfg.batch_size."""
+    return p.schedule.batch_at(pos.images_seen, p.cfg.batch_size) if p.schedule else p.cfg.batch_size
+
+
+def epoch_finished(p: Parts, pos: Position, images: int) -> bool:
+    """Whether the epoch over ``images`` images is done: the next batch no longer fits in what is left
+    of this process's shard (the remainder is dropped, as DataLoader's drop_last does)."""
+    return pos.image_in_epoch + next_batch_size(p, pos) > images // p.world
+
+
 def steps_per_epoch(p: Parts, images: int) -> int:
-    """Steps in one epoch over ``images`` images: each of the p.world ranks takes batches of its shard."""
+    """Steps in one epoch over ``images`` images at cfg.batch_size (each of the p.world ranks takes
+    batches of its shard); a growing run with a batch table takes as many as its batches fit."""
     return images // p.world // p.cfg.batch_size
 
 
@@ -252,12 +270,12 @@ def training_steps(p: Parts, pos: Position, images: torch.Tensor, rank: int = 0)
     0) draws its order from pos.data_rng; each rank trains on its shard of it. The caller may stop at any
     step (deadline, Ctrl-C): ``pos`` then says where to resume."""
     cfg = p.cfg
-    per_epoch = steps_per_epoch(p, len(images))
     if pos.batch_in_epoch == 0:
         pos.perm = torch.randperm(len(images), generator=pos.data_rng)
     order = pos.perm[rank::p.world].to(p.device)  # this rank's shard of the epoch
-    while pos.batch_in_epoch < per_epoch:
-        index = order[pos.batch_in_epoch * cfg.batch_size:(pos.batch_in_epoch + 1) * cfg.batch_size]  # (B,)
+    while not epoch_finished(p, pos, len(images)):
+        start = pos.image_in_epoch
+        index = order[start:start + next_batch_size(p, pos)]  # (B,)
         real = real_batch(images, index, cfg.flip, p.rng, p.memory_format)  # (B, C, R, R)
         if p.schedule:
             real = real_at_phase(real, enter_phase(p, pos))  # (B, C, r, r), faded like G's output
@@ -272,8 +290,7 @@ def enter_phase(p: Parts, pos: Position) -> Phase:
     for net in (p.G, p.D, p.ema.average if p.ema else None):
         if net is not None:
             net.set_phase(phase.resolution, phase.alpha)
-    previous = p.schedule.phase_at(max(0, pos.images_seen - p.cfg.batch_size * p.world))
-    if p.cfg.grow_reset_adam and pos.images_seen and previous.resolution != phase.resolution:
+    if p.cfg.grow_reset_adam and pos.side and pos.side != phase.resolution:
         p.opt_g.state.clear()
         p.opt_d.state.clear()
     return phase
