@@ -81,6 +81,11 @@ class TrainConfig:
                                "(the paper's reset_opt_for_new_lod)")
     augment: str = _f("", "DiffAugment policy for every image D sees, real and fake: comma-separated "
                       "color, translation, cutout ('' = off)")
+    ada_target: float = _f(0.0, "adaptive augmentation (StyleGAN2-ADA): apply each --augment operation with a "
+                           "probability p that rises while r_t = E[sign D(real)] is above this target and falls "
+                           "below it (official 0.6; 0 = off, every operation always)")
+    ada_kimg: float = _f(100.0, "adaptive augmentation: thousands of images for p to move from 0 to 1 at the "
+                         "fastest (official 500, for runs of millions of images)")
     # --- execution ---
     device: str = _f("auto", "auto picks cuda, then mps, then cpu; or cpu, cuda, cuda:N, mps")
     precision: str = _f("auto", "convolution precision: auto = bf16 where the hardware has it natively "
@@ -295,6 +300,7 @@ def validate(cfg: TrainConfig) -> None:
     for batch in {cfg.batch_size, *batch_table(cfg.batch_by_side).values()}:
         cfg.model.check_training(batch)
     augment_policy(cfg.augment)  # raises on an unknown operation
+    check_adaptive_augment(cfg)
     metric_names(cfg)  # raises on an unknown metric
     if not re.fullmatch(DEVICE_PATTERN, cfg.device):
         raise FaceganError(f"{DEVICE_HELP} (got {cfg.device!r})")
@@ -343,6 +349,16 @@ def check_growing(cfg: TrainConfig) -> None:
     if not cfg.model.GROWS:
         raise FaceganError(f"--grow-from needs an architecture that grows (progan); {cfg.arch} does not")
     check_schedule(cfg.grow_from, cfg.resolution, cfg.fade_kimg, cfg.stable_kimg)
+
+
+def check_adaptive_augment(cfg: TrainConfig) -> None:
+    """ADA needs operations to apply, a target r_t can cross and a positive speed."""
+    if not 0 <= cfg.ada_target < 1 or not cfg.ada_kimg > 0:
+        raise FaceganError(f"ada_target is a share from 0 up to 1 (0.6 in StyleGAN2-ADA; 0 = off) and ada_kimg more "
+                           f"than 0 (got {cfg.ada_target:g} and {cfg.ada_kimg:g})")
+    if cfg.ada_target and not cfg.augment:
+        raise FaceganError("--ada-target sets how often the --augment operations apply: give them too, e.g. "
+                           "--augment color,translation,cutout")
 
 
 AUGMENT_OPS = ("color", "translation", "cutout")

@@ -99,3 +99,61 @@ def test_resume_with_augment_and_ema_is_bitwise(tiny_config):
     # and the augmentation changed training: the same run without it ends elsewhere
     plain = ckpt.latest_state(train(tiny_config(name="plain", epochs=2, ema_kimg=0.05), progress=False))
     assert not torch.equal(plain["generator"]["net.0.weight"], a["generator"]["net.0.weight"])
+
+
+def test_adaptive_augment_applies_each_operation_with_probability_p():
+    x = torch.rand(400, 3, 8, 8)
+    ada = augment.AdaptiveAugment(("color",), _rng(2), torch.contiguous_format, target=0.6, speed_kimg=1.0)
+    assert torch.equal(ada(x), x)  # p starts at 0: nothing applied
+    ada.p = torch.tensor(1.0)
+    assert ((ada(x) - x).abs().amax(dim=(1, 2, 3)) > 0).all()  # p 1: every image
+    ada.p = torch.tensor(0.5)
+    changed = ((ada(x) - x).abs().amax(dim=(1, 2, 3)) > 0).float().mean().item()
+    assert 0.42 < changed < 0.58, changed  # 400 draws: 4 standard errors either side of one half
+
+
+def test_adaptive_augment_moves_p_by_the_sign_of_r_t_every_four_steps():
+    """r_t = E[sign D(real)]; every 4th D step p moves by sign(r_t - target) * images / (speed_kimg * 1000)."""
+    ada = augment.AdaptiveAugment(("color",), _rng(), torch.contiguous_format, target=0.6, speed_kimg=1.0)
+    sure = torch.ones(50, 1)  # D calls every real real: r_t = 1 > 0.6
+    for _ in range(3):
+        ada.observe(sure)
+    assert ada.p.item() == 0  # not yet: the 4th step adjusts
+    ada.observe(sure)
+    assert ada.p.item() == pytest.approx(4 * 50 / 1000)
+    for _ in range(4):
+        ada.observe(torch.cat([torch.ones(40, 1), -torch.ones(10, 1)]))  # r_t = 0.6: on target, no move
+    assert ada.p.item() == pytest.approx(0.2)
+    for _ in range(8):
+        ada.observe(-sure)  # r_t = -1: down, and never below 0
+    assert ada.p.item() == 0
+    saved = ada.state_dict()
+    assert set(saved) == {"p", "signs", "steps"} and saved["steps"] == 16
+
+
+def test_adaptive_augment_resumes_bitwise_mid_interval_and_logs_p(tiny_config):
+    """48 faces, batch 16: 3 steps an epoch, so the cut after epoch 1 falls inside ADA's 4-step interval
+    and the running signs must come back with p."""
+    cfg = dict(augment="color,translation,cutout", ada_target=1e-6, ada_kimg=0.256, synthetic_count=48)
+    straight = train(tiny_config(name="straight", epochs=3, **cfg), progress=False)
+    half = train(tiny_config(name="half", epochs=1, **cfg), progress=False)
+    assert ckpt.latest_state(half)["augment"]["steps"] == 3
+    train(loop.resume_config(half, epochs=3), resume=half, progress=False)
+    a, b = ckpt.latest_state(straight), ckpt.latest_state(half)
+    for part in ("generator", "discriminator"):
+        for k in a[part]:
+            assert torch.equal(a[part][k], b[part][k]), f"{part}.{k}"
+    assert all(torch.equal(torch.as_tensor(a["augment"][k]), torch.as_tensor(b["augment"][k])) for k in a["augment"])
+    # this D is right about most reals after a few steps (r_t > 1e-6), so p has risen: 2 adjustments of 0.25
+    assert a["augment"]["p"].item() == pytest.approx(0.5)
+    assert "augment_p" in ckpt.read_history(straight)[-1]
+
+
+@pytest.mark.parametrize("values, message", [
+    (dict(ada_target=1.5, augment="color"), "ada_target is a share from 0 up to 1"),
+    (dict(ada_target=0.6, ada_kimg=0.0, augment="color"), "ada_target is a share from 0 up to 1"),
+    (dict(ada_target=0.6), "--ada-target sets how often the --augment operations apply"),
+])
+def test_bad_adaptive_augment_values_are_one_line(values, message):
+    with pytest.raises(FaceganError, match=message):
+        TrainConfig(**values)

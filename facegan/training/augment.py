@@ -6,6 +6,10 @@ The policy is an ordered list of operations (TrainConfig.augment, e.g. "color,tr
 Each call draws fresh parameters per image from the run's own torch.Generator, so a resumed run draws
 the same ones. Written here rather than taken from a library: the reference code draws from the
 global RNG (which would break bitwise resume), and each operation is a few lines.
+
+:class:`AdaptiveAugment` adds StyleGAN2-ADA's controller (Karras et al. 2020, "Training Generative
+Adversarial Networks with Limited Data", section 3): each operation is applied to each image with a
+probability p that the run adjusts from how sure D is about the real images.
 """
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
+
+from facegan.training import distributed
 
 Augment = Callable[[torch.Tensor], torch.Tensor]
 
@@ -59,12 +65,63 @@ def cutout(x: torch.Tensor, rng: torch.Generator, ratio: float = 0.5) -> torch.T
 OPERATIONS = {"color": color, "translation": translation, "cutout": cutout}
 
 
+class AdaptiveAugment:
+    """The policy's operations, each applied to each image with probability ``p`` (ADA's heuristic).
+
+    The overfitting signal is r_t = E[sign(D(x))] over the augmented real images D saw: near 0 while D
+    cannot tell real from fake, near 1 once it has memorised the training set. Every ``INTERVAL`` steps
+    p moves by sign(r_t - target) * images / (speed_kimg * 1000), so it can cross 0 -> 1 in speed_kimg
+    thousand images at the fastest. p and the sums behind r_t stay on the device (no host sync per
+    step) and are saved in checkpoints, so a resumed run continues with the same p; NVIDIA's resume
+    starts again from p = 0 (stylegan2-ada-pytorch copies G, D and G_ema, not the augment pipe).
+    With p = 1 this is DiffAugment with every operation always on."""
+
+    INTERVAL = 4  # steps between adjustments (the official ada_interval)
+
+    def __init__(self, policy: tuple[str, ...], rng: torch.Generator, memory_format: torch.memory_format,
+                 target: float, speed_kimg: float):
+        self.ops = [OPERATIONS[name] for name in policy]
+        self.rng, self.memory_format, self.target, self.speed_kimg = rng, memory_format, target, speed_kimg
+        self.p = torch.zeros((), device=rng.device)  # the probability of each operation, per image
+        self.signs = torch.zeros(2, device=rng.device)  # since the last adjustment: sum of sign(D(real)), count
+        self.steps = 0  # D steps observed
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> the same, each operation applied to the images whose draw falls under p."""
+        for op in self.ops:
+            chosen = torch.rand(x.shape[0], 1, 1, 1, device=x.device, generator=self.rng) < self.p  # (B, 1, 1, 1)
+            x = torch.where(chosen, op(x, self.rng), x)
+        return x.contiguous(memory_format=self.memory_format)
+
+    def observe(self, real_logits: torch.Tensor) -> None:
+        """Add one D step's logits on the (augmented) reals; after every INTERVAL-th one, move p."""
+        logits = real_logits.detach().float().flatten()
+        self.signs += torch.stack([logits.sign().sum(), torch.tensor(float(logits.numel()), device=logits.device)])
+        self.steps += 1
+        if self.steps % self.INTERVAL == 0:
+            total = distributed.reduce_(self.signs.clone(), "sum")  # (2,): every rank's signs, so all move p alike
+            r_t = total[0] / total[1]
+            self.p = (self.p + torch.sign(r_t - self.target) * total[1] / (self.speed_kimg * 1000)).clamp(0, 1)
+            self.signs.zero_()
+
+    def state_dict(self) -> dict[str, torch.Tensor | int]:
+        return {"p": self.p.clone(), "signs": self.signs.clone(), "steps": self.steps}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor | int]) -> None:
+        self.p, self.signs = state["p"].to(self.p.device).clone(), state["signs"].to(self.p.device).clone()
+        self.steps = int(state["steps"])
+
+
 def make_augment(policy: tuple[str, ...], rng: torch.Generator,
-                 memory_format: torch.memory_format = torch.contiguous_format) -> Augment:
-    """The hook every D input passes through: the policy's operations in order (identity if empty).
+                 memory_format: torch.memory_format = torch.contiguous_format,
+                 ada_target: float = 0.0, ada_kimg: float = 100.0) -> Augment:
+    """The hook every D input passes through: the policy's operations in order (identity if empty), each
+    always applied, or with ``ada_target`` > 0 each with the adaptive probability of :class:`AdaptiveAugment`.
     The result is laid out in ``memory_format`` (the gathers return NCHW; D may run channels_last)."""
     if not policy:
         return lambda x: x
+    if ada_target > 0:
+        return AdaptiveAugment(policy, rng, memory_format, ada_target, ada_kimg)
     ops = [OPERATIONS[name] for name in policy]
 
     def augment(x: torch.Tensor) -> torch.Tensor:

@@ -91,7 +91,7 @@ def average_buffers(module: nn.Module) -> None:
 
 
 def reduce_(tensor: torch.Tensor, op: str = "mean") -> torch.Tensor:
-    """In-place mean or max over the ranks (no-op in one process)."""
+    """In-place mean, sum or max over the ranks (no-op in one process)."""
     if active():
         dist.all_reduce(tensor, op=dist.ReduceOp.MAX if op == "max" else dist.ReduceOp.SUM)
         if op == "mean":

@@ -220,7 +220,9 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
         records.metric_history = resumed["metric_history"]
     say(f"models: G {count_parameters(p.G):,} parameters, D {count_parameters(p.D):,}"
         f"{f', EMA half-life {cfg.ema_kimg:g}k images' if p.ema else ''}"
-        f"{f', DiffAugment {cfg.augment}' if cfg.augment else ''}; run dir: {run_dir}")
+        f"{f', DiffAugment {cfg.augment}' if cfg.augment else ''}"
+        f"{f' (adaptive: ADA target {cfg.ada_target:g}, {cfg.ada_kimg:g}k images from p 0 to 1)' if cfg.ada_target else ''}"
+        f"; run dir: {run_dir}")
     images = faces.images.to(device)  # (N, C, R, R) uint8, resident on the device
     p.G_train, p.D_train = distributed.wrap(p.G, device), distributed.wrap(p.D, device)  # DDP under torchrun
     fixed_z = sample_latents(cfg.grid_size, cfg.latent_dim, GRID_SEED)

@@ -136,7 +136,7 @@ def plural(n: int, noun: str) -> str:
 
 def format_record(record: dict) -> str:
     """One human line of a log record: every stat it has, then img/s."""
-    names = {"d_loss": "D", "g_loss": "G", "d_real": "D(x)", "d_fake": "D(G(z))"}
+    names = {"d_loss": "D", "g_loss": "G", "d_real": "D(x)", "d_fake": "D(G(z))", "augment_p": "p(augment)"}
     parts = [f"{v} px" if k == "resolution" else
              f"{names.get(k, k)} {v:.3f}" if k.endswith("_loss") else f"{names.get(k, k)} {v:.2f}"
              for k, v in record.items() if k not in ("step", "epoch", "img_per_s")]

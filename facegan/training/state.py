@@ -18,6 +18,7 @@ import torch
 
 from facegan.errors import FaceganError
 from facegan.fileio import atomic_path, load_module_state
+from facegan.training.augment import AdaptiveAugment
 
 if TYPE_CHECKING:
     from facegan.training.steps import Parts, Position
@@ -116,7 +117,8 @@ def snapshot(p: Parts, pos: Position, metric_history: list[dict]) -> dict[str, A
             "epoch": pos.epoch, "batch_in_epoch": pos.batch_in_epoch, "step": pos.step,
             "images_seen": pos.images_seen, "image_in_epoch": pos.image_in_epoch, "side": pos.side,
             "perm": pos.perm, "data_rng": pos.data_rng.get_state(),
-            "noise_rng": p.rng.get_state(), "device_type": p.device.type, "metric_history": metric_history}
+            "noise_rng": p.rng.get_state(), "device_type": p.device.type, "metric_history": metric_history,
+            "augment": p.augment.state_dict() if isinstance(p.augment, AdaptiveAugment) else None}
 
 
 def restore(p: Parts, pos: Position, state: dict[str, Any], what: str, say: Callable, rng_seed: int = 0) -> None:
@@ -133,6 +135,8 @@ def restore(p: Parts, pos: Position, state: dict[str, Any], what: str, say: Call
     for sched, saved in zip(p.schedulers, state["schedulers"]):
         sched.load_state_dict(saved)
     p.amp.load_state_dict(state.get("loss_scalers"))
+    if isinstance(p.augment, AdaptiveAugment) and state.get("augment") is not None:
+        p.augment.load_state_dict(state["augment"])  # ADA's p and its running signs: resumed, not restarted
     pos.data_rng.set_state(state["data_rng"])
     if p.world > 1:  # the checkpoint holds rank 0's stream only: every rank starts a fresh one
         p.rng.manual_seed(rng_seed + state["step"])

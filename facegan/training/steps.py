@@ -24,7 +24,7 @@ from facegan.data.images import to_unit_range
 from facegan.models import build_models
 from facegan.training.amp import Amp
 from facegan.training.amp import resolve as resolve_precision
-from facegan.training.augment import Augment, make_augment
+from facegan.training.augment import AdaptiveAugment, Augment, make_augment
 from facegan.training.ema import EMA
 from facegan.training.losses import LOSSES, drift_penalty, gradient_penalty, r1_penalty
 from facegan.training.schedule import GrowthSchedule, Phase, real_at_phase
@@ -106,9 +106,9 @@ def setup(cfg: TrainConfig, channels: int, resolution: int, device: torch.device
             net.rng = rng
     schedule = (GrowthSchedule(cfg.grow_from, resolution, cfg.fade_kimg, cfg.stable_kimg, batch_table(cfg.batch_by_side))
                 if cfg.grow_from else None)
+    augment = make_augment(augment_policy(cfg.augment), rng, memory_format, cfg.ada_target, cfg.ada_kimg)
     return Parts(cfg, device, G, D, opt_g, opt_d, Amp(precision, device, [opt_g, opt_d]), schedulers, ema, rng,
-                 make_augment(augment_policy(cfg.augment), rng, memory_format), memory_format,
-                 cudagraph_step_marker(cfg, device), world, schedule)
+                 augment, memory_format, cudagraph_step_marker(cfg, device), world, schedule)
 
 
 def adam(module: nn.Module, lr: float, cfg: TrainConfig, device: torch.device) -> torch.optim.Adam:
@@ -190,6 +190,8 @@ def d_step(p: Parts, real: torch.Tensor, z: torch.Tensor, r1: bool = False) -> t
         real_logits = p.critic(real)  # (B, 1, 1, 1)
         fake_logits = p.critic(fake.detach())  # detach: this step must not update G
         loss = d_loss_fn(real_logits, fake_logits)  # computed in fp32 (see losses.py)
+    if isinstance(p.augment, AdaptiveAugment):
+        p.augment.observe(real_logits)  # ADA's overfitting signal: how sure D is of the reals
     if p.cfg.gp_weight > 0:
         with p.amp.autocast(double_backward=True):
             loss = loss + p.cfg.gp_weight * gradient_penalty(p.critic, real, fake, p.rng)
@@ -201,8 +203,11 @@ def d_step(p: Parts, real: torch.Tensor, z: torch.Tensor, r1: bool = False) -> t
     p.opt_d.zero_grad(set_to_none=True)
     p.amp.backward(loss, p.opt_d)
     p.amp.step(p.opt_d)
-    return fake, {"d_loss": loss.detach(), "d_real": torch.sigmoid(real_logits.detach().float()).mean(),
-                  "d_fake": torch.sigmoid(fake_logits.detach().float()).mean()}
+    stats = {"d_loss": loss.detach(), "d_real": torch.sigmoid(real_logits.detach().float()).mean(),
+             "d_fake": torch.sigmoid(fake_logits.detach().float()).mean()}
+    if isinstance(p.augment, AdaptiveAugment):  # the log follows the controller
+        stats["augment_p"] = p.augment.p
+    return fake, stats
 
 
 def g_step(p: Parts, fake: torch.Tensor) -> dict[str, torch.Tensor]:
