@@ -328,7 +328,8 @@ def batch_table(text: str) -> dict[int, int]:
     for item in filter(None, (t.strip() for t in text.split(","))):
         side, _, batch = item.partition(":")
         if not (side.strip().isdigit() and batch.strip().isdigit()) or int(side) in table:
-            raise FaceganError(f"batch_by_side must be distinct side:batch pairs, e.g. '4:128,8:128,32:64' (got {text!r})")
+            raise FaceganError(f"batch_by_side must be distinct side:batch pairs, e.g. '4:128,8:128,32:64' "
+                               f"(got {text!r})")
         side, batch = int(side), int(batch)
         if side < 4 or side & (side - 1) or batch < 1:
             raise FaceganError(f"batch_by_side: each side is a power of two from 4 and each batch 1 or more "

@@ -76,8 +76,9 @@ def run_epoch(p: Parts, pos: Position, images: torch.Tensor, meter: Meter, recor
     permutation."""
     cfg = p.cfg
     # the bar counts images: a growing run's batches may change size with the side
-    bar = tqdm(total=steps_per_epoch(p, len(images)) * cfg.batch_size, initial=pos.image_in_epoch, desc=f"epoch {pos.epoch + 1}/{cfg.epochs}",
-               unit="img", unit_scale=True, disable=not progress, dynamic_ncols=True, leave=True, mininterval=1.0)
+    bar = tqdm(total=steps_per_epoch(p, len(images)) * cfg.batch_size, initial=pos.image_in_epoch,
+               desc=f"epoch {pos.epoch + 1}/{cfg.epochs}", unit="img", unit_scale=True, disable=not progress,
+               dynamic_ncols=True, leave=True, mininterval=1.0)
     record, interval_start, interval_from = {}, time.perf_counter(), pos.image_in_epoch
     for stats in training_steps(p, pos, images, rank):
         meter.add(pos.step, stats)
@@ -218,11 +219,11 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
     if resumed is not None:
         reload_history(records, pos.step)
         records.metric_history = resumed["metric_history"]
+    adaptive = (f" (adaptive: ADA target {cfg.ada_target:g}, {cfg.ada_kimg:g}k images from p 0 to 1)"
+                if cfg.ada_target else "")
     say(f"models: G {count_parameters(p.G):,} parameters, D {count_parameters(p.D):,}"
         f"{f', EMA half-life {cfg.ema_kimg:g}k images' if p.ema else ''}"
-        f"{f', DiffAugment {cfg.augment}' if cfg.augment else ''}"
-        f"{f' (adaptive: ADA target {cfg.ada_target:g}, {cfg.ada_kimg:g}k images from p 0 to 1)' if cfg.ada_target else ''}"
-        f"; run dir: {run_dir}")
+        f"{f', DiffAugment {cfg.augment}{adaptive}' if cfg.augment else ''}; run dir: {run_dir}")
     images = faces.images.to(device)  # (N, C, R, R) uint8, resident on the device
     p.G_train, p.D_train = distributed.wrap(p.G, device), distributed.wrap(p.D, device)  # DDP under torchrun
     fixed_z = sample_latents(cfg.grid_size, cfg.latent_dim, GRID_SEED)

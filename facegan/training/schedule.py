@@ -5,8 +5,9 @@ begins with a fade-in phase of ``fade_kimg`` thousand images, during which its n
 (alpha 0 -> 1), then a stabilise phase of ``stable_kimg``; the first resolution only stabilises, the last
 stays stable to the end. Lengths are in images, not steps, so the schedule does not depend on the batch
 size, which may itself change with the side (``batch_by_side``: the paper trains 4-16 px at 128 images
-per step, 32 px at 64, 64 px at 32, as its 1-GPU config.py sets); the phase is a pure function of the images trained on so far, so a resumed run (which restores
-``images_seen``) is in the same phase at the same image, mid-fade included.
+per step, 32 px at 64, 64 px at 32, as its 1-GPU config.py sets); the phase is a pure function of the
+images trained on so far, so a resumed run (which restores ``images_seen``) is in the same phase at the
+same image, mid-fade included.
 
 The data stay one uint8 cache at full resolution: each batch is box-downsampled to the phase's side,
 and during a fade the real images are faded the same way as G's output: blended with their own

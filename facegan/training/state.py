@@ -146,7 +146,8 @@ def restore(p: Parts, pos: Position, state: dict[str, Any], what: str, say: Call
         say(f"note: resuming on {p.device.type} after {state['device_type']}: the random stream restarts")
     pos.epoch, pos.batch_in_epoch, pos.step = state["epoch"], state["batch_in_epoch"], state["step"]
     pos.images_seen, pos.perm = state["images_seen"], state["perm"]
-    # checkpoints from before batches could vary by side: every step took cfg.batch_size images per process
-    before = max(0, pos.images_seen - p.cfg.batch_size * p.world)
+    # Checkpoints from before batches could vary by side: every step took cfg.batch_size images per process,
+    # and the last one trained at the phase its first image was in (side 0: no step yet, or no growing).
     pos.image_in_epoch = state.get("image_in_epoch", pos.batch_in_epoch * p.cfg.batch_size)
-    pos.side = state.get("side", (p.schedule.phase_at(before).resolution if p.schedule else 0) if pos.step else 0)
+    last_step_start = pos.images_seen - p.cfg.batch_size * p.world
+    pos.side = state.get("side", p.schedule.phase_at(last_step_start).resolution if p.schedule and pos.step else 0)

@@ -104,8 +104,8 @@ def setup(cfg: TrainConfig, channels: int, resolution: int, device: torch.device
     for net in (G, D):  # style G's per-pixel noise and mixing, mlp D's dropout: drawn from the run's stream
         if hasattr(net, "rng"):
             net.rng = rng
-    schedule = (GrowthSchedule(cfg.grow_from, resolution, cfg.fade_kimg, cfg.stable_kimg, batch_table(cfg.batch_by_side))
-                if cfg.grow_from else None)
+    schedule = (GrowthSchedule(cfg.grow_from, resolution, cfg.fade_kimg, cfg.stable_kimg,
+                               batch_table(cfg.batch_by_side)) if cfg.grow_from else None)
     augment = make_augment(augment_policy(cfg.augment), rng, memory_format, cfg.ada_target, cfg.ada_kimg)
     return Parts(cfg, device, G, D, opt_g, opt_d, Amp(precision, device, [opt_g, opt_d]), schedulers, ema, rng,
                  augment, memory_format, cudagraph_step_marker(cfg, device), world, schedule)
@@ -279,8 +279,7 @@ def training_steps(p: Parts, pos: Position, images: torch.Tensor, rank: int = 0)
         pos.perm = torch.randperm(len(images), generator=pos.data_rng)
     order = pos.perm[rank::p.world].to(p.device)  # this rank's shard of the epoch
     while not epoch_finished(p, pos, len(images)):
-        start = pos.image_in_epoch
-        index = order[start:start + next_batch_size(p, pos)]  # (B,)
+        index = order[pos.image_in_epoch:pos.image_in_epoch + next_batch_size(p, pos)]  # (B,)
         real = real_batch(images, index, cfg.flip, p.rng, p.memory_format)  # (B, C, R, R)
         if p.schedule:
             real = real_at_phase(real, enter_phase(p, pos))  # (B, C, r, r), faded like G's output
