@@ -62,7 +62,7 @@ def pick_model() -> webapp.LoadedModel | None:
     st.sidebar.caption("Faces from a GAN trained on CPU. Make them, blend them, edit them, or find yours.")
     choices = webapp.list_models()
     if not choices:
-        st.sidebar.error("No generator found: restore models/celeba64.safetensors (git checkout models/) or "
+        st.sidebar.error(f"No generator found: restore models/{webapp.DEFAULT_MODEL} (git checkout models/) or "
                          "train one with `facegan train` (it appears as runs/NNN-name).")
         return None
     labels = [choice.label for choice in choices]

@@ -1,6 +1,6 @@
 """The README's editing figures from one generator and its directions (default: the shipped ones).
 
-    python bench/editing_figures.py [--generator models/celeba64.safetensors] [--out assets]
+    python bench/editing_figures.py [--generator models/stylegan64.safetensors] [--out assets]
 
 Writes into --out:
 - edit_strips.png: age, gender, smile and glasses from -3 to +3 std (columns) for seeds 1-4 (rows);
@@ -16,7 +16,7 @@ import lib  # noqa: F401  (first: this checkout's facegan)
 import torch
 
 from facegan.editing.directions import directions_path, load_directions, strip_codes
-from facegan.fileio import atomic_path, export_path
+from facegan.fileio import DEFAULT_GENERATOR, atomic_path, export_path, shipped_model
 from facegan.interop.export import load_generator
 from facegan.latent import codes_for_seeds, interpolate, interpolate_w, latent_space, render
 from facegan.viz import labelled_grid, save_gif
@@ -37,7 +37,7 @@ def save(figure, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--generator", default="models/celeba64.safetensors")
+    parser.add_argument("--generator", default=str(shipped_model(DEFAULT_GENERATOR)))
     parser.add_argument("--directions", help="default: beside the generator")
     parser.add_argument("--seeds", default="1,2,3,4")
     parser.add_argument("--out", type=Path, default=Path("assets"))

@@ -1,11 +1,11 @@
 """Reconstruction quality of `facegan project` on held-out real faces: PSNR and SSIM (mean per face) of
 the projected faces against the photos, per latent space, with and without the perceptual loss.
 
-    python bench/projection_quality.py --generator models/celeba64.safetensors --faces /tmp/facegan-real/holdout \
-        --n 64 --json bench/results/projection_quality_cpu2b.jsonl
+    python bench/projection_quality.py --faces /tmp/facegan-real/holdout \
+        --n 32 --json bench/results/projection_quality_cpu2a.jsonl
     python bench/projection_quality.py --faces /tmp/facegan-real/holdout --n 8 --figure assets/projection.png
 
-The figure's rows: the photos, then (DCGAN) pixels + perceptual loss, then pixels only.
+The figure's rows: the photos, then per space (z for a DCGAN; w, w+ for a StyleGAN2) pixels + perceptual loss, then pixels only.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import torch
 from facegan.data.images import decode_images, list_images, to_unit_range
 from facegan.editing.attributes import load_classifier
 from facegan.editing.projection import project, reconstruction_quality
-from facegan.fileio import export_path, shipped_model
+from facegan.fileio import DEFAULT_GENERATOR, export_path, shipped_model
 from facegan.interop.export import load_generator
 from facegan.latent import latent_space
 from facegan.viz import save_grid
@@ -27,7 +27,7 @@ from facegan.viz import save_grid
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--generator", default="models/celeba64.safetensors")
+    parser.add_argument("--generator", default=str(shipped_model(DEFAULT_GENERATOR)))
     parser.add_argument("--faces", required=True, help="a folder of real faces the generator never saw")
     parser.add_argument("--n", type=int, default=64)
     parser.add_argument("--steps", type=int, default=300)

@@ -97,7 +97,7 @@ def run_config(name: str, overrides: dict, train_images: torch.Tensor, holdout: 
     return points
 
 
-def plot(points: list[dict], path: Path, floor: float | None) -> None:
+def plot(points: list[dict], path: Path, floor: float | None, log_x: bool = False) -> None:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(6.4, 4))
@@ -116,6 +116,11 @@ def plot(points: list[dict], path: Path, floor: float | None) -> None:
     ax.yaxis.set_major_formatter(ScalarFormatter())
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks([10, 15, 20, 30, 40, 60, 80, 100])
+    if log_x:  # runs of minutes and of hours on one axis
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xticks([t for t in (2.5, 5, 10, 20, 30, 45, 60, 90, 150) if t <= max(p["minutes"] for p in points)])
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -144,13 +149,14 @@ def main() -> None:
     parser.add_argument("--grids", help="folder for each config's 8x8 grid at every mark")
     parser.add_argument("--json", help="append the points here (JSON lines, with lib.record's provenance)")
     parser.add_argument("--export", help="folder for each config's generator at the last mark (NAME.safetensors)")
+    parser.add_argument("--log-x", action="store_true", help="log-scaled minutes (for runs of minutes and hours)")
     parser.add_argument("--floor", type=float, help="real-vs-real SWD to draw as a line")
     args = parser.parse_args()
     if args.plot_only:
         points = [json.loads(line) for path in args.plot_only for line in Path(path).read_text().splitlines()]
         if args.only:
             points = [p for name in args.only.split(",") for p in points if p["config"] == name]
-        plot(points, Path(args.out), args.floor)
+        plot(points, Path(args.out), args.floor, args.log_x)
         return
     if not args.config:
         parser.error("at least one --config is needed (or --plot-only)")
@@ -172,7 +178,7 @@ def main() -> None:
     for name in dict.fromkeys(p["config"] for p in points):
         print(f"| {name} | " + " | ".join(f"{p['swd_avg']:.1f}" for p in points if p["config"] == name) + " |")
     if args.out:
-        plot(points, Path(args.out), args.floor)
+        plot(points, Path(args.out), args.floor, args.log_x)
         print(f"plot: {args.out}")
 
 

@@ -198,6 +198,29 @@ PRESETS: dict[str, dict[str, Any]] = {
         "augment": "",
         "log_every": 20,
     },
+    # The shipped default generator's recipe (models/stylegan64.md; bench/ship_stylegan64.sh): stylegan-cpu
+    # for an hour or more of a CPU, with torch.compile (G only, because of R1) and adaptive augmentation
+    # (the StyleGAN2-ADA controller, target 0.6). `--preset auto` picks it on a CPU when
+    # --minutes is at least AUTO_LONG_CPU_MINUTES: from there it beats the DCGAN's best (bench/RESULTS.md).
+    "stylegan-cpu-long": {
+        "name": "stylegan-cpu-long",
+        "arch": "stylegan2",
+        "channel_base": 1024,
+        "channel_max": 128,
+        "batch_size": 32,
+        "epochs": 1000,
+        "minutes": 90.0,
+        "lr_g": 0.0025,
+        "lr_d": 0.0025,
+        "beta1": 0.0,
+        "beta2": 0.99,
+        "r1_gamma": 0.0256,
+        "ema_kimg": 10.0,
+        "augment": "color,translation,cutout",
+        "ada_target": 0.6,
+        "compile": True,
+        "log_every": 20,
+    },
     # ProGAN on a GPU: the paper's recipe (tkarras/progressive_growing_of_gans config.py, preset-v2-1gpu) at
     # 64 px: growing from 4 px, 600k images per fade-in and per stabilise phase, the paper's networks
     # (fmap_base 8192, at most 512 maps) and its minibatch table: 128 at 4-16 px, 64 at 32, 32 at 64. Not
@@ -388,10 +411,16 @@ def metric_names(cfg: TrainConfig) -> tuple[str, ...]:
     return parse_metric_names(cfg.metrics)
 
 
-def resolve_preset(preset: str, device_type: str) -> str:
-    """'auto' means the paper model on an accelerator and the quick one on a CPU."""
+AUTO_LONG_CPU_MINUTES = 60.0  # a CPU run this long or longer: stylegan-cpu-long overtakes quick (RESULTS.md)
+
+
+def resolve_preset(preset: str, device_type: str, minutes: float | None = None) -> str:
+    """'auto' means the paper model on an accelerator; on a CPU the quick DCGAN (its 5 minutes, or any
+    --minutes below AUTO_LONG_CPU_MINUTES) and the shipped StyleGAN2 recipe for longer time limits."""
     if preset == "auto":
-        return "paper" if device_type in ("cuda", "mps") else "quick"
+        if device_type in ("cuda", "mps"):
+            return "paper"
+        return "stylegan-cpu-long" if minutes is not None and minutes >= AUTO_LONG_CPU_MINUTES else "quick"
     if preset not in PRESETS:
         raise FaceganError(f"unknown preset {preset!r}; choose one of {', '.join(PRESET_CHOICES)}")
     return preset
@@ -401,7 +430,7 @@ def build_config(preset: str = "paper", overrides: dict[str, Any] | None = None,
                  device_type: str = "cpu") -> TrainConfig:
     """Defaults <- preset <- explicit overrides, validated once at the end. Both are flat: each key is a
     TrainConfig field or a setting of the chosen architecture (e.g. ``{"width": 0.5}`` for dcgan)."""
-    name = resolve_preset(preset, device_type)
+    name = resolve_preset(preset, device_type, (overrides or {}).get("minutes"))
     return config_from_flat({**PRESETS[name], **(overrides or {}), "preset": name}, from_preset=PRESETS[name])
 
 

@@ -93,6 +93,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
 
 
 SHIPPED_MODELS = "models"  # the repository's folder of shipped model files (classifier, default generator)
+DEFAULT_GENERATOR = "stylegan64.safetensors"  # in models/: the app's first model, the CLI's default --generator
 
 
 def shipped_model(name: str) -> Path:

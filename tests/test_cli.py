@@ -68,6 +68,24 @@ def test_sample_separate_and_interpolate(tmp_path, tiny_config):
     assert (tmp_path / "again.png").read_bytes() == out.read_bytes()  # a run directory means its export
 
 
+def test_face_commands_default_to_the_shipped_generator_and_the_others_need_one(tmp_path, capsys):
+    from facegan.fileio import DEFAULT_GENERATOR, shipped_model
+    from facegan.latent import sample
+    from facegan.interop.export import load_generator
+    from facegan.viz import save_grid
+
+    out = tmp_path / "faces.png"
+    assert main(["sample", "--n", "2", "--seed", "5", "--device", "cpu", "--out", str(out)]) == 0
+    expected = tmp_path / "expected.png"
+    save_grid(sample(load_generator(shipped_model(DEFAULT_GENERATOR)), 2, seed=5), expected)
+    assert out.read_bytes() == expected.read_bytes()  # the shipped default's faces, not some other model's
+    assert "stylegan64" in build_parser().parse_args(["edit", "--seed", "1", "--strip", "smile"]).generator
+    for command in (["directions"], ["eval"]):  # these write beside or judge a generator: no default
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(command)
+        assert "--generator" in capsys.readouterr().err
+
+
 def test_resume_from_the_cli(tmp_path, tiny_config, capsys):
     from facegan.training.loop import train
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from facegan.config import PRESETS, TrainConfig, build_config, resolve_preset
+from facegan.config import AUTO_LONG_CPU_MINUTES, PRESETS, TrainConfig, build_config, resolve_preset
 from facegan.data import DEFAULT_CELEBA_DIR
 from facegan.errors import FaceganError
 
@@ -19,6 +19,12 @@ def test_auto_preset_follows_the_device():
     assert resolve_preset("auto", "cuda") == "paper"
     assert resolve_preset("auto", "mps") == "paper"
     assert resolve_preset("auto", "cpu") == "quick"
+    assert resolve_preset("auto", "cpu", AUTO_LONG_CPU_MINUTES - 1) == "quick"
+    assert resolve_preset("auto", "cpu", AUTO_LONG_CPU_MINUTES) == "stylegan-cpu-long"  # the shipped recipe
+    assert resolve_preset("auto", "cuda", 600) == "paper"
+    long_run = build_config("auto", {"minutes": 120}, device_type="cpu")
+    assert long_run.preset == "stylegan-cpu-long" and long_run.minutes == 120 and long_run.ada_target == 0.6
+    assert build_config("auto", {"minutes": 30}, device_type="cpu").preset == "quick"
     cpu = build_config("auto", device_type="cpu")
     assert cpu.data == DEFAULT_CELEBA_DIR  # CelebA when present, else the synthetic faces with a note
     assert cpu.minutes > 0 and cpu.model.upsample == "resize" and cpu.ema_kimg > 0  # measured on a CPU (RESULTS.md)

@@ -48,6 +48,7 @@ def test_run_all_executes_and_shows_a_grid_per_epoch(tmp_path, monkeypatch):
 def test_editing_notebook_runs_all_with_the_shipped_models(monkeypatch):
     nb = run_all(EDITING_NOTEBOOK, monkeypatch, {"FACEGAN_FIT_SAMPLES": 400, "FACEGAN_PROJECT_STEPS": 5})
     shown = text(nb)
-    assert "edits happen in its z space" in shown and "cosine between this smile direction" in shown
-    assert "PSNR" in shown
-    assert len(images(outputs(nb))) >= 1 + 4 + 2 + 1 + 1 + 2  # faces, 4 strips, conditional grid + plot, interpolation, projection, 2 edits
+    assert "edits happen in its w space" in shown and "cosine between this smile direction" in shown
+    assert "truncation psi" in shown and "w+ space: PSNR" in shown  # the shipped default is a style generator
+    # faces, 4 strips, conditional grid + plot, interpolation, truncation + mixing, projection, 2 edits
+    assert len(images(outputs(nb))) >= 1 + 4 + 2 + 1 + 2 + 1 + 2

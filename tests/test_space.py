@@ -26,7 +26,8 @@ def test_the_assembled_space_is_complete(built):
     assert space.check(built) == []
     front = space.front_matter(built / "README.md")
     assert front["sdk"] == "docker" and front["app_port"] == "8501" and front["title"] and front["license"]
-    for name in ("app.py", ".streamlit/config.toml", "models/celeba64.safetensors",
+    for name in ("app.py", ".streamlit/config.toml", "models/stylegan64.safetensors",
+                 "models/stylegan64.directions.safetensors", "models/stylegan64.md", "models/celeba64.safetensors",
                  "models/celeba64.directions.safetensors", "models/attributes.safetensors", "models/attributes.md",
                  "facegan/app/logic.py", "facegan/models/dcgan/networks.py", "Dockerfile", "requirements.txt"):
         assert (built / name).is_file(), name
@@ -42,10 +43,10 @@ def test_the_assembled_space_is_complete(built):
 def test_an_incomplete_space_is_named_and_a_used_folder_refused(built, tmp_path, capsys):
     broken = tmp_path / "broken"
     assert space.main(["build", str(broken)]) == 0
-    (broken / "models" / "celeba64.safetensors").unlink()
+    (broken / "models" / "stylegan64.safetensors").unlink()
     (broken / "README.md").write_text("---\ntitle: x\nsdk: streamlit\n---\n")
     problems = space.check(broken)
-    assert "missing models/celeba64.safetensors" in problems
+    assert "missing models/stylegan64.safetensors" in problems
     assert "README.md front matter needs sdk: docker (has 'streamlit')" in problems
     assert space.main(["check", str(broken)]) == 1
     assert space.main(["build", str(broken)]) == 2

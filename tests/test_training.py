@@ -188,6 +188,19 @@ def test_compile_with_the_gradient_penalty_compiles_g_only_and_trains(tiny_confi
     assert all(torch.isfinite(torch.tensor(r["d_loss"])) for r in ckpt.read_history(run))
 
 
+def test_compile_with_r1_compiles_the_style_generator_only_and_every_layer(tiny_config, capsys):
+    """StyleGAN2's lazy R1 is a double backward through D too (compiling D crashed the run); and each
+    synthesis layer of another width recompiles the same forward, past dynamo's default limit of 8."""
+    import torch._dynamo as dynamo
+
+    run = train(tiny_config(arch="stylegan2", resolution=16, latent_dim=8, w_dim=8, channel_base=64, channel_max=8,
+                            r1_gamma=1.0, r1_every=2, compile=True), progress=False)
+    assert "torch.compile runs on G only" in capsys.readouterr().out
+    assert dynamo.config.recompile_limit >= 64
+    records = ckpt.read_history(run)
+    assert records[-1]["step"] == 4 and all(torch.isfinite(torch.tensor(r["d_loss"])) for r in records)
+
+
 def test_real_batch_scales_to_unit_range_and_flip_mirrors_about_half_the_images():
     images = torch.arange(4 * 3 * 2 * 2, dtype=torch.uint8).reshape(4, 3, 2, 2) * 5
     index = torch.arange(4).repeat(16)  # 64 draws of 4 images

@@ -65,7 +65,7 @@ def test_listing_finds_shipped_runs_and_extra_folders_by_metadata(tmp_path, monk
 
     choices = webapp.list_models(tmp_path)
     labels = [c.label for c in choices]
-    assert labels[0] == "celeba64 (shipped)" and choices[0].path.name == webapp.DEFAULT_MODEL
+    assert labels[0] == "stylegan64 (shipped)" and choices[0].path.name == webapp.DEFAULT_MODEL
     assert "runs/001-a" in labels and "runs/002-broken (unreadable)" in labels
     assert {"hd/ffhq.safetensors", "hd/002-x/generator.safetensors"} <= set(labels)
     assert not any("directions" in label or "loose" in label or "attributes" in label or "003" in label
@@ -213,6 +213,10 @@ def test_style_generators_take_truncation_and_blend_in_w(tmp_path):
     ws = webapp.seed_codes(style, [0, 1], 0.5)
     halfway = webapp.blend_codes(style, 0, 1, torch.tensor([0.5]), 0.5)
     assert torch.allclose(halfway[0], (ws[0] + ws[1]) / 2, atol=1e-5)  # a straight line in W
+    target = webapp.make_grid(style, 3, 1).faces[:1]
+    projection = webapp.project_photo(style, target, classifier=None, steps=3)
+    assert projection.code.shape == (1, G.num_ws, 12)  # a photo is searched in W+: one w per layer
+    assert projection.reconstruction.shape == target.shape
 
 
 # ----------------------------------------------------------------------------- your photo

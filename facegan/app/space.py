@@ -20,8 +20,9 @@ from facegan.errors import FaceganError
 REPO = Path(__file__).resolve().parents[2]  # facegan/app/space.py -> the checkout
 TEMPLATE = ("Dockerfile", "README.md", "requirements.txt", ".gitattributes")  # from space/
 APP = ("app.py", ".streamlit/config.toml")
-MODELS = ("celeba64.safetensors", "celeba64.directions.safetensors", "attributes.safetensors")
-OPTIONAL_MODELS = ("celeba64.md", "attributes.md")  # cards: copied when present
+MODELS = ("stylegan64.safetensors", "stylegan64.directions.safetensors",  # the default (fileio.DEFAULT_GENERATOR)
+          "celeba64.safetensors", "celeba64.directions.safetensors", "attributes.safetensors")
+OPTIONAL_MODELS = ("stylegan64.md", "celeba64.md", "attributes.md")  # cards: copied when present
 HF_FILE_LIMIT = 10 * 2**20  # Spaces want Git LFS for larger files
 
 

@@ -10,7 +10,7 @@ from typing import Callable
 
 from facegan.config import DEVICE_HELP, DEVICE_PATTERN
 from facegan.errors import FaceganError
-from facegan.fileio import GENERATOR_FILE, append_jsonl, export_path
+from facegan.fileio import DEFAULT_GENERATOR, GENERATOR_FILE, SHIPPED_MODELS, append_jsonl, export_path, shipped_model
 
 
 class Parser(argparse.ArgumentParser):
@@ -25,6 +25,7 @@ class Parents:
     """Parent parsers for the options several commands share (each declared once)."""
     device: argparse.ArgumentParser  # --device
     generator: argparse.ArgumentParser  # --generator (and --device)
+    shows_faces: argparse.ArgumentParser  # --generator defaulting to the shipped one (and --device)
     truncation: argparse.ArgumentParser  # --truncation
 
 
@@ -47,11 +48,17 @@ def make_parents() -> Parents:
     uses_generator = argparse.ArgumentParser(add_help=False, parents=[uses_device])
     uses_generator.add_argument("--generator", required=True, metavar="PATH",
                                 help=f"a run directory (its {GENERATOR_FILE} is used) or a {GENERATOR_FILE} file")
+    # sample / interpolate / mix / edit / project only read a generator, so the shipped one is a safe
+    # default; directions and eval write or judge one, and must be told which
+    shows_faces = argparse.ArgumentParser(add_help=False, parents=[uses_device])
+    shows_faces.add_argument("--generator", default=str(shipped_model(DEFAULT_GENERATOR)), metavar="PATH",
+                             help=f"a run directory (its {GENERATOR_FILE} is used) or a {GENERATOR_FILE} file "
+                                  f"(default: the shipped {SHIPPED_MODELS}/{DEFAULT_GENERATOR})")
     truncates = argparse.ArgumentParser(add_help=False)
     truncates.add_argument("--truncation", type=float, default=1.0, metavar="PSI",
                            help="style generators: pull each face towards the average face, 0 = the average, "
                                 "1 = none (default 1; 0.7 is a common choice)")
-    return Parents(uses_device, uses_generator, truncates)
+    return Parents(uses_device, uses_generator, shows_faces, truncates)
 
 
 def check_shared(args: argparse.Namespace) -> None:

@@ -141,7 +141,7 @@ def run_directions(args: argparse.Namespace) -> None:
 
 
 def add_edit_parser(sub: argparse._SubParsersAction, parents: Parents) -> argparse.ArgumentParser:
-    edit = sub.add_parser("edit", parents=[parents.generator, parents.truncation],
+    edit = sub.add_parser("edit", parents=[parents.shows_faces, parents.truncation],
                           help="edit faces along attribute directions: --edit age=+2,smile=-1 or --strip age",
                           description="Strengths are in standard deviations of the generated faces along the "
                                       "direction (+-3 spans nearly all). Names: " + friendly_help() +
@@ -211,7 +211,7 @@ def run_edit(args: argparse.Namespace) -> None:
 
 
 def add_project_parser(sub: argparse._SubParsersAction, parents: Parents) -> argparse.ArgumentParser:
-    project = sub.add_parser("project", parents=[parents.generator],
+    project = sub.add_parser("project", parents=[parents.shows_faces],
                              help="find your own photo in a generator's latent space, to edit it",
                              description="Centre-crops the photo to a square, resizes it to the generator's size "
                                          "and optimises a latent whose face matches it (pixel + perceptual loss). "

@@ -8,7 +8,7 @@ from facegan.errors import FaceganError, require_int_at_least
 
 
 def add_sample_parser(sub: argparse._SubParsersAction, parents: Parents) -> argparse.ArgumentParser:
-    sample = sub.add_parser("sample", parents=[parents.generator, parents.truncation],
+    sample = sub.add_parser("sample", parents=[parents.shows_faces, parents.truncation],
                             help="draw faces from a trained generator")
     sample.add_argument("--n", type=int, default=64, help="how many faces (default 64)")
     sample.add_argument("--seed", type=int, default=0, help="the same seed gives the same faces (default 0)")
@@ -42,7 +42,7 @@ def run_sample(args: argparse.Namespace) -> None:
 
 
 def add_interpolate_parser(sub: argparse._SubParsersAction, parents: Parents) -> argparse.ArgumentParser:
-    interp = sub.add_parser("interpolate", parents=[parents.generator, parents.truncation],
+    interp = sub.add_parser("interpolate", parents=[parents.shows_faces, parents.truncation],
                             help="a strip of faces along a latent path between two seeds")
     interp.add_argument("--seed-a", type=int, default=0, help="seed of the first face (default 0)")
     interp.add_argument("--seed-b", type=int, default=1, help="seed of the last face (default 1)")
@@ -82,7 +82,7 @@ def run_interpolate(args: argparse.Namespace) -> None:
 
 
 def add_mix_parser(sub: argparse._SubParsersAction, parents: Parents) -> argparse.ArgumentParser:
-    mix = sub.add_parser("mix", parents=[parents.generator, parents.truncation],
+    mix = sub.add_parser("mix", parents=[parents.shows_faces, parents.truncation],
                          help="the style-mixing figure of a style generator (stylegan2)",
                          description="Top row: the column seeds' faces (A). Each further row: a row seed's face "
                                      "(B), then every A with B's styles at one group of layers: coarse (4-8 px: "

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from facegan.cli.common import Command, Parents
-from facegan.config import PRESET_CHOICES, build_config, fields
+from facegan.config import AUTO_LONG_CPU_MINUTES, PRESET_CHOICES, build_config, fields
 from facegan.errors import FaceganError
 from facegan.models import ARCHITECTURES, config_class
 from facegan.options import TYPES, options
@@ -18,8 +18,9 @@ def add_train_parser(sub: argparse._SubParsersAction, parents: Parents) -> argpa
                            description="Train a GAN. Without flags: the CelebA subset if present "
                                        "(else built-in synthetic faces), preset auto.")
     train.add_argument("--preset", choices=PRESET_CHOICES,
-                       help="auto = paper on cuda/mps, quick on cpu (default auto); stylegan, stylegan-cpu: "
-                            "StyleGAN2 for a GPU / a CPU; progan, progan-cpu: progressive growing for a GPU / a CPU; "
+                       help="auto = paper on cuda/mps; on a cpu quick, or stylegan-cpu-long with --minutes "
+                            f"{AUTO_LONG_CPU_MINUTES:g} or more (default auto); stylegan, stylegan-cpu: StyleGAN2 "
+                            "for a GPU / a CPU; stylegan-cpu-long: the shipped model's recipe; progan, progan-cpu: progressive growing for a GPU / a CPU; "
                             "digits: the vanilla MLP GAN on 28x28 digits")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint "
                                                            "(only --epochs and --device may change)")

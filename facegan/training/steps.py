@@ -92,9 +92,11 @@ def setup(cfg: TrainConfig, channels: int, resolution: int, device: torch.device
     D.to(device, memory_format=memory_format)
     ema = EMA(G, cfg.ema_kimg, cfg.ema_rampup) if cfg.ema_kimg > 0 else None  # before compile: a plain copy
     if cfg.compile:
-        if cfg.gp_weight > 0:  # compiled graphs cannot be differentiated twice, as the penalty needs
-            say("note: with --gp-weight, torch.compile runs on G only (D's gradient penalty needs a double backward)")
-        compile_modules(say, cfg.compile_mode, *((G,) if cfg.gp_weight > 0 else (G, D)))
+        double_backward = cfg.gp_weight > 0 or cfg.r1_gamma > 0  # compiled graphs cannot be differentiated twice
+        if double_backward:
+            say("note: with a gradient penalty (--gp-weight or --r1-gamma), torch.compile runs on G only "
+                "(the penalty differentiates D twice)")
+        compile_modules(say, cfg.compile_mode, *((G,) if double_backward else (G, D)))
     opt_g = adam(G, cfg.lr_g, cfg, device)
     opt_d = adam(D, cfg.lr_d, cfg, device)
     precision, _ = resolve_precision(cfg.precision, device)
@@ -133,6 +135,11 @@ def compile_modules(say: Callable, mode: str, *modules: nn.Module) -> None:
     if not hasattr(torch.nn.Module, "compile"):
         say(f"note: this torch ({torch.__version__}) has no Module.compile; training eagerly")
         return
+    import torch._dynamo as dynamo
+
+    # Each layer instance (another width, so other parameter shapes) is one more compilation of the
+    # same forward: the default limit of 8 left the style generator's later layers eager.
+    dynamo.config.recompile_limit = max(dynamo.config.recompile_limit, 64)
     for module in modules:
         module.compile(mode=mode)
     say(f"torch.compile: on, mode {mode} (the first steps compile, which takes a while)")
