@@ -198,29 +198,6 @@ PRESETS: dict[str, dict[str, Any]] = {
         "augment": "",
         "log_every": 20,
     },
-    # The shipped default generator's recipe (models/stylegan64.md; bench/ship_stylegan64.sh): stylegan-cpu
-    # for an hour or more of a CPU, with torch.compile (G only, because of R1) and adaptive augmentation
-    # (the StyleGAN2-ADA controller, target 0.6). `--preset auto` picks it on a CPU when
-    # --minutes is at least AUTO_LONG_CPU_MINUTES: from there it beats the DCGAN's best (bench/RESULTS.md).
-    "stylegan-cpu-long": {
-        "name": "stylegan-cpu-long",
-        "arch": "stylegan2",
-        "channel_base": 1024,
-        "channel_max": 128,
-        "batch_size": 32,
-        "epochs": 1000,
-        "minutes": 90.0,
-        "lr_g": 0.0025,
-        "lr_d": 0.0025,
-        "beta1": 0.0,
-        "beta2": 0.99,
-        "r1_gamma": 0.0256,
-        "ema_kimg": 10.0,
-        "augment": "color,translation,cutout",
-        "ada_target": 0.6,
-        "compile": True,
-        "log_every": 20,
-    },
     # ProGAN on a GPU: the paper's recipe (tkarras/progressive_growing_of_gans config.py, preset-v2-1gpu) at
     # 64 px: growing from 4 px, 600k images per fade-in and per stabilise phase, the paper's networks
     # (fmap_base 8192, at most 512 maps) and its minibatch table: 128 at 4-16 px, 64 at 32, 32 at 64. Not
@@ -262,6 +239,12 @@ PRESETS: dict[str, dict[str, Any]] = {
         "log_every": 100,
     },
 }
+# The shipped default generator's recipe (models/stylegan64.md; bench/ship_stylegan64.sh): stylegan-cpu for
+# an hour or more of a CPU, with torch.compile (G only, because of R1) and adaptive augmentation (the
+# StyleGAN2-ADA controller, target 0.6). `--preset auto` picks it on a CPU when --minutes is at least
+# AUTO_LONG_CPU_MINUTES: from there it is at or below the DCGAN's best (bench/RESULTS.md).
+PRESETS["stylegan-cpu-long"] = {**PRESETS["stylegan-cpu"], "name": "stylegan-cpu-long", "epochs": 1000, "minutes": 90.0,
+                                "augment": "color,translation,cutout", "ada_target": 0.6, "compile": True}
 PRESET_CHOICES = ("auto", *PRESETS)
 
 
