@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The default generator shipped in models/ (the app's, the face-editing notebook's, the CLI's default
-# --generator): the stylegan-cpu preset with torch.compile and adaptive augmentation, trained 90 minutes
+# --generator): the stylegan-cpu-long preset (stylegan-cpu + torch.compile + adaptive augmentation), 90 minutes
 # on 2 CPU cores on the 43,715 training faces of bench/real_faces.sh (train45: faces64_train.tar less the
 # 1,000 held out, plus faces64_more.tar), scored against the 1,000 held-out faces at each mark (the clock
 # stops while it scores), exported as fp16 with its figures, and its edit directions fitted in W with the
@@ -13,7 +13,7 @@ source "$(dirname "$0")/lib.sh"  # this checkout's facegan (not an installed one
 work=${1:-/tmp/facegan-real}
 export_file=${2:-}
 [ -d "$work/train45" ] || { echo "run bench/real_faces.sh first (it extracts the 43,715 faces into $work/train45)"; exit 2; }
-config="stylegan-cpu-ada=preset=stylegan-cpu,compile=true,augment=color,translation,cutout,ada_target=0.6"
+config="stylegan-cpu-ada=preset=stylegan-cpu-long"  # the recipe lives in the preset (facegan/config.py)
 if [ -z "$export_file" ]; then
     python bench/time_to_quality.py --train "$work/train45" --holdout "$work/holdout" --minutes 90 \
         --marks 10,20,30,45,60,75,90 --config "$config" --grids "$work/ship-sg/grids" --export "$work/ship-sg/export" \
