@@ -76,6 +76,11 @@ def pick_model() -> webapp.LoadedModel | None:
     if model.is_style:
         st.sidebar.slider("Truncation ψ", 0.0, 1.0, 0.7, 0.05, key="truncation",
                           help="Pulls faces towards the average face: lower is cleaner and less varied.")
+    if model.turns:
+        st.sidebar.slider("Rotate (degrees)", -180, 180, 0, 5, key="rotate",
+                          help="StyleGAN3: turns the faces; the texture turns with them (alias-free).")
+        st.sidebar.slider("Move right", -0.5, 0.5, 0.0, 0.05, key="move_x", help="In half-widths of the image.")
+        st.sidebar.slider("Move down", -0.5, 0.5, 0.0, 0.05, key="move_y", help="In half-widths of the image.")
     with st.sidebar.expander("Model card", expanded=False):
         st.markdown("\n".join(f"- **{name}**: {value}" for name, value in model.facts))
         st.markdown(model.card)
@@ -86,6 +91,15 @@ def pick_model() -> webapp.LoadedModel | None:
 
 def truncation(model: webapp.LoadedModel) -> float:
     return float(st.session_state.get("truncation", 0.7)) if model.is_style else 1.0
+
+
+def pose(model: webapp.LoadedModel) -> dict:
+    """The Generate tab's rotate / translate (StyleGAN3 models only)."""
+    if not model.turns:
+        return {}
+    state = st.session_state
+    return {"rotate": float(state.get("rotate", 0)),
+            "translate": (float(state.get("move_x", 0.0)), float(state.get("move_y", 0.0)))}
 
 
 def new_faces() -> None:
@@ -99,7 +113,7 @@ def generate_tab(model: webapp.LoadedModel) -> None:
     n = count_col.slider("Faces", 1, webapp.MAX_FACES, key="count")
     button_col.button("New faces", on_click=new_faces, type="primary", width="stretch")
     with st.spinner("Drawing faces ..."):
-        grid = webapp.make_grid(model, int(seed), n, truncation(model))
+        grid = webapp.make_grid(model, int(seed), n, truncation(model), **pose(model))
     for row in range(0, n, webapp.GRID_COLUMNS):
         columns = st.columns(webapp.GRID_COLUMNS)
         for i in range(row, min(row + webapp.GRID_COLUMNS, n)):

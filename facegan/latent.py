@@ -7,9 +7,11 @@ architecture, with truncation and interpolation.
   MLP); w (N, w_dim) for style generators (StyleGAN2), or W+ (N, num_ws, w_dim) with one w per layer.
   ``codes_for_seeds`` / ``z_to_codes`` make them, ``render`` turns them into images.
 - ``sample`` and ``interpolate`` (slerp in z) / ``interpolate_w`` (lerp in W) are what the CLI, notebooks
-  and app call.
+  and app call; ``transformed`` turns and moves a StyleGAN3's faces while they are drawn.
 """
 from __future__ import annotations
+
+import contextlib
 
 import torch
 
@@ -63,6 +65,19 @@ def require_style_generator(generator: torch.nn.Module, what: str) -> None:
     if not hasattr(generator, "mapping"):
         raise FaceganError(f"{what} needs a style generator (stylegan2), which maps z to w; this "
                            f"{generator.arch()['arch']} generator has no w space")
+
+
+def transformed(generator: torch.nn.Module, rotate: float = 0.0, translate: tuple[float, float] = (0.0, 0.0)):
+    """A context in which ``generator`` draws its faces turned by ``rotate`` degrees and moved by ``translate``
+    (half-widths): StyleGAN3 only (its Fourier-feature input turns and moves, texture and all); a no-op
+    when both are zero, for any generator."""
+    if rotate == 0 and tuple(translate) == (0, 0):
+        return contextlib.nullcontext(generator)
+    if not hasattr(generator, "transformed"):
+        arch = generator.arch()["arch"] if hasattr(generator, "arch") else type(generator).__name__
+        raise FaceganError(f"rotate and translate move a StyleGAN3's Fourier-feature input; this generator is a "
+                           f"{arch}, which has none (leave them at 0, or import a StyleGAN3: facegan import stylegan3)")
+    return generator.transformed(rotate, tuple(translate))
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

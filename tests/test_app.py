@@ -166,3 +166,20 @@ def test_an_unexpected_failure_is_one_line_too(monkeypatch):
     monkeypatch.setattr(webapp, "make_grid", broken)
     assert one_error(start()) == ("Generate failed (RuntimeError: shape mismatch somewhere deep). "
                                   "Try another model or input.")
+
+
+def test_a_stylegan3_gets_rotate_and_move_sliders_that_turn_its_faces(tmp_path, monkeypatch):
+    fixture = Path(__file__).parent / "fixtures" / "stylegan3" / "stylegan3-r16-p4.pkl"  # NVIDIA-written
+    assert cli(["import", "stylegan3", str(fixture), "--out", str(tmp_path / "sg3" / "r16.safetensors")]) == 0
+    monkeypatch.setenv(webapp.MODELS_ENV, str(tmp_path / "sg3"))
+    at = start("Generate")
+    at.selectbox(key="model").set_value("sg3/r16.safetensors").run()
+    assert clean(at).slider(key="rotate").value == 0
+    before = [image.proto.SerializeToString() for image in at.get("image")]
+    at.slider(key="rotate").set_value(90).run()
+    turned = [image.proto.SerializeToString() for image in clean(at).get("image")]
+    assert len(turned) == 16 and turned != before
+    at.slider(key="move_x").set_value(0.2).run()
+    assert [image.proto.SerializeToString() for image in clean(at).get("image")] != turned
+    at = start("Generate")  # a StyleGAN2 has no such sliders
+    assert not [s for s in clean(at).slider if s.key in ("rotate", "move_x", "move_y")]

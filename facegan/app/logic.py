@@ -24,7 +24,7 @@ from facegan.editing.names import FRIENDLY_NAMES
 from facegan.errors import FaceganError
 from facegan.fileio import DEFAULT_GENERATOR, GENERATOR_FILE, shipped_model
 from facegan.interop.export import EXPORT_FORMAT, load_generator, read_export
-from facegan.latent import codes_for_seeds, latent_space, latents_for_seeds, render, slerp
+from facegan.latent import codes_for_seeds, latent_space, latents_for_seeds, render, slerp, transformed
 from facegan.viz import gif_bytes, grid_image
 
 MODELS_ENV = "FACEGAN_APP_MODELS"  # extra folders of generator exports, separated by os.pathsep
@@ -135,6 +135,11 @@ class LoadedModel:
     def is_style(self) -> bool:
         """Style generators (stylegan2) map z to w: truncation applies to them only."""
         return hasattr(self.generator, "mapping")
+
+    @property
+    def turns(self) -> bool:
+        """StyleGAN3 generators can draw their faces turned and moved (their input transform)."""
+        return hasattr(self.generator, "transformed")
 
     def edit_names(self) -> list[str]:
         """The friendly edit names (age, smile, ...) whose attribute has a direction for this model."""
@@ -312,12 +317,15 @@ class Grid:
     pngs: list[bytes]  # one PNG per face at full size, what its download button gives
 
 
-def make_grid(model: LoadedModel, first_seed: int, n: int, truncation: float = 1.0) -> Grid:
-    """Faces first_seed, first_seed + 1, ... (n of them, 1 to MAX_FACES), rendered and encoded for the page."""
+def make_grid(model: LoadedModel, first_seed: int, n: int, truncation: float = 1.0, rotate: float = 0.0,
+              translate: tuple[float, float] = (0.0, 0.0)) -> Grid:
+    """Faces first_seed, first_seed + 1, ... (n of them, 1 to MAX_FACES), rendered and encoded for the page;
+    ``rotate`` (degrees) and ``translate`` (half-widths) turn and move a StyleGAN3's faces."""
     if not 1 <= n <= MAX_FACES:
         raise FaceganError(f"the grid holds 1 to {MAX_FACES} faces (got {n})")
     seeds = [(first_seed + i) % (MAX_SEED + 1) for i in range(n)]
-    faces = render(model.generator, seed_codes(model, seeds, truncation))
+    with transformed(model.generator, rotate, translate):
+        faces = render(model.generator, seed_codes(model, seeds, truncation))
     full = pngs(faces)
     side = tile_side(model.resolution)
     return Grid(seeds, faces, full if side == model.resolution else pngs(faces, side), full)

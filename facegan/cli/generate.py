@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from facegan.cli.common import Command, Parents, seed_list
 from facegan.errors import FaceganError, require_int_at_least
@@ -16,6 +17,10 @@ def add_sample_parser(sub: argparse._SubParsersAction, parents: Parents) -> argp
     out.add_argument("--out", default="faces.png", help="grid PNG to write (default faces.png)")
     out.add_argument("--separate", metavar="DIR", help="write one PNG per face into DIR instead of a grid")
     sample.add_argument("--nrow", type=int, help="faces per grid row (default: square)")
+    sample.add_argument("--rotate", type=float, default=0.0, metavar="DEG",
+                        help="StyleGAN3 only: turn the faces by DEG degrees, counter-clockwise (default 0)")
+    sample.add_argument("--translate", default="0,0", metavar="X,Y",
+                        help="StyleGAN3 only: move the faces by X,Y half-widths of the image (default 0,0)")
     return sample
 
 
@@ -23,16 +28,32 @@ def check_sample(args: argparse.Namespace) -> None:
     require_int_at_least("--n", args.n)
     if args.nrow is not None:
         require_int_at_least("--nrow", args.nrow)
+    args.translate = parse_translate(args.translate)
+    if not math.isfinite(args.rotate):
+        raise FaceganError(f"--rotate must be a finite number of degrees (got {args.rotate})")
+
+
+def parse_translate(text: str) -> tuple[float, float]:
+    """'X,Y' -> (x, y): finite numbers, in half-widths of the image (StyleGAN3's input transform)."""
+    parts = text.split(",")
+    try:
+        x, y = (float(p) for p in parts) if len(parts) == 2 else (None, None)
+    except ValueError:
+        x = y = None
+    if x is None or not (math.isfinite(x) and math.isfinite(y)):
+        raise FaceganError(f"--translate takes X,Y: two numbers, in half-widths of the image (got {text!r}; e.g. 0.2,0)")
+    return x, y
 
 
 def run_sample(args: argparse.Namespace) -> None:
     from facegan.interop.export import load_generator
-    from facegan.latent import sample
+    from facegan.latent import sample, transformed
     from facegan.training.device import pick_device
     from facegan.viz import save_grid, save_images
 
     G = load_generator(args.generator, pick_device(args.device))
-    faces = sample(G, args.n, args.seed, args.truncation)
+    with transformed(G, args.rotate, args.translate):
+        faces = sample(G, args.n, args.seed, args.truncation)
     if args.separate:
         paths = save_images(faces, args.separate)
         print(f"wrote {len(paths)} faces to {args.separate}/")

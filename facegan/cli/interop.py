@@ -1,4 +1,4 @@
-"""facegan import | download: NVIDIA's pre-trained StyleGAN2 and rosinality checkpoints in, without
+"""facegan import | download: NVIDIA's pre-trained StyleGAN2/3 and rosinality checkpoints in, without
 running code from the file; data sets and weights fetched (the only network access facegan makes)."""
 from __future__ import annotations
 
@@ -12,15 +12,16 @@ from facegan.interop.pretrained import IMPORT_KINDS, PRETRAINED
 
 
 def add_import_parser(sub: argparse._SubParsersAction, parents: Parents) -> argparse.ArgumentParser:
-    importer = sub.add_parser("import", help="a pre-trained StyleGAN2 (NVIDIA's .pkl or a rosinality .pt) -> a "
+    importer = sub.add_parser("import", help="a pre-trained StyleGAN2/3 (NVIDIA's .pkl or a rosinality .pt) -> a "
                                              "facegan generator export, without running code from the file",
                               description="Reads the generator (G_ema of an official stylegan2-ada-pytorch / stylegan3 "
                                           "pickle, or g_ema of a rosinality stylegan2-pytorch checkpoint) without "
-                                          "running anything stored in the file, rebuilds it as facegan's StyleGAN2, "
+                                          "running anything stored in the file, rebuilds it as facegan's StyleGAN2 or StyleGAN3, "
                                           "checks one forward pass and writes a generator.safetensors that sample, "
                                           "interpolate and mix take.")
     importer.add_argument("kind", choices=IMPORT_KINDS,
-                          help="stylegan2: NVIDIA's network pickle (.pkl); rosinality: a stylegan2-pytorch checkpoint")
+                          help="stylegan2: NVIDIA's StyleGAN2 network pickle (.pkl, from stylegan2-ada-pytorch or stylegan3); "
+                               "stylegan3: NVIDIA's StyleGAN3-T/R pickle; rosinality: a stylegan2-pytorch checkpoint")
     importer.add_argument("file", help="the file to import")
     importer.add_argument("--out", help="export to write (default: FILE's name with .safetensors, here)")
     importer.add_argument("--fp32", action="store_true", help="store fp32 weights (default fp16: half the size)")
@@ -53,12 +54,12 @@ def add_download_parser(sub: argparse._SubParsersAction, parents: Parents) -> ar
     download.add_argument("--root", help="celeba-small: images go to ROOT/celeba (default processed_celeba_small); "
                                          "mnist: the files go to ROOT (default mnist)")
     download.add_argument("--url", help="a mirror: of the zip (celeba-small), of the folder holding the four .gz "
-                                        "files (mnist), of the weights file (inception), of the pickle (stylegan2-*)")
+                                        "files (mnist), of the weights file (inception), of the pickle (stylegan2-*, stylegan3-*)")
     download.add_argument("--force", action="store_true", help="download even if the files are present")
     download.add_argument("--keep-zip", action="store_true", help="celeba-small: keep the zip after unpacking")
-    download.add_argument("--out", help="stylegan2-*: export to write (default NAME.safetensors)")
-    download.add_argument("--fp32", action="store_true", help="stylegan2-*: store fp32 weights (default fp16)")
-    download.add_argument("--keep-pkl", action="store_true", help="stylegan2-*: keep NVIDIA's pickle in the cache")
+    download.add_argument("--out", help="stylegan2-*, stylegan3-*: export to write (default NAME.safetensors)")
+    download.add_argument("--fp32", action="store_true", help="stylegan2-*, stylegan3-*: store fp32 weights (default fp16)")
+    download.add_argument("--keep-pkl", action="store_true", help="stylegan2-*, stylegan3-*: keep NVIDIA's pickle in the cache")
     return download
 
 

@@ -5,7 +5,7 @@ Downloads to ``<name>.part`` with HTTP Range resume (a broken transfer continues
 within this call's retries or on the next call). The CelebA zip is checked and unpacked into
 ``processed_celeba_small/celeba/`` through a temporary folder (all or nothing). MNIST: the four gzipped
 IDX files into ``mnist/``, each checked against its published MD5 (a file that does not match is
-deleted, never used), from the mirror torchvision uses, then Google's. A pre-trained StyleGAN2 pickle
+deleted, never used), from the mirror torchvision uses, then Google's. A pre-trained StyleGAN2 or StyleGAN3 pickle
 (:mod:`facegan.interop.pretrained`) is checked against its recorded size/checksum when one is recorded, then
 imported (:mod:`facegan.interop.stylegan`, nothing in it is run) into a generator export.
 """
@@ -227,7 +227,7 @@ def download_pretrained(name: str, out: str | Path | None = None, url: str | Non
         fetch(url, pkl, progress=progress)
     verify_download(pkl, entry.size if url == entry.url else None, entry.sha256 if url == entry.url else None)
     out = Path(out) if out else Path(f"{name}.safetensors")
-    out, summary = import_generator("stylegan2", pkl, out, half=half, source={"name": name, "url": url})
+    out, summary = import_generator(entry.kind, pkl, out, half=half, source={"name": name, "url": url})
     print(summary)
     if keep_pkl:
         print(f"kept the pickle: {pkl}")

@@ -1,10 +1,11 @@
-"""Pre-trained StyleGAN2 generators from NVIDIA's pickles and rosinality checkpoints -> facegan exports.
+"""Pre-trained StyleGAN2/3 generators from NVIDIA's pickles and rosinality checkpoints -> facegan exports.
 
-``facegan import stylegan2 ffhq.pkl --out ffhq.safetensors`` and ``facegan import rosinality 550000.pt``:
+``facegan import stylegan2 ffhq.pkl --out ffhq.safetensors``, ``facegan import stylegan3
+stylegan3-t-ffhqu-256x256.pkl`` and ``facegan import rosinality 550000.pt``:
 read the generator without running anything from the file (:mod:`facegan.interop.nvidia_pickle` for NVIDIA's
-pickles, ``torch.load(weights_only=True)`` for rosinality's), rebuild it as facegan's StyleGAN2
-(:mod:`facegan.models.stylegan2` uses NVIDIA's parameter names, so an official ``G_ema`` maps name for
-name), run one forward pass as a check and write a normal generator export (fp16 by default).
+pickles, ``torch.load(weights_only=True)`` for rosinality's), rebuild it as facegan's StyleGAN2 or StyleGAN3
+(:mod:`facegan.models.stylegan2` and :mod:`facegan.models.stylegan3` use NVIDIA's parameter names, so an
+official ``G_ema`` maps name for name), run one forward pass as a check and write a normal generator export (fp16 by default).
 
 The result computes what NVIDIA's ``G_ema(z, None, truncation_psi, noise_mode='const', force_fp32=True)``
 computes (their fp16 layers, used on a GPU, round differently), and for rosinality checkpoints what
@@ -24,11 +25,12 @@ import torch
 
 from facegan.errors import FaceganError
 from facegan.interop.export import export_generator
-from facegan.interop.nvidia_pickle import (PersistentRecord, check_legacy_torch_file, load_network_pickle,
-                                           module_state_dict, sniff)
-from facegan.interop.pretrained import IMPORT_KINDS, LICENCE
+from facegan.interop.nvidia_pickle import (NumpyArray, PersistentRecord, check_legacy_torch_file,
+                                           load_network_pickle, module_state_dict, sniff)
+from facegan.interop.pretrained import IMPORT_KINDS, LICENCES
 from facegan.latent import z_to_codes
 from facegan.models.stylegan2 import Generator, block_channels, setup_filter
+from facegan.models.stylegan3.networks import SYNTHESIS_DEFAULTS as SG3_SYNTHESIS_DEFAULTS
 
 W_AVG_SAMPLES = 4096  # z samples averaged for w_avg when a file has none (rosinality's mean_latent default)
 
@@ -45,6 +47,13 @@ SYNTHESIS_DEFAULTS = {"channel_base": 32768, "channel_max": 512, "num_fp16_res":
 REQUIRED = {"architecture": "skip", "resample_filter": [1, 3, 3, 1], "use_noise": True, "activation": "lrelu",
             "kernel_size": 3}
 G_ARGS = ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels", "mapping_kwargs", "synthesis_kwargs")
+# StyleGAN3's (networks_stylegan3.py): its synthesis arguments are passed flat; num_fp16_res changes how
+# NVIDIA's code runs on a GPU only.
+SG3_MAPPING_DEFAULTS = {"num_layers": 2, "lr_multiplier": 0.01, "w_avg_beta": 0.998}
+SG3_RUNTIME_ONLY = {"num_fp16_res": 4}
+# what each layer record stores that facegan derives from the init arguments: compared, so a file whose
+# layers were not built by NVIDIA's formulas is refused instead of drawn wrongly
+SG3_LAYER_FIELDS = ("in_size", "out_size", "up_factor", "down_factor", "padding", "is_torgb", "conv_kernel")
 
 
 # ----------------------------------------------------------------------------- NVIDIA's pickles
@@ -56,8 +65,9 @@ def official_generator(path: str | Path) -> tuple[Generator, dict]:
     init_kwargs = _init_kwargs(record, path)
     other = _other_network(record, state, init_kwargs)
     if other:
-        raise FaceganError(f"{path} holds {other}; facegan imports unconditional StyleGAN2 generators "
-                           "(stylegan2-ada-pytorch and stylegan3's StyleGAN2 pickles, rosinality checkpoints)")
+        raise FaceganError(f"{path} holds {other}" + ("" if is_stylegan3(state) else
+                           "; facegan imports unconditional StyleGAN2 generators (stylegan2-ada-pytorch and "
+                           "stylegan3's StyleGAN2 pickles, rosinality checkpoints)"))
     G = Generator(**_generator_args(init_kwargs, path))
     if "mapping.w_avg" not in state:  # w_avg_beta=None: the file tracks no average w; truncation needs one
         _load(G, state, path, missing_ok={"mapping.w_avg"})
@@ -106,17 +116,87 @@ def _plain(value):
 def _other_network(record: PersistentRecord, state: dict, kwargs: dict) -> str | None:
     """What the network is when it is not an unconditional StyleGAN2 generator, else None."""
     names = set(state)
-    if any(n.startswith("synthesis.input.") or re.match(r"synthesis\.L\d+_\d+_\d+\.", n) for n in names):
+    if is_stylegan3(state):
         synthesis = {**kwargs, **(kwargs.get("synthesis_kwargs") or {})}
         variant = "R" if synthesis.get("use_radial_filters") or synthesis.get("conv_kernel") == 1 else "T"
-        return (f"a StyleGAN3-{variant} generator (Fourier-feature input, L<i>_<size>_<channels> layers), a "
-                "different network from StyleGAN2")
+        return (f"a StyleGAN3-{variant} generator (Fourier-feature input, L<i>_<size>_<channels> layers): import "
+                "it with facegan import stylegan3")
     if record.class_name != "Generator":
         return f"a {record.class_name} as its G_ema, not a StyleGAN2 Generator"
     c_dim = kwargs.get("c_dim") or 0
     if c_dim or "mapping.embed.weight" in names:
         return f"a class-conditional generator (c_dim {c_dim}: it needs a class label as well as z)"
     return None
+
+
+def is_stylegan3(state: dict) -> bool:
+    """Whether a generator's tensors are StyleGAN3's (Fourier-feature input, L<i>_<size>_<channels> layers)."""
+    return any(n.startswith("synthesis.input.") or re.match(r"synthesis\.L\d+_\d+_\d+\.", n) for n in state)
+
+
+def official_stylegan3_generator(path: str | Path):
+    """(facegan StyleGAN3 in eval mode, what it was built from) for the ``G_ema`` of a stylegan3 pickle."""
+    from facegan.models.stylegan3.networks import Generator as StyleGAN3
+
+    path = Path(path)
+    record = _g_ema(load_network_pickle(path), path)
+    state = module_state_dict(record, f"{path}'s G_ema")
+    init_kwargs = _init_kwargs(record, path)
+    if not is_stylegan3(state):
+        other = _other_network(record, state, init_kwargs)
+        raise FaceganError(f"{path} holds {other or 'a StyleGAN2 generator'}, not a StyleGAN3 one"
+                           + ("" if other else "; import it with facegan import stylegan2"))
+    c_dim = init_kwargs.get("c_dim") or 0
+    if c_dim or "mapping.embed.weight" in state:
+        raise FaceganError(f"{path} holds a class-conditional StyleGAN3 (c_dim {c_dim}: it needs a class label as "
+                           "well as z); facegan imports unconditional generators")
+    G = StyleGAN3(**_stylegan3_args(init_kwargs, path))
+    _load(G, state, path, network="StyleGAN3")
+    _check_stylegan3_layers(G, record, path)
+    return G.eval(), {"network": "G_ema", "class": record.class_name, "init_kwargs": init_kwargs,
+                      "variant": G.variant}
+
+
+def _stylegan3_args(kwargs: dict, path: Path) -> dict:
+    """facegan StyleGAN3 arguments from NVIDIA's init arguments (synthesis ones flat, as its Generator takes
+    them); an argument facegan does not implement is refused."""
+    mapping = {**SG3_MAPPING_DEFAULTS, **(kwargs.get("mapping_kwargs") or {})}
+    synthesis = {k: v for k, v in kwargs.items() if k not in G_ARGS and k not in SG3_RUNTIME_ONLY}
+    for name, group, known in (("mapping", mapping, SG3_MAPPING_DEFAULTS),
+                               ("synthesis", synthesis, SG3_SYNTHESIS_DEFAULTS)):
+        unknown = sorted(set(group) - set(known))
+        if unknown:
+            raise FaceganError(f"{path}: G_ema was built with the {name} argument {unknown[0]}="
+                               f"{group[unknown[0]]!r}, which facegan's StyleGAN3 does not implement")
+    try:
+        return dict(latent_dim=int(kwargs["z_dim"]), w_dim=int(kwargs["w_dim"]),
+                    resolution=int(kwargs["img_resolution"]), channels=int(kwargs["img_channels"]),
+                    mapping_layers=int(mapping["num_layers"]), mapping_lr_multiplier=float(mapping["lr_multiplier"]),
+                    w_avg_beta=float(mapping["w_avg_beta"]), **synthesis)
+    except (KeyError, TypeError, ValueError) as e:
+        raise FaceganError(f"{path}: G_ema's init arguments lack or garble {e} (z_dim, w_dim, img_resolution, "
+                           "img_channels are needed)") from None
+
+
+def _check_stylegan3_layers(G, record: PersistentRecord, path: Path) -> None:
+    """Each layer record's stored geometry (sizes, resampling factors, padding) must be what facegan derived
+    from the init arguments: the filters' buffers were loaded, the padding is computed."""
+    layers = (record.state.get("_modules") or {}).get("synthesis")
+    layers = (layers.state.get("_modules") or {}) if isinstance(layers, PersistentRecord) else {}
+    for name in G.synthesis.layer_names:
+        stored = layers.get(name)
+        if not isinstance(stored, PersistentRecord):
+            continue  # _load already required every tensor; a record without fields has nothing to compare
+        mine = getattr(G.synthesis, name)
+        for field in SG3_LAYER_FIELDS:
+            if field not in stored.state:
+                continue
+            theirs, ours = stored.state[field], getattr(mine, field)
+            theirs = theirs.array.tolist() if isinstance(theirs, NumpyArray) else _plain(theirs)
+            ours = [ours, ours] if field.endswith("_size") else ours  # NVIDIA stores [width, height]
+            if theirs != ours:
+                raise FaceganError(f"{path}: layer {name} stores {field}={theirs!r}, but StyleGAN3's formulas give "
+                                   f"{ours!r} for the file's init arguments (not NVIDIA's network, or edited)")
 
 
 def _generator_args(kwargs: dict, path: Path) -> dict:
@@ -151,7 +231,8 @@ def _generator_args(kwargs: dict, path: Path) -> dict:
                            "img_channels are needed)") from None
 
 
-def _load(G: Generator, state: dict, path: Path, missing_ok: frozenset | set = frozenset()) -> None:
+def _load(G: torch.nn.Module, state: dict, path: Path, missing_ok: frozenset | set = frozenset(),
+          network: str = "StyleGAN2") -> None:
     """Copy ``state`` into G; names and shapes must match exactly (a mismatch is named in one line)."""
     own = G.state_dict()
     missing = sorted(set(own) - set(state) - set(missing_ok))
@@ -159,11 +240,11 @@ def _load(G: Generator, state: dict, path: Path, missing_ok: frozenset | set = f
     if missing or unexpected:
         parts = [f"{label} {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}"
                  for label, names in (("missing", missing), ("unexpected", unexpected)) if names]
-        raise FaceganError(f"{path}: the generator's parameters are not those of a StyleGAN2 built from its init "
+        raise FaceganError(f"{path}: the generator's parameters are not those of a {network} built from its init "
                            f"arguments ({'; '.join(parts)})")
     for name, value in state.items():
         if tuple(value.shape) != tuple(own[name].shape):
-            raise FaceganError(f"{path}: {name} has shape {tuple(value.shape)}, facegan's StyleGAN2 built from the "
+            raise FaceganError(f"{path}: {name} has shape {tuple(value.shape)}, facegan's {network} built from the "
                                f"file's init arguments expects {tuple(own[name].shape)}")
         if not value.is_floating_point():
             raise FaceganError(f"{path}: {name} holds {value.dtype} values, not floating point")
@@ -358,22 +439,27 @@ def check_generator(G: Generator, path: Path, half: bool) -> None:
 
 def import_generator(kind: str, path: str | Path, out: str | Path, half: bool = True,
                      source: dict | None = None) -> tuple[Path, str]:
-    """Read ``path`` (``kind`` 'stylegan2': an official pickle; 'rosinality': a rosinality checkpoint), check it
-    and write a facegan export to ``out``. Returns (out, a one-line summary)."""
+    """Read ``path`` (``kind`` 'stylegan2' / 'stylegan3': an official pickle; 'rosinality': a rosinality
+    checkpoint), check it and write a facegan export to ``out``. Returns (out, a one-line summary)."""
     path, out = Path(path), Path(out)
+    readers = {"stylegan2": official_generator, "stylegan3": official_stylegan3_generator,
+               "rosinality": rosinality_generator}
     if kind not in IMPORT_KINDS:
         raise FaceganError(f"unknown import kind {kind!r}; facegan imports {', '.join(IMPORT_KINDS)}")
-    G, info = official_generator(path) if kind == "stylegan2" else rosinality_generator(path)
+    G, info = readers[kind](path)
     check_generator(G, path, half)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     record = {"file": path.name, "sha256": digest, **info, **(source or {})}
-    if kind == "stylegan2":
-        record.setdefault("licence", LICENCE)
+    if kind in LICENCES:
+        record.setdefault("licence", LICENCES[kind])
     export_generator(G, out, half=half, source=record)
     params = sum(p.numel() for p in G.parameters())
+    if kind == "stylegan3":
+        layout = (f"StyleGAN3-{G.variant}, {G.synthesis.num_layers} layers, channel_base "
+                  f"{G.synthesis_kwargs['channel_base']}, channel_max {G.synthesis_kwargs['channel_max']}")
+    else:
+        layout = (f"channel_base {G.channel_base}, channel_max {G.channel_max}, conv_clamp {G.conv_clamp}")
     summary = (f"imported {path.name} ({kind}): {G.resolution}x{G.resolution}, z {G.latent_dim}, w {G.w_dim}, "
-               f"{G.mapping_layers} mapping layers, channel_base {G.channel_base}, channel_max {G.channel_max}, "
-               f"conv_clamp {G.conv_clamp}, {params / 1e6:.1f} M parameters -> {out} "
+               f"{G.mapping_layers} mapping layers, {layout}, {params / 1e6:.1f} M parameters -> {out} "
                f"({'fp16' if half else 'fp32'}, {out.stat().st_size / 1e6:.1f} MB)")
     return out, summary
-

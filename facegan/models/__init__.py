@@ -16,7 +16,8 @@ holds the networks and two functions:
 Every generator takes z of shape (N, G.latent_dim) and returns (N, C, H, W) in [-1, 1], and has
 ``arch() -> dict`` (with at least "arch", "latent_dim", "channels", "resolution"). Every
 discriminator returns one logit per image. This file imports no torch, so the CLI and config can list
-the names without paying for it.
+the names without paying for it. A generator-only architecture (``stylegan3``: imported, never trained)
+has ``networks.py`` with ``generator_from_meta`` only; its ``build_models`` refuses in one line.
 
     >>> ARCHITECTURES
     ('dcgan', 'stylegan2', 'mlp', 'progan')
@@ -30,12 +31,16 @@ from facegan.errors import FaceganError
 
 _PACKAGES = {"dcgan": "facegan.models.dcgan", "stylegan2": "facegan.models.stylegan2",
              "mlp": "facegan.models.mlp", "progan": "facegan.models.progan"}  # imported on first use
-ARCHITECTURES = tuple(_PACKAGES)
+_GENERATOR_ONLY = {"stylegan3": "facegan.models.stylegan3"}  # imported pre-trained generators: no D, no config
+ARCHITECTURES = tuple(_PACKAGES)  # what --arch trains
+GENERATOR_ARCHITECTURES = ARCHITECTURES + tuple(_GENERATOR_ONLY)  # what an export may hold
 
 
 def _package(name: str) -> str:
+    if name in _GENERATOR_ONLY:
+        return _GENERATOR_ONLY[name]
     if name not in _PACKAGES:
-        raise FaceganError(f"unknown architecture {name!r}; this facegan has {', '.join(ARCHITECTURES)}")
+        raise FaceganError(f"unknown architecture {name!r}; this facegan has {', '.join(GENERATOR_ARCHITECTURES)}")
     return _PACKAGES[name]
 
 
