@@ -1,9 +1,13 @@
 """Files: atomic writes, where things are (caches, shipped models, run exports), and reading the
 format-tagged safetensors files facegan writes (torch is imported only when one is read).
 
-Atomic writes go to a temporary file beside the target, then rename over it: a crash or Ctrl-C mid-write leaves the previous file intact instead of a truncated one. The new file
-gets the permissions a plain ``open(path, "w")`` would give it (0666 less the umask), not
-``tempfile.mkstemp``'s private 0600.
+Atomic writes go to a temporary file beside the target, then rename over it: a crash or Ctrl-C mid-write
+leaves the previous file intact instead of a truncated one. They are durable too, as databases make them:
+the file's data is fsync'ed before the rename and the folder after it, so a power cut cannot leave the
+new name pointing at unwritten blocks. A write that fails (a full disk, a read-only or vanished folder:
+any OSError, or the RuntimeError torch's C++ writer turns one into) raises :class:`WriteFailed`, one line
+naming the file, with the previous file untouched. The new file gets the permissions a plain
+``open(path, "w")`` would give it (0666 less the umask), not ``tempfile.mkstemp``'s private 0600.
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
@@ -39,17 +44,68 @@ def _create_beside(path: Path) -> Path:
     raise FileExistsError(f"could not create a temporary file beside {path}")
 
 
+class WriteFailed(FaceganError):
+    """A file could not be written (one line: which, and why); whatever was at its path is unchanged."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"could not write {path}: {reason}")
+        self.path = path
+
+
+def _write_failure(error: BaseException, folder: Path) -> str | None:
+    """Why a write failed, if ``error`` is a write failure: any OSError; torch's C++ writer reports a full
+    disk as a RuntimeError ("basic_ios::clear: iostream error", "PytorchStreamWriter failed ..."),
+    recognised by its wording or by a folder with no space left."""
+    if isinstance(error, OSError):
+        return error.strerror or str(error) or type(error).__name__
+    if isinstance(error, RuntimeError):
+        text = str(error)
+        try:
+            full = shutil.disk_usage(folder).free < 1 << 20
+        except OSError:
+            full = False
+        if full or any(word in text for word in ("iostream", "PytorchStreamWriter", "unexpected pos")):
+            return "no space left on the device" if full else text.strip().splitlines()[0][:200]
+    return None
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (where the OS lets a folder be opened: not on Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on a folder; the data itself was synced
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path in the target's folder; on success it replaces ``path``."""
+    """Yield a temporary path in the target's folder; on success it is synced and replaces ``path``. A
+    failed write raises :class:`WriteFailed` and leaves ``path`` as it was."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _create_beside(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _create_beside(path)
+    except OSError as e:
+        raise WriteFailed(path, e.strerror or str(e)) from None
     mode = os.stat(tmp).st_mode & 0o7777
     try:
         yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())  # the data on disk before the name points at it
         os.chmod(tmp, mode)  # a writer that recreates the file (safetensors' save_file: 0600) gets it back
         os.replace(tmp, path)
+        _fsync_folder(path.parent)
+    except (OSError, RuntimeError) as e:
+        reason = _write_failure(e, path.parent)
+        if reason is None:
+            raise
+        raise WriteFailed(path, reason) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -82,9 +138,23 @@ def export_path(arg: str | os.PathLike) -> Path:
 
 
 def append_jsonl(path: str | os.PathLike, record: dict) -> None:
-    """One JSON line appended to ``path`` (run logs: log.jsonl, metrics.jsonl)."""
-    with open(path, "a") as f:
-        f.write(json.dumps(record) + "\n")
+    """One JSON line appended to ``path`` (run logs: log.jsonl, metrics.jsonl), whole or not at all: a
+    failed append (a full disk) is cut back to where it started and raises :class:`WriteFailed`."""
+    line = memoryview((json.dumps(record) + "\n").encode())
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            start = os.lseek(fd, 0, os.SEEK_END)
+            try:
+                while line:  # os.write may write part of it (a disk filling up) before it fails
+                    line = line[os.write(fd, line):]
+            except OSError:
+                os.ftruncate(fd, start)  # no half line for the next reader
+                raise
+        finally:
+            os.close(fd)
+    except OSError as e:
+        raise WriteFailed(Path(path), e.strerror or str(e)) from None
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

@@ -1,7 +1,7 @@
 """The app in a real browser: Debian's Chromium, driven by Playwright, against `streamlit run app.py`
 on 127.0.0.1 (its own process group, stopped by the test). The page loads, a grid of faces appears,
 a face downloads as a PNG, moving an edit slider changes the face, and a bad upload through the real
-upload endpoint gets one error line. It fails, rather than skips, without Chromium: .ci/run installs it.
+upload endpoint gets one error line. It fails, rather than skips, without Chromium: tests/install.sh (the README's test command) installs it.
 """
 import io
 from pathlib import Path
@@ -16,7 +16,7 @@ MAIN_IMAGES = "[data-testid=stMain] [data-testid=stImage] img"
 
 
 def test_the_app_in_a_real_browser(tmp_path):
-    assert Path(CHROMIUM).is_file(), f"no browser at {CHROMIUM}: apt-get install -y chromium (.ci/run does)"
+    assert Path(CHROMIUM).is_file(), f"no browser at {CHROMIUM}: bash tests/install.sh installs it (apt-get install -y chromium)"
     log = tmp_path / "streamlit.log"  # port 0: streamlit binds a free port itself, serve() finds which
     with serve(streamlit_command(REPO / "app.py", 0), 0, cwd=REPO, log=log) as server, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -253,3 +253,14 @@ def test_package_discovery_finds_every_subpackage():
     folders = {".".join(p.parent.relative_to(root).parts) for p in (root / "facegan").rglob("*.py")
                if "__pycache__" not in p.parts}
     assert folders == found, f"folders of modules not found as packages: {sorted(folders - found)}"
+
+
+def test_a_training_log_written_to_a_file_is_plain_lines(tmp_path):
+    """Without a terminal (stdout and stderr are files here) there are no carriage-return progress bars:
+    one plain line per epoch, each written when it happens."""
+    tiny = [a for a in TINY if a != "--no-progress"]
+    done = run_cli("train", *tiny, "--epochs", "2", "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "\r" not in done.stdout and "\r" not in done.stderr
+    epochs = [line for line in done.stdout.splitlines() if line.startswith("epoch ")]
+    assert [line.split(":")[0] for line in epochs] == ["epoch 1/2", "epoch 2/2"]

@@ -152,6 +152,8 @@ def test_projection_lowers_its_loss_and_reconstructs_a_generated_face():
         assert code.shape == ((1, S.w_dim) if space == "w" else (1, S.num_ws, S.w_dim))
     with pytest.raises(FaceganError, match="latent space is w: use --space w or w"):
         project(S, target, space="z")
+    code, _, _ = project(S, target, steps=1, candidates=2, say=lambda *a: None)  # default: W+ for style generators
+    assert code.shape == (1, S.num_ws, S.w_dim)
 
 
 def test_perceptual_loss_uses_the_classifiers_stages():

@@ -5,6 +5,7 @@ import dataclasses
 import io
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -102,10 +103,29 @@ def test_loaded_model_has_its_directions_card_and_metrics(model, tmp_path):
     run = model.path.parent
     (run / "metrics.jsonl").write_text(json.dumps({"swd_avg": 99.0}) + "\n" + json.dumps(
         {"epoch": 5, "swd_avg": 24.84, "msssim": 0.3214, "msssim_real": 0.2671, "data": "celeba"}) + "\n")
-    (run / "generator.md").write_text("# tiny\nA card written by a person.")
+    (run / "generator.md").write_text("---\nlicense: other\ntags:\n- gan\n---\n\n# tiny\nA card written by a person.")
     again = webapp.load_model(model.path)
     assert dict(again.facts)["metrics"] == "SWD avg ×1e3 24.8 · MS-SSIM 0.321 (real 0.267), against celeba"
-    assert again.card.startswith("# tiny")
+    assert again.card.startswith("# tiny")  # the Hub's YAML front matter is not shown on the page
+
+
+def test_the_shipped_cards_carry_hugging_face_front_matter():
+    """Each card in models/ opens with the model-card metadata the Hub reads (licence, datasets, tags,
+    library, task), flat YAML that this small reader checks key by key."""
+    for card in sorted(Path(webapp.shipped_model("x").parent).glob("*.md")):
+        lines = card.read_text().splitlines()
+        assert lines[0] == "---" and "---" in lines[1:], card
+        block = lines[1:lines.index("---", 1)]
+        keys = {line.split(":")[0] for line in block if not line.startswith("- ")}
+        assert {"license", "license_name", "license_link", "library_name", "datasets", "tags",
+                "pipeline_tag"} <= keys, card
+        lists = {key: [] for key in ("datasets", "tags")}
+        current = None
+        for line in block:
+            current = line.split(":")[0] if not line.startswith("- ") else current
+            if line.startswith("- ") and current in lists:
+                lists[current].append(line[2:])
+        assert lists["datasets"] == ["celeba"] and lists["tags"], card
 
 
 def test_missing_or_foreign_directions_turn_edits_off_with_a_line(tmp_path):

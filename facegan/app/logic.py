@@ -193,10 +193,20 @@ def model_card(path: Path, generator: torch.nn.Module) -> tuple[list[tuple[str, 
              ("file", f"{path} ({path.stat().st_size / 2**20:.1f} MB)")]
     card_path = path.with_suffix(".md")
     if card_path.is_file():
-        text = card_path.read_bytes()[:CARD_MAX_BYTES].decode("utf-8", errors="replace")
+        text = without_front_matter(card_path.read_bytes()[:CARD_MAX_BYTES].decode("utf-8", errors="replace"))
     else:
         text = DEFAULT_CARD
     return facts, text
+
+
+def without_front_matter(text: str) -> str:
+    """A card's markdown without its leading YAML block (the Hugging Face model-card metadata between
+    '---' lines: licence, datasets, tags), which is for the Hub, not for the page."""
+    if text.startswith("---\n"):
+        end = text.find("\n---\n", 3)
+        if end != -1:
+            return text[end + 5:].lstrip("\n")
+    return text
 
 
 DEFAULT_CARD = """No model card (a `.md` file beside the model) was found; what the file's metadata says is above.
@@ -429,13 +439,12 @@ class Projection:
 
 def project_photo(model: LoadedModel, target: torch.Tensor, classifier: torch.nn.Module | None,
                   steps: int = PROJECT_STEPS) -> Projection:
-    """The code whose face best matches ``target`` (facegan.editing.projection.project), timed. Style
-    generators are searched in W+ (one w per layer): 2.6 dB closer than one w on held-out faces
-    (README, "How well does a photo project?"), and the W edit directions move every layer's w alike."""
+    """The code whose face best matches ``target`` (facegan.editing.projection.project, which searches style
+    generators in W+ by default: 2.6 dB closer than one w on held-out faces, README "How well does a photo
+    project?"; the W edit directions move every layer's w alike), timed."""
     from facegan.editing.projection import project, reconstruction_quality
 
     start = time.perf_counter()
-    space = "w+" if model.is_style else None
-    code, face, _ = project(model.generator, target, classifier, space=space, steps=steps, say=lambda *_: None)
+    code, face, _ = project(model.generator, target, classifier, steps=steps, say=lambda *_: None)
     quality = reconstruction_quality(face, target)
     return Projection(code, face, quality["psnr"], quality["ssim"], time.perf_counter() - start)

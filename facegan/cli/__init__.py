@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if not sys.stdout.isatty() and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)  # a log file gets each line as it happens, not in blocks
     args = build_parser().parse_args(argv)
     command = COMMANDS[args.command]
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -70,6 +71,12 @@ def check_shared(args: argparse.Namespace) -> None:
         raise FaceganError(f"{DEVICE_HELP} (got {args.device!r})")
     if "generator" in args:
         args.generator = export_path(args.generator)
+
+
+def progress_bars(no_progress: bool = False) -> bool:
+    """Progress bars only on a terminal: tqdm redraws its line with carriage returns, which a log file keeps
+    as one endless line. Elsewhere the commands print plain lines (training: one per epoch)."""
+    return not no_progress and sys.stderr.isatty()
 
 
 def seed_list(flag: str, text: str) -> list[int]:

@@ -220,7 +220,8 @@ def add_project_parser(sub: argparse._SubParsersAction, parents: Parents) -> arg
     project.add_argument("photo", help="a face photo (JPEG, PNG, ...), at least 64 px, roughly square")
     project.add_argument("--out", default="projection", help="folder to write (default projection)")
     project.add_argument("--space", choices=["z", "w", "w+"],
-                         help="z (DCGAN), w or w+ (StyleGAN2; w+ = one w per layer) (default z or w)")
+                         help="z (DCGAN), w or w+ (style generators; w+ = one w per layer, the closer fit) "
+                              "(default z or w+)")
     project.add_argument("--steps", type=int, default=300, help="optimisation steps (default 300)")
     project.add_argument("--classifier", default=DEFAULT_CLASSIFIER,
                          help="network for the perceptual loss (default the shipped attribute classifier; "

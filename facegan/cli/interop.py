@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from facegan.cli.common import Command, Parents, check_export_name
+from facegan.cli.common import Command, Parents, check_export_name, progress_bars
 from facegan.data import DEFAULT_MNIST_DIR
 from facegan.errors import FaceganError
 from facegan.interop.pretrained import IMPORT_KINDS, PRETRAINED
@@ -75,16 +75,18 @@ def check_download(args: argparse.Namespace) -> None:
 def run_download(args: argparse.Namespace) -> None:
     from facegan.interop.download import download_dataset, download_inception, download_mnist, download_pretrained
 
+    bars = progress_bars()  # off when stderr is a log file
     if args.dataset == "inception":
-        download_inception(url=args.url)
+        download_inception(url=args.url, progress=bars)
     elif args.dataset in PRETRAINED:
-        out = download_pretrained(args.dataset, args.out, url=args.url, half=not args.fp32, keep_pkl=args.keep_pkl)
+        out = download_pretrained(args.dataset, args.out, url=args.url, half=not args.fp32, keep_pkl=args.keep_pkl,
+                                  progress=bars)
         print(f"draw faces: facegan sample --generator {out} --truncation 0.7 --n 16")
     elif args.dataset == "mnist":
-        download_mnist(args.root or DEFAULT_MNIST_DIR, url=args.url, force=args.force)
+        download_mnist(args.root or DEFAULT_MNIST_DIR, url=args.url, force=args.force, progress=bars)
     else:
         download_dataset(args.dataset, args.root or "processed_celeba_small", url=args.url, force=args.force,
-                         keep_zip=args.keep_zip)
+                         keep_zip=args.keep_zip, progress=bars)
 
 
 COMMANDS = [Command("import", add_import_parser, check_import, run_import),

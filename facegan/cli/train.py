@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from facegan.cli.common import Command, Parents
+from facegan.cli.common import Command, Parents, progress_bars
 from facegan.config import AUTO_LONG_CPU_MINUTES, PRESET_CHOICES, build_config, fields
 from facegan.errors import FaceganError
 from facegan.models import ARCHITECTURES, config_class
@@ -24,7 +24,8 @@ def add_train_parser(sub: argparse._SubParsersAction, parents: Parents) -> argpa
                             "digits: the vanilla MLP GAN on 28x28 digits")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint "
                                                            "(only --epochs and --device may change)")
-    train.add_argument("--no-progress", action="store_true", help="no progress bars")
+    train.add_argument("--no-progress", action="store_true", help="no progress bars (they are off anyway when stderr is not a terminal: "
+                                                                  "one plain line per epoch instead)")
     add_config_flags(train)
     return train
 
@@ -81,7 +82,7 @@ def run_train(args: argparse.Namespace) -> None:
     else:
         device = pick_device(overrides.get("device", "auto"))
         cfg = build_config(args.preset or "auto", overrides, device.type)
-    train(cfg, resume=args.resume, progress=not args.no_progress)
+    train(cfg, resume=args.resume, progress=progress_bars(args.no_progress))
 
 
 COMMANDS = [Command("train", add_train_parser, check_train, run_train)]

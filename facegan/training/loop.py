@@ -28,7 +28,7 @@ from facegan.errors import FaceganError
 from facegan.evaluation.evaluate import check_face_metrics_apply, evaluate
 from facegan.evaluation.metrics import inception_weights_present
 from facegan.evaluation.registry import headline, needs_inception
-from facegan.fileio import append_jsonl, atomic_path
+from facegan.fileio import WriteFailed, append_jsonl, atomic_path
 from facegan.interop.export import export_generator
 from facegan.latent import generate, sample_latents
 from facegan.models.summary import count_parameters
@@ -196,8 +196,18 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
 
     ``resume``: a run directory; training continues from its newest checkpoint (``cfg.epochs`` may
     be larger than before). ``faces``: already-loaded data (else ``cfg.data`` is loaded).
-    Ctrl-C saves a checkpoint, then re-raises KeyboardInterrupt.
+    Ctrl-C saves a checkpoint, then re-raises KeyboardInterrupt. A write that fails (a full disk) stops the
+    run with one FaceganError line naming the file and the intact checkpoint to resume from.
     """
+    try:
+        return train_run(cfg, run_dir, resume, callbacks, progress, faces)
+    except WriteFailed as e:
+        raise stopped_by_write(e, cfg, resume) from None
+
+
+def train_run(cfg: TrainConfig, run_dir: str | Path | None, resume: str | Path | None, callbacks: list[Callback],
+              progress: bool, faces: FaceData | None) -> Path:
+    """:func:`train`'s body."""
     # --- set-up: processes, data, networks -------------------------------------------------------
     resumed = resumable_state(cfg, resume)
     run_dir = Path(resume) if resumed is not None else run_dir
@@ -263,6 +273,18 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Pat
     # --- finish ---------------------------------------------------------------------------------------
     finish(p, pos, records, ranks, time.perf_counter() - run_start, timed_out, say)
     return run_dir
+
+
+def stopped_by_write(error: WriteFailed, cfg: TrainConfig, resume: str | Path | None) -> FaceganError:
+    """The one line for a run stopped by a failed write (a full disk): what could not be written, that the
+    newest checkpoint is intact (every write is atomic: the failed one replaced nothing), and how to go on."""
+    run_dir = Path(resume) if resume else next(
+        (parent for parent in error.path.parents if parent.parent == Path(cfg.runs_dir)), None)
+    kept = ckpt.list_checkpoints(run_dir) if run_dir is not None else []
+    if not kept:
+        return FaceganError(f"{error}; the run stopped before its first checkpoint: free some space and start it again")
+    return FaceganError(f"{error}; the run stopped, its newest checkpoint {kept[-1].name} is intact: free some space "
+                        f"(or copy {run_dir} to a disk with room) and continue with: facegan train --resume {run_dir}")
 
 
 def resumable_state(cfg: TrainConfig, resume: str | Path | None) -> dict | None:
