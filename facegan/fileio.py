@@ -133,7 +133,11 @@ def export_path(arg: str | os.PathLike) -> Path:
         raise FaceganError(f"{arg} is a folder but not a run directory (no {GENERATOR_FILE} or config.json in it); "
                            f"pass a run directory such as runs/001-quick, or a {GENERATOR_FILE} file")
     if not path.is_file():
-        raise FaceganError(f"generator file {arg} not found; pass a run directory or its {GENERATOR_FILE}")
+        shipped = shipped_model(f"{arg}.safetensors") if path.name == str(arg) and not path.suffix else None
+        if shipped is not None and shipped.is_file():
+            return shipped  # a shipped model by name: --generator celeba64
+        raise FaceganError(f"generator file {arg} not found; pass a run directory, its {GENERATOR_FILE} or the "
+                           f"name of a shipped model ({', '.join(SHIPPED_GENERATORS)})")
     return path
 
 
@@ -162,17 +166,21 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text)
 
 
+SHIPPED_GENERATORS = ("stylegan64", "celeba64")  # the generators models/ ships, by name
 SHIPPED_MODELS = "models"  # the repository's folder of shipped model files (classifier, default generator)
 DEFAULT_GENERATOR = "stylegan64.safetensors"  # in models/: the app's first model, the CLI's default --generator
 
 
 def shipped_model(name: str) -> Path:
-    """A file of the repository's models/ folder: ./models/NAME if there, else beside the package
-    (a checkout or editable install run from anywhere). The path is returned even if missing: callers
-    say what to do then."""
+    """A shipped model file: ./models/NAME if there, else the models/ folder beside the package (a checkout
+    or editable install run from anywhere), else the copy an installed wheel carries (facegan/shipped/,
+    setup.py puts it there). The path is returned even if missing: callers say what to do then."""
     here = Path(SHIPPED_MODELS) / name
-    beside_package = Path(__file__).resolve().parent.parent / SHIPPED_MODELS / name
-    return here if here.is_file() or not beside_package.is_file() else beside_package
+    package = Path(__file__).resolve().parent
+    for candidate in (here, package.parent / SHIPPED_MODELS / name, package / "shipped" / name):
+        if candidate.is_file():
+            return candidate
+    return here
 
 
 def load_module_state(module: "torch.nn.Module", weights: dict[str, "torch.Tensor"], what: str) -> None:

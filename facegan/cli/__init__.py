@@ -1,8 +1,8 @@
 """facegan's command line: train | sample | interpolate | mix | eval | attributes | directions | edit | project |
-import | digits | download. Thin: parse, check, then call the package.
+import | digits | download | app. Thin: parse, check, then call the package.
 
 Each command lives in one place: a group module (``train``, ``generate``, ``evaluate``, ``edit``, ``interop``,
-``digits``) lists :class:`~facegan.cli.common.Command` records with its parser, its torch-free checks and
+``digits``, ``app``) lists :class:`~facegan.cli.common.Command` records with its parser, its torch-free checks and
 what it runs. Only torch-free modules are imported here: every check runs before a command imports torch
 (3-4 s), so a mistake is reported at once; heavy modules are imported inside the commands.
 """
@@ -11,17 +11,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from facegan.cli import digits, edit, evaluate, generate, interop, train
+from facegan.cli import app, digits, edit, evaluate, generate, interop, train
 from facegan.cli.common import Parser, check_shared, make_parents
 from facegan.errors import FaceganError
 
-COMMANDS = {command.name: command for group in (train, generate, evaluate, edit, interop, digits)
+COMMANDS = {command.name: command for group in (train, generate, evaluate, edit, interop, digits, app)
             for command in group.COMMANDS}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="facegan", description="Face generation with GANs: train, sample, interpolate, mix, eval, "
-                                                 "attributes, directions, edit, project, import, digits, download.")
+                                                 "attributes, directions, edit, project, import, digits, download, app.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     parents = make_parents()
     for command in COMMANDS.values():

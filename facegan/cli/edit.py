@@ -258,7 +258,71 @@ def run_project(args: argparse.Namespace) -> None:
           f"--latent {out}/latent.safetensors --strip smile)")
 
 
+def add_bias_parser(sub: argparse._SubParsersAction, parents: Parents) -> argparse.ArgumentParser:
+    bias = sub.add_parser("bias", parents=[parents.shows_faces],
+                          help="attribute shares of a generator's faces against its training data (a bias report)",
+                          description="Scores N generated faces with the attribute classifier and, given labelled "
+                                      "real faces (--data DIR --attrs FILE), the real ones too: per attribute the "
+                                      "share of each with 95%% Wilson intervals, the generator's gap (same "
+                                      "classifier on both) and the classifier's own bias (its share on real faces "
+                                      "against their labels).")
+    bias.add_argument("--classifier", default=DEFAULT_CLASSIFIER,
+                      help=f"attribute classifier (default the shipped {DEFAULT_CLASSIFIER})")
+    bias.add_argument("--n", type=int, default=10_000, help="generated faces scored (default 10000)")
+    bias.add_argument("--seed", type=int, default=0, help="seed of the generated faces (default 0)")
+    bias.add_argument("--data", help="a folder of real faces (the training data, or a held-out part of it)")
+    bias.add_argument("--attrs", help="their labels: CelebA's list_attr_celeba.txt or a CSV (with --data)")
+    bias.add_argument("--all", action="store_true", help="all 40 attributes (default: the 18 the cards list)")
+    bias.add_argument("--out", help="also write the markdown table here")
+    bias.add_argument("--json", help="also write every figure here (JSON)")
+    return bias
+
+
+def check_bias(args: argparse.Namespace) -> None:
+    require_int_at_least("--n", args.n, minimum=100)
+    if bool(args.data) != bool(args.attrs):
+        raise FaceganError("--data and --attrs go together: a folder of real faces and their labels")
+
+
+def run_bias(args: argparse.Namespace) -> None:
+    import json
+
+    from facegan.data.labels import load_labelled
+    from facegan.editing.attributes import load_classifier, predict
+    from facegan.editing.bias import REPORTED, bias_rows, generated_probabilities, label_shares, markdown_table, \
+        positive_shares
+    from facegan.fileio import write_text_atomic
+    from facegan.interop.export import load_generator
+    from facegan.training.device import pick_device
+
+    device = pick_device(args.device)
+    G = load_generator(args.generator, device)
+    classifier, names, info = load_classifier(args.classifier, device)
+    generated = positive_shares(generated_probabilities(G, classifier, args.n, args.seed), names)
+    real_predicted = real_labels = None
+    if args.data:
+        real = load_labelled(args.data, args.attrs, size=64)
+        missing = [n for n in names if n not in real.names]
+        if missing:
+            raise FaceganError(f"{args.attrs} has no labels for {', '.join(missing[:3])}: it needs CelebA's 40 attributes")
+        order = [real.names.index(n) for n in names]
+        real_predicted = positive_shares(predict(classifier, real.images), names)
+        real_labels = label_shares(real.labels[:, order], names)
+        print(f"real faces: {real.source}")
+    rows = bias_rows(generated, real_predicted, real_labels, info.get("held_out"))
+    table = markdown_table(rows, None if args.all else REPORTED)
+    print(f"{args.n:,} faces of {args.generator}, scored by {args.classifier} (share above 0.5, 95% Wilson intervals; "
+          "gap in points, * where the intervals do not overlap):")
+    print(table)
+    if args.out:
+        write_text_atomic(args.out, table + "\n")
+    if args.json:
+        write_text_atomic(args.json, json.dumps({"generator": str(args.generator), "n": args.n, "seed": args.seed,
+                                                 "data": args.data, "rows": rows}, indent=1) + "\n")
+
+
 COMMANDS = [Command("attributes", add_attributes_parser, check_attributes, run_attributes),
             Command("directions", add_directions_parser, check_directions, run_directions),
             Command("edit", add_edit_parser, check_edit, run_edit),
-            Command("project", add_project_parser, check_project, run_project)]
+            Command("project", add_project_parser, check_project, run_project),
+            Command("bias", add_bias_parser, check_bias, run_bias)]

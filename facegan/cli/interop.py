@@ -89,5 +89,34 @@ def run_download(args: argparse.Namespace) -> None:
                          keep_zip=args.keep_zip, progress=bars)
 
 
+def add_export_parser(sub: argparse._SubParsersAction, parents: Parents) -> argparse.ArgumentParser:
+    export = sub.add_parser("export", parents=[parents.shows_faces],
+                            help="a generator as an ONNX graph (z, and psi for style generators -> images)",
+                            description="Exports the generator through torch.export to ONNX (free batch size; "
+                                        "style generators take the truncation psi as an input and use their "
+                                        "constant noise), runs the graph with onnxruntime and keeps it only if "
+                                        "its images match facegan's within 1e-4.")
+    export.add_argument("--onnx", required=True, metavar="OUT.onnx", help="the ONNX file to write")
+    return export
+
+
+def check_export(args: argparse.Namespace) -> None:
+    if Path(args.onnx).suffix != ".onnx":
+        raise FaceganError(f"--onnx names an .onnx file (got {args.onnx})")
+
+
+def run_export(args: argparse.Namespace) -> None:
+    from facegan.interop.export import load_generator
+    from facegan.interop.onnx import export_onnx
+
+    G = load_generator(args.generator)
+    out, difference, dynamic = export_onnx(G, args.onnx)
+    n = "N" if dynamic else "1"
+    inputs = f"z ({n}, {G.latent_dim})" + (", psi (1,)" if hasattr(G, "mapping") else "")
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {inputs} -> images ({n}, {G.channels}, {G.resolution}, "
+          f"{G.resolution}); onnxruntime matches facegan within {difference:.1g}")
+
+
 COMMANDS = [Command("import", add_import_parser, check_import, run_import),
-            Command("download", add_download_parser, check_download, run_download)]
+            Command("download", add_download_parser, check_download, run_download),
+            Command("export", add_export_parser, check_export, run_export)]

@@ -135,7 +135,7 @@ class Generator(Growing):
             z = z.flatten(1)  # (N, latent_dim, 1, 1) -> (N, latent_dim), as dcgan accepts
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"Generator expects z of shape (N, {self.latent_dim}), got {tuple(z.shape)}")
-        x = pixel_norm(F.leaky_relu(self.dense(pixel_norm(z)).view(len(z), -1, 4, 4), 0.2))  # (N, C4, 4, 4)
+        x = pixel_norm(F.leaky_relu(self.dense(pixel_norm(z)).view(z.shape[0], -1, 4, 4), 0.2))  # (N, C4, 4, 4)
         x = self.block(4, x)
         stages = [s for s in sides(self.resolution) if s <= self.phase_resolution]
         for side in stages[1:-1]:

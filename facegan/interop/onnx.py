@@ -1,0 +1,131 @@
+"""Generators as ONNX graphs: ``facegan export --onnx OUT.onnx``, checked against onnxruntime.
+
+Every generator architecture exports: the graph takes ``z`` (N, latent_dim) with a free batch size and
+returns ``images`` (N, C, R, R) in about [-1, 1]; style generators also take ``psi`` (1,), the truncation
+(1 = none), so one file serves every truncation. Their per-pixel noise is the stored constant noise (what
+``noise_mode="const"`` and eval mode draw), baked into the graph, and the modulated convolutions run in
+the shared-weight form (input scaled by the styles, output by the demodulation coefficients): the same
+math as the grouped form, whose kernel shape depends on the batch and which ONNX cannot express.
+
+StyleGAN3 exports with a batch of 1 (torch.export cannot give its input's affine grid a free batch).
+The export goes through torch.export (``torch.onnx.export(dynamo=True)``; the older TorchScript exporter
+cannot trace the resampling filters' dynamic shapes), and the result is run by onnxruntime on fresh z
+before the file is kept: the largest difference from facegan's own images is reported, and a graph that
+differs by more than :data:`TOLERANCE` is refused.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import warnings
+from pathlib import Path
+
+import torch
+
+from facegan.errors import FaceganError
+from facegan.fileio import atomic_path
+from facegan.latent import sample_latents
+
+TOLERANCE = 1e-4  # fp32; images span about [-1, 1]
+OPSET = 18
+
+
+class StyleGraph(torch.nn.Module):
+    """A style generator as the graph computes it: z (N, latent_dim), psi (1,) -> images."""
+
+    def __init__(self, generator: torch.nn.Module):
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, z: torch.Tensor, psi: torch.Tensor) -> torch.Tensor:
+        G = self.generator
+        ws = G.mapping(z, update_w_avg=False)  # (N, num_ws, w_dim)
+        w_avg = G.mapping.w_avg
+        ws = w_avg + psi * (ws - w_avg)  # truncation as an input: w_avg.lerp(ws, psi)
+        options = {"noise_mode": "const"}
+        if G.arch().get("arch") == "stylegan2" and G.arch().get("style_block", "modulated") == "modulated":
+            options["fused_modconv"] = False
+        return G.synthesis(ws, **options)
+
+
+def graph_for(generator: torch.nn.Module) -> tuple[torch.nn.Module, tuple[str, ...]]:
+    """(the module to export, its input names)."""
+    if hasattr(generator, "mapping"):
+        return StyleGraph(generator).eval(), ("z", "psi")
+    return generator.eval(), ("z",)
+
+
+def _inputs(generator: torch.nn.Module, names: tuple[str, ...], n: int, seed: int, psi: float) -> tuple:
+    z = sample_latents(n, generator.latent_dim, seed)
+    return (z, torch.tensor([psi])) if len(names) == 2 else (z,)
+
+
+@torch.no_grad()
+def check_onnx(path: Path, generator: torch.nn.Module, names: tuple[str, ...], batches: tuple[int, ...] = (1, 3)) -> float:
+    """Largest |onnxruntime - torch| over fresh z (batches of 1 and 3, psi 0.7 and 1 for style generators)."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    module, _ = graph_for(generator)
+    worst = 0.0
+    for n, seed, psi in zip(batches, (11, 12), (0.7, 1.0)):
+        inputs = _inputs(generator, names, n, seed, psi)
+        got = session.run(None, {name: value.numpy() for name, value in zip(names, inputs)})[0]
+        difference = float((torch.from_numpy(got).double() - module(*inputs).double()).abs().max())
+        worst = difference if not difference <= worst else worst  # a NaN is the worst of all
+    return worst
+
+
+def export_onnx(generator: torch.nn.Module, out: str | Path) -> tuple[Path, float, bool]:
+    """Write ``generator`` as ONNX to ``out`` (atomically), checked by onnxruntime; returns (out, the
+    largest difference from facegan's images, whether the batch size is free). A graph torch.export cannot
+    make with a free batch (StyleGAN3's input: its affine grid) is exported for batches of 1."""
+    try:
+        import onnx  # noqa: F401 -- torch.onnx and the check need these three
+        import onnxruntime  # noqa: F401
+        import onnxscript  # noqa: F401
+    except ImportError as e:
+        raise FaceganError(f"ONNX export needs {e.name}: pip install onnx onnxscript onnxruntime") from None
+    out = Path(out)
+    generator = generator.cpu().eval()
+    module, names = graph_for(generator)
+    with atomic_path(out) as tmp:
+        dynamic = True
+        try:
+            program = _export(module, _inputs(generator, names, 2, 0, 0.7), names, dynamic=True)
+        except Exception:  # noqa: BLE001 -- retried with a fixed batch; a second failure is reported
+            dynamic = False
+            try:
+                program = _export(module, _inputs(generator, names, 1, 0, 0.7), names, dynamic=False)
+            except Exception as e:  # torch.export / onnxscript failures: many types, one line
+                raise FaceganError(f"this {generator.arch()['arch']} generator did not export to ONNX "
+                                   f"({type(e).__name__}: {_first_line(e)})") from None
+        program.save(str(tmp))
+        try:
+            difference = check_onnx(tmp, generator, names, (1, 3) if dynamic else (1, 1))
+        except Exception as e:  # onnxruntime refusing the graph (a batch fixed by mistake, a missing kernel)
+            raise FaceganError(f"onnxruntime could not run the exported graph ({type(e).__name__}: "
+                               f"{_first_line(e)}); not written") from None
+        if not difference <= TOLERANCE:
+            raise FaceganError(f"the ONNX graph's images differ from facegan's by {difference:.2g} (more than "
+                               f"{TOLERANCE:g}); not written")
+    return out, difference, dynamic
+
+
+def _export(module: torch.nn.Module, example: tuple, names: tuple[str, ...], dynamic: bool):
+    shapes = None
+    if dynamic:
+        batch = torch.export.Dim("batch", min=1, max=4096)
+        shapes = ({0: batch}, None) if len(names) == 2 else ({0: batch},)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        # optimize=False: onnxscript's graph optimiser turned the AdaIN generator's images into NaN (onnxruntime
+        # optimises the graph itself when it loads it)
+        return torch.onnx.export(module, example, input_names=list(names), output_names=["images"],
+                                 dynamic_shapes=shapes, dynamo=True, opset_version=OPSET, optimize=False)
+
+
+def _first_line(error: Exception) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()  # torch.onnx colours its messages
+    return text.splitlines()[0][:200] if text else type(error).__name__
