@@ -316,3 +316,18 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def source_tree(path: Path, marker: str, scratch: Path) -> Path:
+    """A folder holding a repository's files: ``path`` itself when ``marker`` (a file inside it) is there,
+    else ``path`` is read as a bare clone / git directory and its HEAD extracted into ``scratch``
+    (the parity benches import NVIDIA's code from such a folder for the comparison only)."""
+    path = Path(path)
+    if (path / marker).is_file():
+        return path
+    out = Path(scratch) / path.name.replace("+", "_")
+    out.mkdir()
+    archive = subprocess.run(["git", f"--git-dir={path}", "archive", "HEAD"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    return out
+

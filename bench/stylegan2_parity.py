@@ -61,17 +61,6 @@ CONFIGS = [  # (resolution, channel_base, channel_max, w_dim, mapping layers, co
 BATCH = 4
 
 
-def official_checkout(path: Path, scratch: Path) -> Path:
-    """A folder with the official training/ and torch_utils/ packages."""
-    if (path / "training" / "networks.py").is_file():
-        return path
-    out = scratch / "stylegan2-ada-pytorch"
-    out.mkdir()
-    archive = subprocess.run(["git", f"--git-dir={path}", "archive", "HEAD"], check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
-    return out
-
-
 def stub_missing(*names: str) -> None:
     """Empty stand-ins for modules the official code imports but this comparison never uses
     (dnnlib.util imports requests for downloads)."""
@@ -266,7 +255,7 @@ def main() -> None:
     device = torch.device(args.device)
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False  # compare fp32 with fp32
     with tempfile.TemporaryDirectory() as scratch:
-        sys.path.insert(0, str(official_checkout(args.official.resolve(), Path(scratch))))
+        sys.path.insert(0, str(lib.source_tree(args.official.resolve(), "training/networks.py", Path(scratch))))
         stub_missing("requests")
         import training.augment as augment  # noqa: E402  (the official modules)
         import training.networks as networks  # noqa: E402

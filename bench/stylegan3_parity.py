@@ -33,7 +33,6 @@ import copy
 import io
 import json
 import pickle
-import subprocess
 import sys
 import tempfile
 import types
@@ -56,16 +55,6 @@ CONFIGS = [  # (name, resolution, NVIDIA's Generator keyword arguments beyond th
 ]
 TRANSFORM = dict(rotate=30.0, translate=(0.1, -0.2))
 PLACEHOLDER_SRC = "# NVIDIA's module source, replaced by facegan's fixture script (facegan never reads it)\n"
-
-
-def official_checkout(path: Path, scratch: Path) -> Path:
-    if (path / "training" / "networks_stylegan3.py").is_file():
-        return path
-    out = scratch / "stylegan3"
-    out.mkdir()
-    archive = subprocess.run(["git", f"--git-dir={path}", "archive", "HEAD"], check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
-    return out
 
 
 def stand_in_pkg_resources() -> None:
@@ -265,7 +254,7 @@ def main() -> None:
     stand_in_pkg_resources()
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
-        checkout = official_checkout(args.path.expanduser(), scratch)
+        checkout = lib.source_tree(args.path.expanduser(), "training/networks_stylegan3.py", scratch)
         sys.path.insert(0, str(checkout))
         from torch_utils import persistence
         from training import networks_stylegan2, networks_stylegan3

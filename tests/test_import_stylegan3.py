@@ -17,7 +17,7 @@ from test_import_stylegan2 import HOSTILE, hostile_files, one_line_error
 
 from facegan.cli import main
 from facegan.errors import FaceganError
-from facegan.interop import download, pretrained
+from facegan.interop import pretrained
 from facegan.interop.export import load_generator, read_export
 from facegan.interop.stylegan import official_generator, official_stylegan3_generator
 from facegan.latent import sample, transformed
@@ -232,3 +232,14 @@ def test_download_fetches_and_imports_a_stylegan3_pickle(tmp_path, monkeypatch, 
         server.close()
     assert load_generator(out).variant == "R"
     assert "StyleGAN3-R" in capsys.readouterr().out
+
+
+def test_eval_measures_a_stylegan3_export(tmp_path, capsys):
+    """facegan's face metrics need 32 px or more: a fresh 32 px StyleGAN3-T, against the built-in faces."""
+    from facegan.interop.export import export_generator
+    torch.manual_seed(0)
+    export_generator(Generator(8, 8, 32, 3, channel_base=256, channel_max=16, num_layers=4).eval(),
+                     tmp_path / "t32.safetensors")
+    assert main(["eval", "--generator", str(tmp_path / "t32.safetensors"), "--data", "synthetic", "--n", "64",
+                 "--metrics", "swd", "--device", "cpu"]) == 0
+    assert "swd_avg" in capsys.readouterr().out

@@ -9,7 +9,6 @@ import torch
 
 from facegan.cli import main
 from facegan.errors import FaceganError
-from facegan.interop.export import export_generator
 from facegan.interop.onnx import TOLERANCE, export_onnx
 from facegan.models.dcgan import Generator as DCGAN
 from facegan.models.mlp import Generator as MLP

@@ -25,7 +25,6 @@ discriminator, no training.
 from __future__ import annotations
 
 import contextlib
-import math
 
 import numpy as np
 import torch
