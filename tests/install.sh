@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything the tests need, on a bare machine: the Python packages (requirements-test.txt, into the
-# active Python) and a Chromium for the app's real-browser test (Debian's package, as Playwright's own
+# active Python), onnxruntime-web for the browser page (npm ci in web/) and a Chromium for the app's real-browser test (Debian's package, as Playwright's own
 # browser download is not reachable everywhere). The README's test command is
 #     bash tests/install.sh && python -m pytest
 # and .ci/run runs exactly that. Installing a system package needs root (or password-less sudo); without
@@ -9,6 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python -m pip install --quiet -r requirements-test.txt
+if command -v npm >/dev/null; then  # onnxruntime-web for the browser page's test (web/package-lock.json)
+    (cd web && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+else
+    echo "tests/install.sh: the browser page's test needs npm (Debian: apt-get install -y npm)" >&2
+    exit 1
+fi
 
 browser="${FACEGAN_CHROMIUM:-/usr/bin/chromium}"  # where facegan.app.serve looks for it
 if [ -x "$browser" ]; then

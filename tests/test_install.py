@@ -32,7 +32,8 @@ def run_script(tmp_path: Path, browser: Path, apt: bool, uid: int = 0,
     stubs, log = tmp_path / "bin", tmp_path / "calls.log"
     stubs.mkdir(exist_ok=True)
     (stubs / "dirname").symlink_to(next(p for p in (Path("/usr/bin/dirname"), Path("/bin/dirname")) if p.exists()))
-    scripts = {"python": f'echo "python $*" >> {log}', "id": f"echo {uid}", "true": "exit 0",
+    scripts = {"python": f'echo "python $*" >> {log}', "npm": f'echo "npm $*" >> {log}', "id": f"echo {uid}",
+               "true": "exit 0",
                "sudo": f'if [ "$1" = -n ]; then shift; fi; {"exec" if sudo else "exit 1;"} "$@"'}
     if apt:
         scripts["apt-get"] = f'echo "apt-get $*" >> {log}'
@@ -50,7 +51,8 @@ def test_install_installs_the_packages_and_keeps_a_present_browser(tmp_path):
     browser.chmod(0o755)
     done, calls = run_script(tmp_path, browser, apt=True)
     assert done.returncode == 0, done.stderr
-    assert calls.splitlines() == ["python -m pip install --quiet -r requirements-test.txt"]
+    assert calls.splitlines() == ["python -m pip install --quiet -r requirements-test.txt",
+                                  "npm ci --no-audit --no-fund --loglevel=error"]
 
 
 @pytest.mark.parametrize("uid, sudo", [(0, False), (1000, True)])

@@ -96,20 +96,29 @@ def add_export_parser(sub: argparse._SubParsersAction, parents: Parents) -> argp
                                         "style generators take the truncation psi as an input and use their "
                                         "constant noise), runs the graph with onnxruntime and keeps it only if "
                                         "its images match facegan's within 1e-4.")
-    export.add_argument("--onnx", required=True, metavar="OUT.onnx", help="the ONNX file to write")
+    out = export.add_mutually_exclusive_group(required=True)
+    out.add_argument("--onnx", metavar="OUT.onnx", help="the ONNX file to write")
+    out.add_argument("--web", metavar="DIR", help="the browser page's graphs and page.json into DIR (web/build.sh)")
     return export
 
 
 def check_export(args: argparse.Namespace) -> None:
-    if Path(args.onnx).suffix != ".onnx":
+    if args.onnx and Path(args.onnx).suffix != ".onnx":
         raise FaceganError(f"--onnx names an .onnx file (got {args.onnx})")
 
 
 def run_export(args: argparse.Namespace) -> None:
     from facegan.interop.export import load_generator
-    from facegan.interop.onnx import export_onnx
+    from facegan.interop.onnx import export_onnx, export_page
 
     G = load_generator(args.generator)
+    if args.web:
+        from facegan.editing.directions import directions_path, edit_vectors, load_directions
+        beside = directions_path(args.generator)
+        page = export_page(G, edit_vectors(load_directions(beside, G)) if beside.is_file() else {}, args.web)
+        print(f"wrote the page's graphs to {args.web}/ ({page['space']} codes, {len(page['edits'])} edit sliders); "
+              f"onnxruntime matches facegan within {page['onnx_difference']:.1g}")
+        return
     out, difference, dynamic = export_onnx(G, args.onnx)
     n = "N" if dynamic else "1"
     inputs = f"z ({n}, {G.latent_dim})" + (", psi (1,)" if hasattr(G, "mapping") else "")

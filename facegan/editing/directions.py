@@ -31,7 +31,7 @@ import torch
 from safetensors.torch import save_file
 
 from facegan.editing.attributes import resize_for_attribute_classifier
-from facegan.editing.names import EDITABLE_ATTRIBUTES, resolve_name
+from facegan.editing.names import EDITABLE_ATTRIBUTES, FRIENDLY_NAMES, resolve_name
 from facegan.errors import FaceganError
 from facegan.fileio import atomic_path, read_tagged_safetensors
 from facegan.latent import check_codes, code_size, latent_space, render, sample_latents, z_to_codes
@@ -244,6 +244,17 @@ def edit_codes(codes: torch.Tensor, directions: Directions, edits: dict[str, flo
     if not delta.any():
         return codes.clone()
     return codes + delta  # broadcasts over the W+ layers too
+
+
+def edit_vectors(directions: Directions) -> dict[str, torch.Tensor]:
+    """Per friendly edit name (age, smile, ...) whose attribute has a direction: the code offset of strength 1
+    (one standard deviation along it, signed as the name reads), what ``edit_codes`` adds per unit."""
+    out = {}
+    for friendly, (attr, sign) in FRIENDLY_NAMES.items():
+        if attr in directions.names:
+            i = directions.index(attr)
+            out[friendly] = sign * directions.scales[i] * directions.vectors[i]
+    return out
 
 
 def strip_codes(code: torch.Tensor, directions: Directions, name: str, strengths: torch.Tensor,

@@ -43,10 +43,15 @@ class StyleGraph(torch.nn.Module):
         ws = G.mapping(z, update_w_avg=False)  # (N, num_ws, w_dim)
         w_avg = G.mapping.w_avg
         ws = w_avg + psi * (ws - w_avg)  # truncation as an input: w_avg.lerp(ws, psi)
-        options = {"noise_mode": "const"}
-        if G.arch().get("arch") == "stylegan2" and G.arch().get("style_block", "modulated") == "modulated":
-            options["fused_modconv"] = False
-        return G.synthesis(ws, **options)
+        return G.synthesis(ws, **synthesis_options(G))
+
+
+def synthesis_options(generator: torch.nn.Module) -> dict:
+    """Constant noise, and StyleGAN2's modulation in its shared-weight form (a batch-independent kernel)."""
+    arch = generator.arch()
+    if arch.get("arch") == "stylegan2" and arch.get("style_block", "modulated") == "modulated":
+        return {"noise_mode": "const", "fused_modconv": False}
+    return {"noise_mode": "const"}
 
 
 def graph_for(generator: torch.nn.Module) -> tuple[torch.nn.Module, tuple[str, ...]]:
@@ -129,3 +134,79 @@ def _export(module: torch.nn.Module, example: tuple, names: tuple[str, ...], dyn
 def _first_line(error: Exception) -> str:
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()  # torch.onnx colours its messages
     return text.splitlines()[0][:200] if text else type(error).__name__
+
+
+# ----------------------------------------------------------------------------- the browser page's graphs
+class MappingGraph(torch.nn.Module):
+    """z (N, latent_dim) -> w (N, w_dim): a style generator's mapping, for the page (truncation, blends and
+    edits are done on w in the page itself)."""
+
+    def __init__(self, generator: torch.nn.Module):
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.generator.mapping(z, update_w_avg=False)[:, 0]
+
+
+class SynthesisGraph(torch.nn.Module):
+    """w (N, w_dim) -> images: the same w for every layer, constant noise, shared-weight modulation."""
+
+    def __init__(self, generator: torch.nn.Module):
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        G = self.generator
+        return G.synthesis(w.unsqueeze(1).expand(-1, G.num_ws, -1), **synthesis_options(G))
+
+
+def export_page(generator: torch.nn.Module, edits: dict[str, torch.Tensor], folder: str | Path) -> dict:
+    """What the browser page (web/) loads, into ``folder``: ``synthesis.onnx`` (codes -> images; the codes are
+    w for a style generator, z otherwise), ``mapping.onnx`` (z -> w, style generators only) and ``page.json``
+    (the code sizes, w_avg, and ``edits``: per slider the code offset of one unit, editing.directions'
+    ``edit_vectors``). Each graph is checked against facegan's own computation with onnxruntime. Returns
+    page.json's content."""
+    import json
+
+    from facegan.fileio import write_text_atomic
+
+    folder = Path(folder)
+    generator = generator.cpu().eval()
+    style = hasattr(generator, "mapping")
+    graphs = {"synthesis.onnx": (SynthesisGraph(generator) if style else generator.eval(),
+                                 generator.w_dim if style else generator.latent_dim)}
+    if style:
+        graphs["mapping.onnx"] = (MappingGraph(generator).eval(), generator.latent_dim)
+    worst = 0.0
+    for name, (module, width) in graphs.items():
+        worst = max(worst, _export_checked(module, width, folder / name))
+    page = {"space": "w" if style else "z", "latent_dim": generator.latent_dim,
+            "code_dim": generator.w_dim if style else generator.latent_dim, "resolution": generator.resolution,
+            "w_avg": generator.mapping.w_avg.tolist() if style else None,
+            "edits": {name: vector.tolist() for name, vector in edits.items()},
+            "onnx_difference": worst}
+    write_text_atomic(folder / "page.json", json.dumps(page) + "\n")
+    return page
+
+
+@torch.no_grad()
+def _export_checked(module: torch.nn.Module, width: int, out: Path) -> float:
+    """Export ``module`` (one input (N, width) named 'x') with a free batch; its onnxruntime difference."""
+    import onnxruntime
+
+    with atomic_path(out) as tmp:
+        batch = torch.export.Dim("batch", min=1, max=4096)
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(module, (torch.randn(2, width),), input_names=["x"], output_names=["y"],
+                                        dynamic_shapes=({0: batch},), dynamo=True, opset_version=OPSET,
+                                        optimize=False)
+        program.save(str(tmp))
+        session = onnxruntime.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
+        x = torch.randn(3, width, generator=torch.Generator().manual_seed(13))
+        difference = float((torch.from_numpy(session.run(None, {"x": x.numpy()})[0]).double()
+                            - module(x).double()).abs().max())
+        if not difference <= TOLERANCE:
+            raise FaceganError(f"{out.name}: onnxruntime differs from facegan by {difference:.2g}; not written")
+    return difference
