@@ -118,16 +118,17 @@ def export_onnx(generator: torch.nn.Module, out: str | Path) -> tuple[Path, floa
     return out, difference, dynamic
 
 
-def _export(module: torch.nn.Module, example: tuple, names: tuple[str, ...], dynamic: bool):
+def _export(module: torch.nn.Module, example: tuple, names: tuple[str, ...], dynamic: bool, output: str = "images"):
+    """torch.export -> ONNX program; ``dynamic``: the first input's batch size is free (the others are fixed)."""
     shapes = None
     if dynamic:
         batch = torch.export.Dim("batch", min=1, max=4096)
-        shapes = ({0: batch}, None) if len(names) == 2 else ({0: batch},)
+        shapes = ({0: batch},) + (None,) * (len(names) - 1)
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         # optimize=False: onnxscript's graph optimiser turned the AdaIN generator's images into NaN (onnxruntime
         # optimises the graph itself when it loads it)
-        return torch.onnx.export(module, example, input_names=list(names), output_names=["images"],
+        return torch.onnx.export(module, example, input_names=list(names), output_names=[output],
                                  dynamic_shapes=shapes, dynamo=True, opset_version=OPSET, optimize=False)
 
 
@@ -196,13 +197,7 @@ def _export_checked(module: torch.nn.Module, width: int, out: Path) -> float:
     import onnxruntime
 
     with atomic_path(out) as tmp:
-        batch = torch.export.Dim("batch", min=1, max=4096)
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            program = torch.onnx.export(module, (torch.randn(2, width),), input_names=["x"], output_names=["y"],
-                                        dynamic_shapes=({0: batch},), dynamo=True, opset_version=OPSET,
-                                        optimize=False)
-        program.save(str(tmp))
+        _export(module, (torch.randn(2, width),), ("x",), dynamic=True, output="y").save(str(tmp))
         session = onnxruntime.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
         x = torch.randn(3, width, generator=torch.Generator().manual_seed(13))
         difference = float((torch.from_numpy(session.run(None, {"x": x.numpy()})[0]).double()
