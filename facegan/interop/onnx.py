@@ -25,7 +25,7 @@ import torch
 
 from facegan.errors import FaceganError
 from facegan.fileio import atomic_path
-from facegan.latent import sample_latents
+from facegan.latent import sample_latents, ws_from_codes
 
 TOLERANCE = 1e-4  # fp32; images span about [-1, 1]
 OPSET = 18
@@ -159,7 +159,7 @@ class SynthesisGraph(torch.nn.Module):
 
     def forward(self, w: torch.Tensor) -> torch.Tensor:
         G = self.generator
-        return G.synthesis(w.unsqueeze(1).expand(-1, G.num_ws, -1), **synthesis_options(G))
+        return G.synthesis(ws_from_codes(G, w), **synthesis_options(G))  # one w for every layer
 
 
 def export_page(generator: torch.nn.Module, edits: dict[str, torch.Tensor], folder: str | Path) -> dict:
