@@ -1,4 +1,4 @@
-"""The README's screenshots of the app, taken in a real browser (Debian's Chromium via Playwright)
+"""The app's screenshots (docs/app.md, the README), taken in a real browser (Debian's Chromium via Playwright)
 against `streamlit run app.py` on 127.0.0.1 with the shipped model:
 
     python bench/app_screenshots.py [assets]

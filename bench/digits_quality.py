@@ -150,7 +150,7 @@ def main() -> None:
 
 
 def write_figures(assets: Path, run: Path, G, model) -> None:
-    """The README's digit figures: the run's last grid and loss plot, and 2,000 samples judged by digit."""
+    """The digit figures of docs/vanilla-gan.md: the run's last grid and loss plot, and 2,000 samples judged by digit."""
     assets.mkdir(parents=True, exist_ok=True)
     last = sorted((run / "samples").glob("epoch_*.png"))[-1]
     shutil.copy(last, assets / "digits_grid.png")

@@ -1,4 +1,4 @@
-"""The README's editing figures from one generator and its directions (default: the shipped ones).
+"""The editing figures of docs/editing.md and the README from one generator and its directions (default: the shipped ones).
 
     python bench/editing_figures.py [--generator models/stylegan64.safetensors] [--out assets]
 

@@ -10,7 +10,7 @@ Rows (each on n held-out real images, default 1000, SWD on the same n):
 - trained: the given generator(s).
 --train and --holdout default to bench/real_faces.sh's split (/tmp/facegan-real/train and holdout). With
 ``synthetic`` the held-out set is 1,000 faces rendered from a seed the training set never used.
-Prints a markdown table for README/bench RESULTS.md; --json appends its rows (with lib.record's provenance).
+Prints a markdown table for docs/ and bench/RESULTS.md; --json appends its rows (with lib.record's provenance).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The CPU quick preset end to end, from a cold cache (the synthetic faces are rendered inside the
 # timing), as a user's first `facegan train` on a CPU-only machine. Prints the wall time.
-# With a folder argument it also writes the README's figures there:
+# With a folder argument it also writes docs/dcgan.md's figures there:
 #   bash bench/quick_preset.sh            # time only
 #   bash bench/quick_preset.sh assets     # time, then assets/quick_*.png and assets/synthetic_faces.png
 set -euo pipefail

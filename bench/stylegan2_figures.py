@@ -1,4 +1,4 @@
-"""The README's StyleGAN2 figures from one exported generator (a run directory or .safetensors).
+"""The StyleGAN2 figures of docs/stylegan2.md from one exported generator (a run directory or .safetensors).
 
     python bench/stylegan2_figures.py GENERATOR [--out assets] [--scale 2]
 

@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", help="append the figures here (with lib.record's provenance)")
-    parser.add_argument("--screenshot", help="also save the page (seed 7, smile +2) as this PNG (the README's)")
+    parser.add_argument("--screenshot", help="also save the page (seed 7, smile +2) as this PNG (docs/browser.md's)")
     args = parser.parse_args()
     runs = []
     with static_server(REPO / "web" / "dist") as url:

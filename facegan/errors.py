@@ -6,9 +6,24 @@ its arguments with these helpers before loading anything heavy.
 """
 from __future__ import annotations
 
+import re
+
 
 class FaceganError(Exception):
     """A problem with the user's input (data, files, flags, device) rather than a bug in facegan."""
+
+
+def first_line(error: BaseException, limit: int = 200) -> str:
+    """The first line of another library's error, for quoting inside a one-line FaceganError: terminal
+    colour codes (torch.onnx colours its messages) dropped, cut at ``limit``; the type's name if empty::
+
+        >>> first_line(RuntimeError("\\x1b[31mbad shape\\x1b[0m\\n  at line 3"))
+        'bad shape'
+        >>> first_line(KeyError())
+        'KeyError'
+    """
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()
+    return text.splitlines()[0][:limit] if text else type(error).__name__
 
 
 def require_int_at_least(name: str, value: int, minimum: int = 1) -> int:

@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from facegan.errors import FaceganError
+from facegan.errors import FaceganError, first_line
 
 if TYPE_CHECKING:
     import torch
@@ -65,7 +65,7 @@ def _write_failure(error: BaseException, folder: Path) -> str | None:
         except OSError:
             full = False
         if full or any(word in text for word in ("iostream", "PytorchStreamWriter", "unexpected pos")):
-            return "no space left on the device" if full else text.strip().splitlines()[0][:200]
+            return "no space left on the device" if full else first_line(error)
     return None
 
 

@@ -440,7 +440,7 @@ class Projection:
 def project_photo(model: LoadedModel, target: torch.Tensor, classifier: torch.nn.Module | None,
                   steps: int = PROJECT_STEPS) -> Projection:
     """The code whose face best matches ``target`` (facegan.editing.projection.project, which searches style
-    generators in W+ by default: 2.6 dB closer than one w on held-out faces, README "How well does a photo
+    generators in W+ by default: 2.6 dB closer than one w on held-out faces, docs/editing.md "How well does a photo
     project?"; the W edit directions move every layer's w alike), timed."""
     from facegan.editing.projection import project, reconstruction_quality
 

@@ -4,7 +4,7 @@ A Streamlit Space is a Docker Space: OUT gets the committed template in space/ (
 Space's README with its YAML front matter, requirements.txt, .gitattributes putting the model files
 in Git LFS), app.py with its .streamlit/config.toml,
 the facegan package's source, and the shipped default model with its directions, card and the
-attribute classifier. Publishing it is a git push of OUT to the Space (README, section "The app").
+attribute classifier. Publishing it is a git push of OUT to the Space (docs/app.md, "Publish it as a Hugging Face Space").
 Torch-free: it only copies files, from a checkout of the repository.
 """
 from __future__ import annotations
@@ -105,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "build":
             written = build(args.out)
-            print(f"assembled the Space in {args.out} ({len(written)} files); publish it: README, section "
-                  "'The app'")
+            print(f"assembled the Space in {args.out} ({len(written)} files); publish it: docs/app.md, "
+                  "'Publish it as a Hugging Face Space'")
         problems = check(args.out if args.command == "build" else args.folder)
     except FaceganError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from facegan.errors import FaceganError
+from facegan.errors import FaceganError, first_line
 
 TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C  # first pickle of a legacy (non-zip) torch.save file
 MAX_TENSOR_DIMS = 8
@@ -150,7 +150,7 @@ def _storage_from_bytes(blob) -> torch.storage.TypedStorage:
         storage = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
     except Exception as e:  # weights_only refusals (UnpicklingError) and malformed records alike
         raise Refused(f"a tensor storage in the pickle is not a plain storage record ({type(e).__name__}: "
-                      f"{_first_line(e)})") from None
+                      f"{first_line(e)})") from None
     if not isinstance(storage, torch.storage.TypedStorage):
         raise Refused(f"a storage record decodes to a {type(storage).__name__}, not a storage")
     return storage
@@ -300,7 +300,7 @@ def prescan(data: bytes, what: str, start: int = 0, persistent_ids: bool = False
             if op.name in ("NEXT_BUFFER", "READONLY_BUFFER"):
                 raise Refused(f"{what} needs out-of-band buffers (pickle protocol 5), which a file cannot carry")
     except ValueError as e:  # pickletools: short reads ("expected N bytes ... only M remain"), bad opcodes
-        raise Refused(f"{what} is truncated or not a pickle ({_first_line(e)})") from None
+        raise Refused(f"{what} is truncated or not a pickle ({first_line(e)})") from None
     return stream.tell()
 
 
@@ -361,7 +361,7 @@ def check_legacy_torch_file(data: bytes, what: str) -> None:
         except Refused:
             raise
         except Exception as e:
-            raise Refused(f"{what} is not a torch storage record ({type(e).__name__}: {_first_line(e)})") from None
+            raise Refused(f"{what} is not a torch storage record ({type(e).__name__}: {first_line(e)})") from None
     magic, _protocol, _sys_info, _obj, keys = header
     if magic != TORCH_LEGACY_MAGIC:
         raise Refused(f"{what} is not a torch storage record (wrong magic number)")
@@ -387,11 +387,6 @@ def check_legacy_torch_file(data: bytes, what: str) -> None:
         if count != numel:
             raise Refused(f"{what} has a storage block of {count:,} elements where its id declares {numel:,}")
         offset += 8 + numel * size
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0][:160] if text else type(error).__name__
 
 
 # ----------------------------------------------------------------------------- entry points
@@ -438,7 +433,7 @@ def load_network_pickle(path: str | Path):
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
             MemoryError, RecursionError, OverflowError, RuntimeError) as e:
         raise FaceganError(f"{path} is not a readable network pickle (truncated or corrupt?): "
-                           f"{type(e).__name__}: {_first_line(e)}") from None
+                           f"{type(e).__name__}: {first_line(e)}") from None
 
 
 def module_state_dict(record: PersistentRecord, what: str = "the network") -> dict[str, torch.Tensor]:

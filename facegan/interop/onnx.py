@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
 import warnings
 from pathlib import Path
 
 import torch
 
-from facegan.errors import FaceganError
+from facegan.errors import FaceganError, first_line
 from facegan.fileio import atomic_path
 from facegan.latent import sample_latents, ws_from_codes
 
@@ -69,16 +68,22 @@ def _inputs(generator: torch.nn.Module, names: tuple[str, ...], n: int, seed: in
 @torch.no_grad()
 def check_onnx(path: Path, generator: torch.nn.Module, names: tuple[str, ...], batches: tuple[int, ...] = (1, 3)) -> float:
     """Largest |onnxruntime - torch| over fresh z (batches of 1 and 3, psi 0.7 and 1 for style generators)."""
+    module, _ = graph_for(generator)
+    examples = [_inputs(generator, names, n, seed, psi) for n, seed, psi in zip(batches, (11, 12), (0.7, 1.0))]
+    return _max_difference(path, module, names, examples)
+
+
+def _max_difference(path: Path, module: torch.nn.Module, names: tuple[str, ...], examples: list[tuple]) -> float:
+    """Largest |onnxruntime - torch| of the graph at ``path`` against ``module`` over ``examples`` (tuples of
+    the inputs ``names``); a NaN is the worst of all."""
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    module, _ = graph_for(generator)
     worst = 0.0
-    for n, seed, psi in zip(batches, (11, 12), (0.7, 1.0)):
-        inputs = _inputs(generator, names, n, seed, psi)
+    for inputs in examples:
         got = session.run(None, {name: value.numpy() for name, value in zip(names, inputs)})[0]
         difference = float((torch.from_numpy(got).double() - module(*inputs).double()).abs().max())
-        worst = difference if not difference <= worst else worst  # a NaN is the worst of all
+        worst = difference if not difference <= worst else worst
     return worst
 
 
@@ -105,13 +110,13 @@ def export_onnx(generator: torch.nn.Module, out: str | Path) -> tuple[Path, floa
                 program = _export(module, _inputs(generator, names, 1, 0, 0.7), names, dynamic=False)
             except Exception as e:  # torch.export / onnxscript failures: many types, one line
                 raise FaceganError(f"this {generator.arch()['arch']} generator did not export to ONNX "
-                                   f"({type(e).__name__}: {_first_line(e)})") from None
+                                   f"({type(e).__name__}: {first_line(e)})") from None
         program.save(str(tmp))
         try:
             difference = check_onnx(tmp, generator, names, (1, 3) if dynamic else (1, 1))
         except Exception as e:  # onnxruntime refusing the graph (a batch fixed by mistake, a missing kernel)
             raise FaceganError(f"onnxruntime could not run the exported graph ({type(e).__name__}: "
-                               f"{_first_line(e)}); not written") from None
+                               f"{first_line(e)}); not written") from None
         if not difference <= TOLERANCE:
             raise FaceganError(f"the ONNX graph's images differ from facegan's by {difference:.2g} (more than "
                                f"{TOLERANCE:g}); not written")
@@ -130,11 +135,6 @@ def _export(module: torch.nn.Module, example: tuple, names: tuple[str, ...], dyn
         # optimises the graph itself when it loads it)
         return torch.onnx.export(module, example, input_names=list(names), output_names=[output],
                                  dynamic_shapes=shapes, dynamo=True, opset_version=OPSET, optimize=False)
-
-
-def _first_line(error: Exception) -> str:
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()  # torch.onnx colours its messages
-    return text.splitlines()[0][:200] if text else type(error).__name__
 
 
 # ----------------------------------------------------------------------------- the browser page's graphs
@@ -194,14 +194,10 @@ def export_page(generator: torch.nn.Module, edits: dict[str, torch.Tensor], fold
 @torch.no_grad()
 def _export_checked(module: torch.nn.Module, width: int, out: Path) -> float:
     """Export ``module`` (one input (N, width) named 'x') with a free batch; its onnxruntime difference."""
-    import onnxruntime
-
     with atomic_path(out) as tmp:
         _export(module, (torch.randn(2, width),), ("x",), dynamic=True, output="y").save(str(tmp))
-        session = onnxruntime.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
         x = torch.randn(3, width, generator=torch.Generator().manual_seed(13))
-        difference = float((torch.from_numpy(session.run(None, {"x": x.numpy()})[0]).double()
-                            - module(x).double()).abs().max())
+        difference = _max_difference(tmp, module, ("x",), [(x,)])
         if not difference <= TOLERANCE:
             raise FaceganError(f"{out.name}: onnxruntime differs from facegan by {difference:.2g}; not written")
     return difference

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from facegan.errors import FaceganError
+from facegan.errors import FaceganError, first_line
 from facegan.interop.export import export_generator
 from facegan.interop.nvidia_pickle import (NumpyArray, PersistentRecord, check_legacy_torch_file,
                                            load_network_pickle, module_state_dict, sniff)
@@ -306,9 +306,8 @@ def _torch_load_weights(path: Path):
         with _allow_namespace():
             return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as e:  # UnpicklingError (weights_only refusal), RuntimeError (corrupt zip), ...
-        first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
         raise FaceganError(f"refused to load {path}: not a plain checkpoint of tensors ({type(e).__name__}: "
-                           f"{first})") from None
+                           f"{first_line(e)})") from None
 
 
 def _check_zip_sizes(data: bytes, path: Path) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 
-from facegan.errors import FaceganError
+from facegan.errors import FaceganError, first_line
 from facegan.fileio import atomic_path, load_module_state
 from facegan.training.augment import AdaptiveAugment
 
@@ -55,10 +55,10 @@ def load_state(path: Path) -> dict[str, Any]:
         raise FaceganError(f"checkpoint {path} not found") from None
     except pickle.UnpicklingError as e:
         raise FaceganError(f"refused to load {path}: it contains pickled objects that are not plain "
-                           f"tensors/containers ({str(e).splitlines()[0][:120]})") from None
+                           f"tensors/containers ({first_line(e)})") from None
     except Exception as e:  # truncated zip, not a torch file at all, ...
         raise FaceganError(f"{path} is not a readable checkpoint (truncated or corrupt?): "
-                           f"{type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}") from None
+                           f"{type(e).__name__}: {first_line(e)}") from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise FaceganError(f"{path} is not a facegan training checkpoint")
     if state.get("format_version") not in (1, STATE_VERSION):
