@@ -25,18 +25,23 @@ def test_ci_runs_the_readmes_test_command_verbatim():
     assert ci[-1] == test
 
 
-def run_script(tmp_path: Path, browser: Path, apt: bool, uid: int = 0,
-               sudo: bool = False) -> tuple[subprocess.CompletedProcess, str]:
-    """tests/install.sh with PATH = stubs only: ``python`` and ``apt-get`` log their arguments, ``id -u``
-    says ``uid``, ``sudo -n`` works only if ``sudo``."""
+def run_script(tmp_path: Path, browser: Path, apt: bool, uid: int = 0, sudo: bool = False,
+               npm: bool = True) -> tuple[subprocess.CompletedProcess, str]:
+    """tests/install.sh with PATH = stubs only: ``python``, ``npm`` (if ``npm``) and ``apt-get`` log their
+    arguments (``apt-get install ... npm`` puts an ``npm`` stub in place), ``id -u`` says ``uid``, ``sudo -n``
+    works only if ``sudo``."""
     stubs, log = tmp_path / "bin", tmp_path / "calls.log"
     stubs.mkdir(exist_ok=True)
     (stubs / "dirname").symlink_to(next(p for p in (Path("/usr/bin/dirname"), Path("/bin/dirname")) if p.exists()))
-    scripts = {"python": f'echo "python $*" >> {log}', "npm": f'echo "npm $*" >> {log}', "id": f"echo {uid}",
+    npm_stub = f'echo "npm $*" >> {log}'
+    scripts = {"python": f'echo "python $*" >> {log}', "id": f"echo {uid}",
                "true": "exit 0",
                "sudo": f'if [ "$1" = -n ]; then shift; fi; {"exec" if sudo else "exit 1;"} "$@"'}
+    if npm:
+        scripts["npm"] = npm_stub
     if apt:
-        scripts["apt-get"] = f'echo "apt-get $*" >> {log}'
+        scripts["apt-get"] = (f'echo "apt-get $*" >> {log}\ncase "$*" in *npm*) printf \'#!/bin/sh\\n%s\\n\' '
+                              f'\'{npm_stub}\' > {stubs}/npm; /bin/chmod +x {stubs}/npm;; esac')
     for name, body in scripts.items():
         (stubs / name).write_text(f"#!/bin/sh\n{body}\n")
         (stubs / name).chmod(0o755)
@@ -66,10 +71,20 @@ def test_install_as_a_user_without_sudo_says_what_to_run(tmp_path):
     done, calls = run_script(tmp_path, tmp_path / "no-chromium", apt=True, uid=1000, sudo=False)
     assert done.returncode == 1 and "apt-get" not in calls
     assert done.stderr.strip().splitlines() == [
-        "tests/install.sh: the browser test needs Chromium: run  sudo apt-get install -y chromium  and again"]
+        "tests/install.sh: the tests need chromium: run  sudo apt-get install -y chromium  and again"]
+
+
+def test_install_gets_npm_with_chromium_then_runs_npm_ci(tmp_path):
+    done, calls = run_script(tmp_path, tmp_path / "no-chromium", apt=True, npm=False)
+    assert done.returncode == 0, done.stderr
+    lines = calls.splitlines()
+    assert "apt-get install -y -qq chromium npm" in lines
+    assert lines[-1] == "npm ci --no-audit --no-fund --loglevel=error"
+    assert lines.index("apt-get install -y -qq chromium npm") < len(lines) - 1
 
 
 def test_install_without_apt_says_what_to_do_in_one_line(tmp_path):
     done, _ = run_script(tmp_path, tmp_path / "no-chromium", apt=False)
     assert done.returncode == 1
     assert len(done.stderr.strip().splitlines()) == 1 and "FACEGAN_CHROMIUM" in done.stderr
+    assert "chromium" in done.stderr
