@@ -39,9 +39,11 @@ from facegan.viz import save_grid
 def option_types() -> dict[str, type]:
     """{option: type} of TrainConfig's own options and of every architecture's settings (overrides are flat)."""
     from facegan.models import ARCHITECTURES, config_class
+    from facegan.models.projected.config import ProjectedConfig
     from facegan.options import TYPES, options
 
-    return {f.name: TYPES[f.type] for cls in (TrainConfig, *map(config_class, ARCHITECTURES)) for f in options(cls)}
+    return {f.name: TYPES[f.type] for cls in (TrainConfig, ProjectedConfig, *map(config_class, ARCHITECTURES))
+            for f in options(cls)}
 
 
 def parse_overrides(text: str) -> dict:
@@ -61,8 +63,10 @@ def parse_overrides(text: str) -> dict:
 
 
 def run_config(name: str, overrides: dict, train_images: torch.Tensor, holdout: torch.Tensor, marks: list[float],
-               budget: str, grid_dir: Path | None, export_dir: Path | None = None) -> list[dict]:
-    """Train one config to each mark in turn (``budget``: "minutes" or "steps") and score it there."""
+               budget: str, grid_dir: Path | None, export_dir: Path | None = None,
+               export_every_mark: bool = False, json_path: str | None = None) -> list[dict]:
+    """Train one config to each mark in turn (``budget``: "minutes" or "steps") and score it there; each point
+    is appended to ``json_path`` as it is measured, so a long run stopped early keeps its marks."""
     overrides = dict(overrides)
     cfg = build_config(overrides.pop("preset", "quick"), {**overrides, "data": "unused", "device": "cpu"})
     loop = lib.TrainerSteps(cfg, train_images, "cpu")
@@ -84,6 +88,8 @@ def run_config(name: str, overrides: dict, train_images: torch.Tensor, holdout: 
         if p.sampler is not p.G:
             point["swd_avg_without_ema"] = evaluate(p.G, holdout, n=len(holdout), metrics=("swd",))["swd_avg"]
         points.append(point)
+        if json_path:
+            lib.record(json_path, point, jsonl=True)
         print(f"  {mark:g} {budget}: SWD avg {point['swd_avg']:.1f} after {pos.step} steps, {clock / 60:.2f} min "
               f"({point['epochs']:.1f} epochs)" + (f"; without EMA {point['swd_avg_without_ema']:.1f}"
                                                    if "swd_avg_without_ema" in point else ""), flush=True)
@@ -91,13 +97,17 @@ def run_config(name: str, overrides: dict, train_images: torch.Tensor, holdout: 
             unit = "min" if budget == "minutes" else "steps"
             save_grid(generate(p.sampler, sample_latents(64, cfg.latent_dim, GRID_SEED)),
                       grid_dir / f"{name}_{mark:g}{unit}.png", nrow=8)
+        if export_dir and export_every_mark:  # each mark's generator, for judges slower than SWD (face_quality.py)
+            export_dir.mkdir(parents=True, exist_ok=True)
+            export_generator(p.sampler, export_dir / f"{name}_{mark:g}{'min' if budget == 'minutes' else 'steps'}"
+                             ".safetensors", cfg.to_dict())
     if export_dir:  # what `facegan train` would export at the last mark, for sample / mix / eval
         export_dir.mkdir(parents=True, exist_ok=True)
         export_generator(p.sampler, export_dir / f"{name}.safetensors", cfg.to_dict())
     return points
 
 
-def plot(points: list[dict], path: Path, floor: float | None, log_x: bool = False) -> None:
+def plot(points: list[dict], path: Path, floor: float | None, log_x: bool = False, by_images: bool = False) -> None:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(6.4, 4))
@@ -105,10 +115,12 @@ def plot(points: list[dict], path: Path, floor: float | None, log_x: bool = Fals
     steps = points[0].get("budget") == "steps"  # the x axis: the budget's unit
     for name in dict.fromkeys(p["config"] for p in points):
         mine = [p for p in points if p["config"] == name]
-        ax.plot([p["step"] if steps else p["minutes"] for p in mine], [p["swd_avg"] for p in mine], "o-", label=name)
+        x = [p["images"] / 1000 if by_images else p["step"] if steps else p["minutes"] for p in mine]
+        ax.plot(x, [p["swd_avg"] for p in mine], "o-", label=name)
     if floor:
         ax.axhline(floor, color="grey", ls="--", lw=1, label="real vs real")
-    ax.set_xlabel("training steps" if steps else "training minutes (wall clock, 2 CPU cores)")
+    ax.set_xlabel("thousands of training images seen" if by_images else "training steps" if steps
+                  else "training minutes (wall clock, 2 CPU cores)")
     ax.set_ylabel("SWD avg x1e3 vs held-out faces (lower is better)")
     ax.set_yscale("log")
     from matplotlib.ticker import NullFormatter, ScalarFormatter
@@ -116,7 +128,7 @@ def plot(points: list[dict], path: Path, floor: float | None, log_x: bool = Fals
     ax.yaxis.set_major_formatter(ScalarFormatter())
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks([10, 15, 20, 30, 40, 60, 80, 100])
-    if log_x:  # runs of minutes and of hours on one axis
+    if log_x and not by_images:  # runs of minutes and of hours on one axis
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.xaxis.set_minor_formatter(NullFormatter())
@@ -149,14 +161,18 @@ def main() -> None:
     parser.add_argument("--grids", help="folder for each config's 8x8 grid at every mark")
     parser.add_argument("--json", help="append the points here (JSON lines, with lib.record's provenance)")
     parser.add_argument("--export", help="folder for each config's generator at the last mark (NAME.safetensors)")
+    parser.add_argument("--export-every-mark", action="store_true",
+                        help="with --export: also each mark's generator (NAME_<mark>min.safetensors)")
     parser.add_argument("--log-x", action="store_true", help="log-scaled minutes (for runs of minutes and hours)")
     parser.add_argument("--floor", type=float, help="real-vs-real SWD to draw as a line")
+    parser.add_argument("--by-images", action="store_true",
+                        help="x axis: images seen (runs from machines of other speeds, or sharing one, side by side)")
     args = parser.parse_args()
     if args.plot_only:
         points = [json.loads(line) for path in args.plot_only for line in Path(path).read_text().splitlines()]
         if args.only:
             points = [p for name in args.only.split(",") for p in points if p["config"] == name]
-        plot(points, Path(args.out), args.floor, args.log_x)
+        plot(points, Path(args.out), args.floor, args.log_x, args.by_images)
         return
     if not args.config:
         parser.error("at least one --config is needed (or --plot-only)")
@@ -170,15 +186,14 @@ def main() -> None:
     for spec in args.config:
         name, _, text = spec.partition("=")
         points += run_config(name, parse_overrides(text), train_images, holdout, marks, budget,
-                             Path(args.grids) if args.grids else None, Path(args.export) if args.export else None)
-        if args.json:
-            lib.record(args.json, [p for p in points if p["config"] == name], jsonl=True)
+                             Path(args.grids) if args.grids else None, Path(args.export) if args.export else None,
+                             args.export_every_mark, args.json)
     print("\n| config | " + " | ".join(f"{m:g} {budget}" for m in marks) + " |")
     print("|---|" + "---|" * len(marks))
     for name in dict.fromkeys(p["config"] for p in points):
         print(f"| {name} | " + " | ".join(f"{p['swd_avg']:.1f}" for p in points if p["config"] == name) + " |")
     if args.out:
-        plot(points, Path(args.out), args.floor, args.log_x)
+        plot(points, Path(args.out), args.floor, args.log_x, args.by_images)
         print(f"plot: {args.out}")
 
 

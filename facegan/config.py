@@ -22,7 +22,8 @@ from typing import Any
 from facegan.data import DEFAULT_CELEBA_DIR, DEFAULT_MNIST_DIR, DEFAULT_RESOLUTION, SYNTHETIC_COUNT
 from facegan.errors import FaceganError, require_int_at_least
 from facegan.evaluation.registry import DEFAULT_METRICS, METRIC_NAMES, parse_metric_names
-from facegan.models import ARCHITECTURES, config_class  # the registry (imports no torch)
+from facegan.models import ARCHITECTURES, DISCRIMINATORS, config_class  # the registry (imports no torch)
+from facegan.models.projected.config import ProjectedConfig
 from facegan.options import check_choices, option, options, require_positive
 from facegan.options import coerce as options_coerce
 
@@ -47,6 +48,13 @@ class TrainConfig:
     model: Any = field(default=None, metadata={"help": "the architecture's own settings (facegan.models.<arch>."
                                                        "config); None = its defaults", "choices": None})
     latent_dim: int = _f(256, "size of the latent vector z")
+    disc: str = _f("native", "discriminator: the architecture's own (native), a projected D on frozen pretrained "
+                   "EfficientNet-Lite0 features (projected), or both side by side (native+projected)", DISCRIMINATORS)
+    projected: Any = field(default=None, metadata={"help": "the projected discriminator's settings "
+                                                           "(facegan.models.projected.config); None = its defaults",
+                                                   "choices": None})
+    init_generator: str = _f("", "fine-tune: start G (and its EMA copy) from this generator export of the same "
+                             "architecture and settings instead of random weights ('' = random)")
     # --- optimisation ---
     epochs: int = _f(50, "passes over the data")
     minutes: float = _f(0.0, "stop training after this many minutes of wall time, saving and exporting as "
@@ -56,7 +64,8 @@ class TrainConfig:
     lr_d: float = _f(1e-4, "discriminator Adam learning rate")
     beta1: float = _f(0.5, "Adam beta1")
     beta2: float = _f(0.999, "Adam beta2")
-    loss: str = _f("bce", "adversarial loss: non-saturating BCE or Wasserstein", ("bce", "wgan"))
+    loss: str = _f("bce", "adversarial loss: non-saturating BCE, Wasserstein, or hinge (Projected GAN's)",
+                   ("bce", "wgan", "hinge"))
     gp_weight: float = _f(0.0, "WGAN-GP gradient penalty weight on D (0 = off)")
     drift_weight: float = _f(0.0, "epsilon drift: weight of the penalty mean(D(real)^2) that keeps WGAN's D outputs "
                              "near 0 (ProGAN: 0.001; 0 = off)")
@@ -114,10 +123,14 @@ class TrainConfig:
             self.model = settings.from_dict(self.model)
         elif self.model is None and settings:
             self.model = settings()
+        if isinstance(self.projected, dict):
+            self.projected = ProjectedConfig.from_dict(self.projected)
+        elif self.projected is None:
+            self.projected = ProjectedConfig()
         validate(self)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)  # the architecture's settings nested under "model"
+        return dataclasses.asdict(self)  # the architecture's settings under "model", the projected D's under "projected"
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -255,8 +268,11 @@ def fields() -> list[dataclasses.Field]:
 
 def coerce(values: dict[str, Any]) -> dict[str, Any]:
     """Check names and types of TrainConfig values (``model`` a dict or an architecture's config, as is)."""
-    model = {"model": values["model"]} if "model" in values else {}
-    return {**options_coerce(TrainConfig, {k: v for k, v in values.items() if k != "model"}), **model}
+    nested = {k: values[k] for k in NESTED if k in values}
+    return {**options_coerce(TrainConfig, {k: v for k, v in values.items() if k not in NESTED}), **nested}
+
+
+NESTED = ("model", "projected")  # TrainConfig's fields that hold a settings dataclass, not an option
 
 
 def split_flat(values: dict[str, Any], from_preset: dict[str, Any]) -> dict[str, Any]:
@@ -269,17 +285,20 @@ def split_flat(values: dict[str, Any], from_preset: dict[str, Any]) -> dict[str,
         raise FaceganError(f"arch must be one of {', '.join(ARCHITECTURES)} (got {arch!r})")
     own = {f.name for f in options(config_class(arch))}
     others = {f.name: name for name in ARCHITECTURES for f in options(config_class(name))}
-    loop, model = {}, {}
+    projected_keys = {f.name for f in options(ProjectedConfig)}
+    loop, model, projected = {}, {}, {}
     for key, value in values.items():
         if key in own:
             model[key] = value
+        elif key in projected_keys:
+            projected[key] = value
         elif key in others:
             if key not in from_preset or from_preset[key] is not value:
                 raise FaceganError(f"{key} is a setting of arch {others[key]}, not of {arch}; leave it out or "
                                    f"pass --arch {others[key]}")
         else:
             loop[key] = value
-    return {**loop, "model": model}
+    return {**loop, "model": model, "projected": projected}
 
 
 def validate(cfg: TrainConfig) -> None:
@@ -303,6 +322,7 @@ def validate(cfg: TrainConfig) -> None:
         raise FaceganError(f"r1_gamma must be >= 0 (got {cfg.r1_gamma})")
     if not isinstance(cfg.model, config_class(cfg.arch)):
         raise FaceganError(f"model must hold the settings of arch {cfg.arch} (got {type(cfg.model).__name__})")
+    check_discriminator(cfg)
     for batch in {cfg.batch_size, *batch_table(cfg.batch_by_side).values()}:
         cfg.model.check_training(batch)
     augment_policy(cfg.augment)  # raises on an unknown operation
@@ -356,6 +376,16 @@ def check_growing(cfg: TrainConfig) -> None:
     if not cfg.model.GROWS:
         raise FaceganError(f"--grow-from needs an architecture that grows (progan); {cfg.arch} does not")
     check_schedule(cfg.grow_from, cfg.resolution, cfg.fade_kimg, cfg.stable_kimg)
+
+
+def check_discriminator(cfg: TrainConfig) -> None:
+    """A projected D sees the whole image at one side: it cannot follow a growing schedule, and it needs
+    images it can resize (RGB or grayscale)."""
+    if not isinstance(cfg.projected, ProjectedConfig):
+        raise FaceganError(f"projected must hold the projected discriminator's settings (got "
+                           f"{type(cfg.projected).__name__})")
+    if cfg.disc != "native" and cfg.grow_from:
+        raise FaceganError(f"--disc {cfg.disc} does not grow with the images: use --disc native with --grow-from")
 
 
 def check_adaptive_augment(cfg: TrainConfig) -> None:

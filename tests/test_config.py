@@ -43,7 +43,7 @@ def test_overrides_beat_presets_and_round_trip_through_json():
     ({"batch_size": 0}, "batch_size must be a positive integer"),
     ({"width": 0.0}, "width must be > 0"),
     ({"device": "tpu"}, "device must be auto, cpu"),
-    ({"loss": "hinge"}, "loss must be one of bce, wgan"),
+    ({"loss": "ls"}, "loss must be one of bce, wgan, hinge"),
     ({"name": "a/b"}, "name may use"),
 ])
 def test_invalid_values_are_named(values, message):

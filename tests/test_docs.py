@@ -81,7 +81,7 @@ def test_every_page_is_in_the_nav_and_every_roadmap_step_has_one(config):
     pages = nav_pages(config["nav"])
     written = sorted(p.name for p in DOCS.glob("*.md"))
     assert sorted(p for p in pages if "/" not in p) == written, "a page in docs/ is missing from the nav (or the reverse)"
-    for step in ("vanilla-gan.md", "dcgan.md", "progan.md", "adain.md", "stylegan2.md", "stylegan3.md"):
+    for step in ("vanilla-gan.md", "dcgan.md", "progan.md", "adain.md", "stylegan2.md", "stylegan3.md", "projected.md"):
         assert step in pages
     for door in ("course-project.md", "training.md", "app.md", "editing.md", "package.md", "browser.md"):
         assert door in pages

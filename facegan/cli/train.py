@@ -10,6 +10,7 @@ from facegan.cli.common import Command, Parents, progress_bars
 from facegan.config import AUTO_LONG_CPU_MINUTES, PRESET_CHOICES, build_config, fields
 from facegan.errors import FaceganError
 from facegan.models import ARCHITECTURES, config_class
+from facegan.models.projected.config import ProjectedConfig
 from facegan.options import TYPES, options
 
 
@@ -37,6 +38,9 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
     for arch in ARCHITECTURES:
         add_option_flags(parser.add_argument_group(f"{arch} settings (with --arch {arch}; defaults: the preset, "
                                                    f"then {config_class(arch).__name__})"), options(config_class(arch)))
+    add_option_flags(parser.add_argument_group("projected discriminator settings (with --disc projected or "
+                                               "native+projected; defaults: the preset, then ProjectedConfig)"),
+                     options(ProjectedConfig))
 
 
 def add_option_flags(group, option_fields: list) -> None:
@@ -56,6 +60,7 @@ def config_overrides(args: argparse.Namespace) -> dict:
     """The config values given as flags (flat: loop options and architecture settings side by side)."""
     names = {f.name for f in fields()} - {"preset"}  # --preset is handled by build_config
     names |= {f.name for arch in ARCHITECTURES for f in options(config_class(arch))}
+    names |= {f.name for f in options(ProjectedConfig)}
     return {k: v for k, v in vars(args).items() if k in names}
 
 

@@ -64,6 +64,21 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> torc
     return generator.to(device).eval()
 
 
+def load_generator_weights(generator: torch.nn.Module, path: str | Path) -> None:
+    """Load an export's weights into ``generator`` (fine-tuning), which must be the architecture the export
+    describes: another one (or other settings) is refused in one line naming both."""
+    weights, metadata = read_export(path)
+    try:
+        saved = json.loads(metadata["arch"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise FaceganError(f"{path} has unreadable architecture metadata ({type(e).__name__}: {e})") from None
+    if saved != generator.arch():
+        differ = sorted(k for k in {*saved, *generator.arch()} if saved.get(k) != generator.arch().get(k))
+        raise FaceganError(f"--init-generator {path} holds another generator than this run builds (they differ in "
+                           f"{', '.join(differ)}): train with that file's settings (its arch, preset and sizes)")
+    load_module_state(generator, weights, str(path))
+
+
 def export_config(path: str | Path) -> dict:
     """The training config stored in an export's metadata."""
     return json.loads(read_export(path)[1].get("train_config", "{}"))

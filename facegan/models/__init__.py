@@ -20,7 +20,7 @@ the names without paying for it. A generator-only architecture (``stylegan3``: i
 has ``networks.py`` with ``generator_from_meta`` only; its ``build_models`` refuses in one line.
 
     >>> ARCHITECTURES
-    ('dcgan', 'stylegan2', 'mlp', 'progan')
+    ('dcgan', 'stylegan2', 'mlp', 'progan', 'fastgan')
 """
 from __future__ import annotations
 
@@ -30,9 +30,11 @@ from types import ModuleType
 from facegan.errors import FaceganError
 
 _PACKAGES = {"dcgan": "facegan.models.dcgan", "stylegan2": "facegan.models.stylegan2",
-             "mlp": "facegan.models.mlp", "progan": "facegan.models.progan"}  # imported on first use
+             "mlp": "facegan.models.mlp", "progan": "facegan.models.progan",
+             "fastgan": "facegan.models.fastgan"}  # imported on first use
 _GENERATOR_ONLY = {"stylegan3": "facegan.models.stylegan3"}  # imported pre-trained generators: no D, no config
 ARCHITECTURES = tuple(_PACKAGES)  # what --arch trains
+DISCRIMINATORS = ("native", "projected", "native+projected")  # what --disc pairs with any of them
 GENERATOR_ARCHITECTURES = ARCHITECTURES + tuple(_GENERATOR_ONLY)  # what an export may hold
 
 
@@ -56,8 +58,14 @@ def architecture(name: str) -> ModuleType:
 
 def build_models(cfg, channels: int, resolution: int):
     """(G, D) for a TrainConfig's ``arch`` and ``model`` settings, sized for images of shape
-    (channels, resolution, resolution)."""
-    return architecture(cfg.arch).build_models(cfg.model, cfg.latent_dim, channels, resolution)
+    (channels, resolution, resolution); D is the one ``cfg.disc`` names (the architecture's own, the
+    projected one of ``facegan.models.projected``, or both)."""
+    G, D = architecture(cfg.arch).build_models(cfg.model, cfg.latent_dim, channels, resolution)
+    if cfg.disc != "native":
+        from facegan.models.projected.networks import build_discriminator
+
+        D = build_discriminator(cfg.disc, cfg.projected, D, channels)
+    return G, D
 
 
 def generator_from_meta(meta: dict):

@@ -217,7 +217,7 @@ def train_run(cfg: TrainConfig, run_dir: str | Path | None, resume: str | Path |
     announce(cfg, device, ranks, say)
     faces = training_data(cfg, faces, ranks.world, progress, say)
     rng_seed = cfg.seed + 1 + 7919 * ranks.rank  # each rank its own z, flips, augmentation, GP mixing
-    p = setup(cfg, faces.channels, faces.resolution, device, say, ranks.world, rng_seed)
+    p = setup(cfg, faces.channels, faces.resolution, device, say, ranks.world, rng_seed, resuming=resumed is not None)
     pos = Position(torch.Generator().manual_seed(cfg.seed))
 
     # --- restore, or start a new run directory ------------------------------------------------------

@@ -32,6 +32,11 @@ def g_loss_wgan(fake_logits: torch.Tensor) -> torch.Tensor:
     return -fake_logits.float().mean()
 
 
+def d_loss_hinge(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Hinge loss (Lim & Ye 2017; Projected GAN's): mean(relu(1 - D(x))) + mean(relu(1 + D(G(z))))."""
+    return F.relu(1 - real_logits.float()).mean() + F.relu(1 + fake_logits.float()).mean()
+
+
 def gradient_penalty(discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                      rng: torch.Generator | None = None) -> torch.Tensor:
     """WGAN-GP: E[(||grad_x D(x_hat)||_2 - 1)^2] on random interpolates x_hat of real and fake."""
@@ -57,4 +62,5 @@ def drift_penalty(real_logits: torch.Tensor) -> torch.Tensor:
     return real_logits.float().square().mean()
 
 
-LOSSES = {"bce": (d_loss_bce, g_loss_bce), "wgan": (d_loss_wgan, g_loss_wgan)}
+# hinge's generator loss is WGAN's, -mean(D(G(z))): only D's loss saturates
+LOSSES = {"bce": (d_loss_bce, g_loss_bce), "wgan": (d_loss_wgan, g_loss_wgan), "hinge": (d_loss_hinge, g_loss_wgan)}

@@ -21,6 +21,7 @@ from torch import nn
 
 from facegan.config import TrainConfig, augment_policy, batch_table
 from facegan.data.images import to_unit_range
+from facegan.interop.export import load_generator_weights
 from facegan.models import build_models
 from facegan.training.amp import Amp
 from facegan.training.amp import resolve as resolve_precision
@@ -81,12 +82,16 @@ class Position:
 
 
 def setup(cfg: TrainConfig, channels: int, resolution: int, device: torch.device,
-          say: Callable[..., None] = print, world: int = 1, rng_seed: int | None = None) -> Parts:
+          say: Callable[..., None] = print, world: int = 1, rng_seed: int | None = None,
+          resuming: bool = False) -> Parts:
     """Build G, D (seeded by cfg.seed), the EMA copy, optimisers, precision, schedulers and the
-    augmentation hook for images of shape (channels, resolution, resolution) on ``device``."""
+    augmentation hook for images of shape (channels, resolution, resolution) on ``device``. A new run
+    with cfg.init_generator starts G from that export (``resuming``: the checkpoint will overwrite it)."""
     tune_cuda(device)
     torch.manual_seed(cfg.seed)  # weight init
     G, D = build_models(cfg, channels, resolution)
+    if cfg.init_generator and not resuming:
+        load_generator_weights(G, cfg.init_generator)  # fine-tuning: the EMA copy below starts from them too
     memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
     G.to(device, memory_format=memory_format)
     D.to(device, memory_format=memory_format)
