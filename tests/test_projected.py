@@ -14,6 +14,7 @@ from facegan.cli import main
 from facegan.config import build_config
 from facegan.data.synthetic_faces import render_face
 from facegan.errors import FaceganError
+from facegan.fileio import DEFAULT_GENERATOR, shipped_model
 from facegan.interop.export import export_generator, load_generator, read_export
 from facegan.models import build_models
 from facegan.models.projected.config import ProjectedConfig
@@ -137,6 +138,9 @@ def test_the_cli_takes_disc_flags_and_refuses_bad_ones_in_one_line(capsys):
     assert main(["train", "--disc", "projected", "--proj-scales", "7"]) == 2
     err = capsys.readouterr().err.strip()
     assert "proj_scales must be 1 to 4" in err and "\n" not in err
+    assert main(["train", "--init-generator", "no-such-model", "--disc", "projected"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "generator file no-such-model not found" in err and "\n" not in err
 
 
 # ----------------------------------------------------------------------------- training with it
@@ -169,3 +173,14 @@ def test_a_run_can_start_from_an_export_and_refuses_another_architecture(tiny_co
     with pytest.raises(FaceganError, match="holds another generator") as e:
         setup(other, 3, 64, torch.device("cpu"))
     assert "\n" not in str(e.value)
+
+
+def test_the_shipped_model_can_be_fine_tuned_by_name():
+    """--init-generator stylegan64: the shipped file, found by name as --generator finds it, loads into the
+    network its recipe builds (the EMA copy starts from it too)."""
+    from facegan.training.steps import setup
+
+    cfg = build_config("stylegan-cpu", {"init_generator": "stylegan64", "disc": "projected", "device": "cpu"})
+    parts = setup(cfg, 3, 64, torch.device("cpu"))
+    shipped, _ = read_export(shipped_model(DEFAULT_GENERATOR))
+    assert all(torch.equal(parts.ema.average.state_dict()[k], v.float()) for k, v in shipped.items())

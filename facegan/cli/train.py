@@ -9,6 +9,7 @@ from pathlib import Path
 from facegan.cli.common import Command, Parents, progress_bars
 from facegan.config import AUTO_LONG_CPU_MINUTES, PRESET_CHOICES, build_config, fields
 from facegan.errors import FaceganError
+from facegan.fileio import export_path
 from facegan.models import ARCHITECTURES, config_class
 from facegan.models.projected.config import ProjectedConfig
 from facegan.options import TYPES, options
@@ -74,7 +75,9 @@ def check_train(args: argparse.Namespace) -> None:
         if not Path(args.resume).is_dir():
             raise FaceganError(f"run directory {args.resume} does not exist")
     else:
-        build_config(args.preset or "auto", config_overrides(args))  # validates every value, torch-free
+        cfg = build_config(args.preset or "auto", config_overrides(args))  # validates every value, torch-free
+        if cfg.init_generator:
+            export_path(cfg.init_generator)  # one line now if it is missing, not after the data has loaded
 
 
 def run_train(args: argparse.Namespace) -> None:
