@@ -27,6 +27,8 @@ def main() -> None:
     parser.add_argument("out", type=Path, help="the shipped file to write (fp16 safetensors)")
     parser.add_argument("--holdout", required=True, help="folder of held-out real faces (never trained on)")
     parser.add_argument("--data", required=True, help="what it was trained on, for the card")
+    parser.add_argument("--init", help="for a fine-tuned generator: what it started from, for the card (replaces the "
+                                       "training config's init_generator, a path on the machine that trained it)")
     parser.add_argument("--n", type=int, default=1000)
     args = parser.parse_args()
 
@@ -36,6 +38,8 @@ def main() -> None:
     print(format_table(metrics))
     metrics["data"] = f"{min(args.n, len(holdout)):,} held-out real CelebA faces"
     config = {**export_config(args.export), "data": args.data}
+    if args.init:
+        config["init_generator"] = args.init
     export_generator(G, args.out, config, half=True, metrics=metrics)
     shipped = load_generator(args.out)
     gap = (sample(shipped, 64, seed=0) - sample(G, 64, seed=0)).abs().max()

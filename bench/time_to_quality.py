@@ -107,7 +107,10 @@ def run_config(name: str, overrides: dict, train_images: torch.Tensor, holdout: 
     return points
 
 
-def plot(points: list[dict], path: Path, floor: float | None, log_x: bool = False, by_images: bool = False) -> None:
+def plot(points: list[dict], path: Path, floor: float | None, log_x: bool = False, by_images: bool = False,
+         continues: dict[str, str] | None = None) -> None:
+    """SWD against the budget; ``continues`` {name: earlier name}: with ``by_images``, a run that started from
+    another's generator (a fine-tune) is drawn from where that one ended."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(6.4, 4))
@@ -115,7 +118,8 @@ def plot(points: list[dict], path: Path, floor: float | None, log_x: bool = Fals
     steps = points[0].get("budget") == "steps"  # the x axis: the budget's unit
     for name in dict.fromkeys(p["config"] for p in points):
         mine = [p for p in points if p["config"] == name]
-        x = [p["images"] / 1000 if by_images else p["step"] if steps else p["minutes"] for p in mine]
+        start = max((p["images"] for p in points if p["config"] == (continues or {}).get(name)), default=0)
+        x = [(start + p["images"]) / 1000 if by_images else p["step"] if steps else p["minutes"] for p in mine]
         ax.plot(x, [p["swd_avg"] for p in mine], "o-", label=name)
     if floor:
         ax.axhline(floor, color="grey", ls="--", lw=1, label="real vs real")
@@ -167,12 +171,15 @@ def main() -> None:
     parser.add_argument("--floor", type=float, help="real-vs-real SWD to draw as a line")
     parser.add_argument("--by-images", action="store_true",
                         help="x axis: images seen (runs from machines of other speeds, or sharing one, side by side)")
+    parser.add_argument("--continues", action="append", default=[], metavar="NAME=EARLIER",
+                        help="with --by-images: config NAME started from EARLIER's generator; draw it from there")
     args = parser.parse_args()
     if args.plot_only:
         points = [json.loads(line) for path in args.plot_only for line in Path(path).read_text().splitlines()]
         if args.only:
             points = [p for name in args.only.split(",") for p in points if p["config"] == name]
-        plot(points, Path(args.out), args.floor, args.log_x, args.by_images)
+        plot(points, Path(args.out), args.floor, args.log_x, args.by_images,
+             dict(spec.split("=", 1) for spec in args.continues))
         return
     if not args.config:
         parser.error("at least one --config is needed (or --plot-only)")

@@ -379,11 +379,15 @@ def check_growing(cfg: TrainConfig) -> None:
 
 
 def check_discriminator(cfg: TrainConfig) -> None:
-    """A projected D sees the whole image at one side: it cannot follow a growing schedule, and it needs
-    images it can resize (RGB or grayscale)."""
+    """Projected-D settings only with a projected D; and a projected D sees the whole image at one side, so
+    it cannot follow a growing schedule."""
     if not isinstance(cfg.projected, ProjectedConfig):
         raise FaceganError(f"projected must hold the projected discriminator's settings (got "
                            f"{type(cfg.projected).__name__})")
+    if cfg.disc == "native" and cfg.projected != ProjectedConfig():
+        changed = [f.name for f in options(ProjectedConfig) if getattr(cfg.projected, f.name) != f.default]
+        raise FaceganError(f"{', '.join(changed)} set the projected discriminator, which this run does not use: "
+                           "add --disc projected (or native+projected), or leave them out")
     if cfg.disc != "native" and cfg.grow_from:
         raise FaceganError(f"--disc {cfg.disc} does not grow with the images: use --disc native with --grow-from")
 

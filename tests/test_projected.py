@@ -184,3 +184,9 @@ def test_the_shipped_model_can_be_fine_tuned_by_name():
     parts = setup(cfg, 3, 64, torch.device("cpu"))
     shipped, _ = read_export(shipped_model(DEFAULT_GENERATOR))
     assert all(torch.equal(parts.ema.average.state_dict()[k], v.float()) for k, v in shipped.items())
+
+
+def test_projected_settings_without_a_projected_d_are_refused():
+    with pytest.raises(FaceganError, match="proj_side set the projected discriminator") as e:
+        build_config("quick", {"proj_side": 128})
+    assert "--disc projected" in str(e.value) and "\n" not in str(e.value)

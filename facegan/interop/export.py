@@ -53,25 +53,33 @@ def read_export(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, st
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:
     """Rebuild a generator from its export (or a run directory's) alone, in eval mode on ``device``."""
     weights, metadata = read_export(path)
+    arch = architecture_of(path, metadata)
     try:
-        arch = json.loads(metadata["arch"])
         generator = generator_from_meta(arch)
     except FaceganError as e:
         raise FaceganError(f"{path}: {e}") from None
-    except (KeyError, TypeError, ValueError) as e:  # metadata edited or written by something else
+    except (KeyError, TypeError, ValueError) as e:  # fields missing or of the wrong type: edited or foreign
         raise FaceganError(f"{path} has unreadable architecture metadata ({type(e).__name__}: {e})") from None
     load_module_state(generator, weights, f"{path}")  # load_state_dict casts fp16 files to the model's fp32
     return generator.to(device).eval()
+
+
+def architecture_of(path: str | Path, metadata: dict[str, str]) -> dict:
+    """The ``arch`` record of an export's metadata (what its generator's ``arch()`` returned)."""
+    try:
+        arch = json.loads(metadata["arch"])
+    except (KeyError, TypeError, ValueError) as e:  # metadata edited or written by something else
+        raise FaceganError(f"{path} has unreadable architecture metadata ({type(e).__name__}: {e})") from None
+    if not isinstance(arch, dict):
+        raise FaceganError(f"{path} has unreadable architecture metadata (not a JSON object)")
+    return arch
 
 
 def load_generator_weights(generator: torch.nn.Module, path: str | Path) -> None:
     """Load an export's weights into ``generator`` (fine-tuning), which must be the architecture the export
     describes: another one (or other settings) is refused in one line naming both."""
     weights, metadata = read_export(path)
-    try:
-        saved = json.loads(metadata["arch"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise FaceganError(f"{path} has unreadable architecture metadata ({type(e).__name__}: {e})") from None
+    saved = architecture_of(path, metadata)
     if saved != generator.arch():
         differ = sorted(k for k in {*saved, *generator.arch()} if saved.get(k) != generator.arch().get(k))
         raise FaceganError(f"--init-generator {path} holds another generator than this run builds (they differ in "
