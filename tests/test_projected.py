@@ -78,7 +78,7 @@ def test_a_bad_weights_file_is_refused_in_one_line(tmp_path, damage):
     path = tmp_path / "lite0.pth"
     if damage == "code":
         with open(path, "wb") as f:  # a pickle that would call a function when loaded
-            pickle.dump(type("Evil", (), {"__reduce__": lambda self: (print, ("ran",))})(), f)
+            pickle.dump(type("Evil", (), {"__reduce__": lambda self: (print, ("ran",))})(), f, protocol=2)
     elif damage == "truncated":
         path.write_bytes(weights_file().read_bytes()[:100_000])
     elif damage == "wrong keys":
