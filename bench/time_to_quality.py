@@ -93,14 +93,13 @@ def run_config(name: str, overrides: dict, train_images: torch.Tensor, holdout: 
         print(f"  {mark:g} {budget}: SWD avg {point['swd_avg']:.1f} after {pos.step} steps, {clock / 60:.2f} min "
               f"({point['epochs']:.1f} epochs)" + (f"; without EMA {point['swd_avg_without_ema']:.1f}"
                                                    if "swd_avg_without_ema" in point else ""), flush=True)
+        unit = "min" if budget == "minutes" else "steps"
         if grid_dir:
-            unit = "min" if budget == "minutes" else "steps"
             save_grid(generate(p.sampler, sample_latents(64, cfg.latent_dim, GRID_SEED)),
                       grid_dir / f"{name}_{mark:g}{unit}.png", nrow=8)
         if export_dir and export_every_mark:  # each mark's generator, for judges slower than SWD (face_quality.py)
             export_dir.mkdir(parents=True, exist_ok=True)
-            export_generator(p.sampler, export_dir / f"{name}_{mark:g}{'min' if budget == 'minutes' else 'steps'}"
-                             ".safetensors", cfg.to_dict())
+            export_generator(p.sampler, export_dir / f"{name}_{mark:g}{unit}.safetensors", cfg.to_dict())
     if export_dir:  # what `facegan train` would export at the last mark, for sample / mix / eval
         export_dir.mkdir(parents=True, exist_ok=True)
         export_generator(p.sampler, export_dir / f"{name}.safetensors", cfg.to_dict())

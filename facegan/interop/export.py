@@ -79,9 +79,9 @@ def load_generator_weights(generator: torch.nn.Module, path: str | Path) -> None
     """Load an export's weights into ``generator`` (fine-tuning), which must be the architecture the export
     describes: another one (or other settings) is refused in one line naming both."""
     weights, metadata = read_export(path)
-    saved = architecture_of(path, metadata)
-    if saved != generator.arch():
-        differ = sorted(k for k in {*saved, *generator.arch()} if saved.get(k) != generator.arch().get(k))
+    saved, built = architecture_of(path, metadata), generator.arch()
+    if saved != built:
+        differ = sorted(k for k in {*saved, *built} if saved.get(k) != built.get(k))
         raise FaceganError(f"--init-generator {path} holds another generator than this run builds (they differ in "
                            f"{', '.join(differ)}): train with that file's settings (its arch, preset and sizes)")
     load_module_state(generator, weights, str(path))

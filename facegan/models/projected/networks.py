@@ -141,9 +141,7 @@ class NativeAndProjected(nn.Module):
 
 
 def build_discriminator(kind: str, cfg: ProjectedConfig, native: nn.Module, channels: int) -> nn.Module:
-    """The discriminator ``kind`` names: ``native`` (the architecture's own, as given), ``projected`` or
-    ``native+projected``."""
-    if kind == "native":
-        return native
+    """The discriminator ``kind`` names, ``projected`` or ``native+projected`` (beside ``native``, the
+    architecture's own D, which the registry keeps as it is)."""
     projected = ProjectedDiscriminator(cfg, channels)
     return projected if kind == "projected" else NativeAndProjected(native, projected)
