@@ -1,13 +1,16 @@
 """How long the app's pictures take, without Streamlit: p50 / p95 over repeated calls of the same
 facegan.app.logic functions the page calls, with the shipped default model (or --model).
 
-    python bench/app_latency.py [--model models/celeba64.safetensors] [--repeats 60] [--threads 1,2] [--out FILE.jsonl]
+    python bench/app_latency.py [--model models/celeba64.safetensors] [--repeats 60] [--threads 1,2]
+        [--cases edited,blend step] [--out FILE.jsonl]
 
 Each case is what one interaction costs on the server: a 16-face grid (render + one PNG per face,
 which the page shows and its download gives), one edited face (three attributes moved, keep gender
 on, its PNG at the display size), one blend step, and the blend GIF. Each runs with 1 and with 2
 torch threads, alternating call by call (the app uses 1: webapp.set_threads). Other processes share
 the CPU here: read the figures as this machine at that moment, and compare cases measured side by side.
+With an HD model (a 1024 px StyleGAN3 draws a face in seconds), ``--cases edited,blend step`` times what a
+slider change costs and leaves out the 16-face grids.
 """
 from __future__ import annotations
 
@@ -44,6 +47,7 @@ def main() -> None:
     parser.add_argument("--model", default=str(webapp.shipped_model(webapp.DEFAULT_MODEL)))
     parser.add_argument("--repeats", type=int, default=60)
     parser.add_argument("--threads", default="1,2", help="torch intra-op thread counts to compare (the app uses 1)")
+    parser.add_argument("--cases", help="comma-separated parts of case names to run (default: all)")
     parser.add_argument("--out", help="append the results as one JSON line (with lib.record's provenance)")
     args = parser.parse_args()
     threads = [int(n) for n in args.threads.split(",")]
@@ -65,6 +69,9 @@ def main() -> None:
         "blend step (+ PNG)": lambda: webapp.png_bytes(webapp.blend_face(model, 1, 2, 0.3)[0], webapp.SHOW_SIDE),
         "blend GIF (16 frames)": lambda: webapp.blend_gif(model, 1, 2),
     }
+    if args.cases:
+        wanted = args.cases.split(",")
+        cases = {name: fn for name, fn in cases.items() if any(part in name for part in wanted)}
     results = {}
     for name, fn in cases.items():
         repeats = args.repeats if "GIF" not in name else max(5, args.repeats // 6)

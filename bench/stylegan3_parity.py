@@ -119,6 +119,7 @@ def check_transform_matches_gen_images(checkout: Path) -> float:
 def compare_networks(networks, resolution: int, kwargs: dict) -> dict[str, float]:
     G_off = official_sg3(networks, resolution, kwargs)
     G = StyleGAN3(Z_DIM, W_DIM, resolution, 3, **kwargs).eval()
+    G.exact = True  # NVIDIA's reference ops, op for op
     design = {n: t.clone() for n, t in G.state_dict().items() if n.endswith("_filter")}
     G.load_state_dict(G_off.state_dict(), strict=True)
     out = {"filter design vs buffers": max(max_diff(design[n], t) for n, t in G.state_dict().items() if n in design)}
@@ -129,6 +130,11 @@ def compare_networks(networks, resolution: int, kwargs: dict) -> dict[str, float
             out[f"images psi {psi}"] = max_diff(nvidia_images(G_off, z, psi), facegan_images(G, z, psi))
         out["images psi 0.7, rotated + translated"] = max_diff(nvidia_images(G_off, z, 0.7, TRANSFORM),
                                                                facegan_images(G, z, 0.7, TRANSFORM))
+        G.exact = False  # the fast path (drawing's default), against the same NVIDIA images
+        out["fast path: images psi 0.7"] = max_diff(nvidia_images(G_off, z, 0.7), facegan_images(G, z, 0.7))
+        out["fast path: rotated + translated"] = max_diff(nvidia_images(G_off, z, 0.7, TRANSFORM),
+                                                          facegan_images(G, z, 0.7, TRANSFORM))
+        G.exact = True
         out["  |image| max"] = nvidia_images(G_off, z, 1.0).abs().max().item()
         getattr(G.synthesis, G.synthesis.layer_names[-1]).bias[0] += 1e-3
         out["  control: one bias + 1e-3"] = max_diff(nvidia_images(G_off, z, 1.0), facegan_images(G, z, 1.0))
@@ -179,7 +185,7 @@ def compare_import(path: Path, kind: str, G_off, scratch: Path, transform: bool 
     from facegan.interop.export import load_generator
     from facegan.interop.stylegan import import_generator
 
-    exported = load_generator(import_generator(kind, path, scratch / "g.safetensors", half=False)[0])
+    exported = load_generator(import_generator(kind, path, scratch / "g.safetensors", half=False)[0], exact=True)
     z = torch.randn(BATCH, Z_DIM, generator=torch.Generator().manual_seed(3))
     out = {}
     with torch.no_grad():

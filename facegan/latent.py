@@ -12,6 +12,7 @@ architecture, with truncation and interpolation.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 import torch
 
@@ -31,26 +32,40 @@ def latents_for_seeds(seeds, latent_dim: int) -> torch.Tensor:
 PIXELS_PER_BATCH = 256 * 64 * 64  # images per forward pass: 256 at 64 px, 4 at 512 px, 1 at 1024 px
 
 
-@torch.no_grad()
-def generate(generator: torch.nn.Module, z: torch.Tensor, batch_size: int = 256, **options) -> torch.Tensor:
-    """z (N, latent_dim) -> images (N, C, H, W) in [-1, 1] on the CPU, in eval mode, in chunks of at most
-    ``batch_size`` and at most PIXELS_PER_BATCH output pixels (a 1024 px StyleGAN2's activations for a
-    batch of 64 would need tens of GB)."""
+def generate_chunks(generator: torch.nn.Module, z: torch.Tensor, batch_size: int = 256,
+                    **options) -> Iterator[torch.Tensor]:
+    """z (N, latent_dim) -> images in [-1, 1] on the CPU, chunk after chunk (each (n, C, H, W)), in eval mode
+    and inference mode, each chunk at most ``batch_size`` images and PIXELS_PER_BATCH output pixels (a 1024 px
+    StyleGAN2's activations for a batch of 64 would need tens of GB): a caller that writes each chunk out
+    (``facegan sample``) holds one chunk at a time, however many faces it draws."""
     side = getattr(generator, "resolution", None) or getattr(generator, "img_resolution", None) or 64
     batch_size = max(1, min(batch_size, PIXELS_PER_BATCH // (side * side)))
     device = next(generator.parameters()).device
     was_training = generator.training
     generator.eval()
     try:
-        return torch.cat([generator(chunk.to(device), **options).float().cpu() for chunk in z.split(batch_size)])
+        for chunk in z.split(batch_size):
+            with torch.inference_mode():
+                images = generator(chunk.to(device), **options).float().cpu()
+            yield images.clone()  # a normal tensor again, usable with autograd outside
     finally:
         generator.train(was_training)
+
+
+def generate(generator: torch.nn.Module, z: torch.Tensor, batch_size: int = 256, **options) -> torch.Tensor:
+    """z (N, latent_dim) -> images (N, C, H, W) in [-1, 1] on the CPU (``generate_chunks``, concatenated)."""
+    return torch.cat(list(generate_chunks(generator, z, batch_size, **options)))
 
 
 def sample(generator: torch.nn.Module, n: int, seed: int = 0, truncation: float = 1.0) -> torch.Tensor:
     """n faces (n, C, H, W) in [-1, 1]; the same seed gives the same faces. ``truncation`` psi < 1 pulls
     each face's styles towards the average face (style generators only: they have a mapping to w)."""
-    return generate(generator, sample_latents(n, generator.latent_dim, seed), **_truncation(generator, truncation))
+    return torch.cat(list(sample_chunks(generator, n, seed, truncation)))
+
+
+def sample_chunks(generator: torch.nn.Module, n: int, seed: int = 0, truncation: float = 1.0) -> Iterator[torch.Tensor]:
+    """``sample``'s faces, chunk after chunk (``generate_chunks``): the same faces, one chunk in memory."""
+    return generate_chunks(generator, sample_latents(n, generator.latent_dim, seed), **_truncation(generator, truncation))
 
 
 def _truncation(generator: torch.nn.Module, psi: float) -> dict:

@@ -12,19 +12,40 @@ from facegan.data.images import to_uint8
 from facegan.fileio import atomic_path
 
 
+class GridCanvas:
+    """A grid of ``n`` images (C, H, W) filled in as they come (``add``), held as uint8: a grid of many HD
+    faces costs its own pixels, never the float images drawn for it."""
+
+    def __init__(self, n: int, channels: int, height: int, width: int, nrow: int | None = None, padding: int = 2):
+        self.nrow = nrow or math.ceil(math.sqrt(n))
+        self.size, self.padding, self.filled = (height, width), padding, 0
+        rows = math.ceil(n / self.nrow)
+        self.canvas = torch.zeros(channels, rows * (height + padding) + padding,
+                                  self.nrow * (width + padding) + padding, dtype=torch.uint8)
+
+    def add(self, images: torch.Tensor) -> None:
+        """The next images (N, C, H, W) in [-1, 1], in order."""
+        (h, w), p = self.size, self.padding
+        for pixels in to_uint8(images.cpu()):
+            r, c = divmod(self.filled, self.nrow)
+            self.canvas[:, p + r * (h + p):p + r * (h + p) + h, p + c * (w + p):p + c * (w + p) + w] = pixels
+            self.filled += 1
+
+    def image(self, scale: int = 1) -> Image.Image:
+        img = _to_pil(self.canvas)
+        return img.resize((img.width * scale, img.height * scale), Image.NEAREST) if scale > 1 else img
+
+    def save(self, path: str | Path) -> Path:
+        with atomic_path(path) as tmp:
+            self.image().save(tmp, format="PNG")
+        return Path(path)
+
+
 def grid_image(images: torch.Tensor, nrow: int | None = None, padding: int = 2, scale: int = 1) -> Image.Image:
     """(N, C, H, W) in [-1, 1], C = 3 (RGB) or 1 (grey) -> one PIL image, nrow per row (default: square-ish)."""
-    n, c, h, w = images.shape
-    nrow = nrow or math.ceil(math.sqrt(n))
-    rows = math.ceil(n / nrow)
-    canvas = torch.zeros(c, rows * (h + padding) + padding, nrow * (w + padding) + padding, dtype=torch.uint8)
-    pixels = to_uint8(images.cpu())
-    for i in range(n):
-        r, c = divmod(i, nrow)
-        y, x = padding + r * (h + padding), padding + c * (w + padding)
-        canvas[:, y:y + h, x:x + w] = pixels[i]
-    img = _to_pil(canvas)
-    return img.resize((img.width * scale, img.height * scale), Image.NEAREST) if scale > 1 else img
+    canvas = GridCanvas(images.shape[0], *images.shape[1:], nrow=nrow, padding=padding)
+    canvas.add(images)
+    return canvas.image(scale)
 
 
 def labelled_grid(images: torch.Tensor, nrow: int, labels: list[str], scale: int = 1,
@@ -79,12 +100,12 @@ def gif_bytes(frames: torch.Tensor, seconds: float = 2.0, scale: int = 2, boomer
     return buffer.getvalue()
 
 
-def save_images(images: torch.Tensor, folder: str | Path, prefix: str = "face") -> list[Path]:
-    """One PNG per image: folder/face_0000.png, ..."""
+def save_images(images: torch.Tensor, folder: str | Path, prefix: str = "face", start: int = 0) -> list[Path]:
+    """One PNG per image: folder/face_0000.png, ... (numbered from ``start``: chunk after chunk)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for i, pixels in enumerate(to_uint8(images.cpu())):
+    for i, pixels in enumerate(to_uint8(images.cpu()), start):
         path = folder / f"{prefix}_{i:04d}.png"
         with atomic_path(path) as tmp:
             _to_pil(pixels).save(tmp, format="PNG")

@@ -3,9 +3,11 @@ equal to NVIDIA's out, nothing from the file run.
 
 The fixtures in tests/fixtures/stylegan3/ were written by NVIDIA's stylegan3 code (its persistence pickled
 the snapshots; bench/stylegan3_parity.py --write-fixtures, README.md there) with the z, ws and images
-NVIDIA's code computed for them. The comparisons allow 1e-5 (the images span about +-1): facegan computes
-the same float operations in the same order (0 difference on the machine that wrote them), and another
-CPU's kernels may round a sum differently.
+NVIDIA's code computed for them. The reference path (``G.exact = True``, ``--exact``) is allowed 1e-5 (the
+images span about +-1): facegan computes the same float operations in the same order (0 difference on the
+machine that wrote them), and another CPU's kernels may round a sum differently. The fast path (the default
+for drawing: polyphase resampling in bands, tests/test_fast_resampling.py) sums in another order and is
+allowed 1e-4, the bound issue 39 set.
 """
 import json
 from pathlib import Path
@@ -26,6 +28,7 @@ from facegan.models.stylegan3.networks import Generator, image_transform
 
 FIXTURES = Path(__file__).parent / "fixtures" / "stylegan3"
 TOLERANCE = 1e-5
+FAST_TOLERANCE = 1e-4
 SG3_FILES = {"stylegan3-t16-p2.pkl": "T16", "stylegan3-t16-p3.pkl": "T16", "stylegan3-t16-p4.pkl": "T16",
              "stylegan3-r16-p4.pkl": "R16"}
 SG2_FILE = "stylegan2-from-stylegan3-repo-p3.pkl"
@@ -42,24 +45,26 @@ def close(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 # ----------------------------------------------------------------------------- NVIDIA's files
+@pytest.mark.parametrize("exact", [True, False], ids=["reference-path", "fast-path"])
 @pytest.mark.parametrize("name", sorted(SG3_FILES))
-def test_nvidias_stylegan3_pickles_import_and_draw_nvidias_images(name, reference, tmp_path, capsys):
+def test_nvidias_stylegan3_pickles_import_and_draw_nvidias_images(name, exact, reference, tmp_path, capsys):
     ref, transform = reference
     key, z = SG3_FILES[name], ref["z"]
     out = tmp_path / "g.safetensors"
     assert main(["import", "stylegan3", str(FIXTURES / name), "--out", str(out), "--fp32"]) == 0
     assert f"StyleGAN3-{key[0]}" in capsys.readouterr().out
-    G = load_generator(out)
-    assert G.arch()["arch"] == "stylegan3" and G.variant == key[0]
+    G = load_generator(out, exact=exact)
+    assert G.arch()["arch"] == "stylegan3" and G.variant == key[0] and G.exact == exact
+    bound = TOLERANCE if exact else FAST_TOLERANCE
     with torch.no_grad():
         assert close(G.mapping.w_avg, ref[f"{key}.w_avg"]) <= TOLERANCE
         for psi in (1.0, 0.7):
             assert close(G.mapping(z, psi), ref[f"{key}.ws.psi{psi}"]) <= TOLERANCE
-            assert close(G(z, truncation_psi=psi), ref[f"{key}.images.psi{psi}"]) <= TOLERANCE, psi
+            assert close(G(z, truncation_psi=psi), ref[f"{key}.images.psi{psi}"]) <= bound, psi
         with transformed(G, transform["rotate"], transform["translate"]):
             turned = G(z, truncation_psi=0.7)
-        assert close(turned, ref[f"{key}.images.psi0.7.transformed"]) <= TOLERANCE
-        assert close(G(z, truncation_psi=0.7), ref[f"{key}.images.psi0.7"]) <= TOLERANCE  # transform undone
+        assert close(turned, ref[f"{key}.images.psi0.7.transformed"]) <= bound
+        assert close(G(z, truncation_psi=0.7), ref[f"{key}.images.psi0.7"]) <= bound  # transform undone
     source = json.loads(read_export(out)[1]["source"])
     assert "StyleGAN3" in source["licence"] and source["variant"] == key[0] and len(source["sha256"]) == 64
 

@@ -46,12 +46,16 @@ def no_check(args: argparse.Namespace) -> None:
 def make_parents() -> Parents:
     uses_device = argparse.ArgumentParser(add_help=False)
     uses_device.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
-    uses_generator = argparse.ArgumentParser(add_help=False, parents=[uses_device])
+    draws = argparse.ArgumentParser(add_help=False, parents=[uses_device])
+    draws.add_argument("--exact", action="store_true",
+                       help="StyleGAN3: draw with NVIDIA's reference ops instead of the fast path (the same faces "
+                            "to 1e-4, several times slower and larger; other generators have one path)")
+    uses_generator = argparse.ArgumentParser(add_help=False, parents=[draws])
     uses_generator.add_argument("--generator", required=True, metavar="PATH",
                                 help=f"a run directory (its {GENERATOR_FILE} is used) or a {GENERATOR_FILE} file")
     # sample / interpolate / mix / edit / project only read a generator, so the shipped one is a safe
     # default; directions and eval write or judge one, and must be told which
-    shows_faces = argparse.ArgumentParser(add_help=False, parents=[uses_device])
+    shows_faces = argparse.ArgumentParser(add_help=False, parents=[draws])
     shows_faces.add_argument("--generator", default=str(shipped_model(DEFAULT_GENERATOR)), metavar="PATH",
                              help=f"a run directory (its {GENERATOR_FILE} is used) or a {GENERATOR_FILE} file "
                                   f"(default: the shipped {SHIPPED_MODELS}/{DEFAULT_GENERATOR})")

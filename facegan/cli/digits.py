@@ -70,7 +70,7 @@ def run_digits(args: argparse.Namespace) -> None:
         from facegan.training.device import pick_device
 
         device = pick_device(args.device)
-        report = score_generator(load_generator(args.generator, device), args.classifier, args.n, args.seed,
+        report = score_generator(load_generator(args.generator, device, exact=args.exact), args.classifier, args.n, args.seed,
                                  args.threshold, device, args.grid)
         print(f"digits of {args.generator}, judged by {args.classifier}:")
         print(format_report(report))

@@ -130,7 +130,7 @@ def run_directions(args: argparse.Namespace) -> None:
     from facegan.training.device import pick_device
 
     device = pick_device(args.device)
-    G = load_generator(args.generator, device)
+    G = load_generator(args.generator, device, exact=args.exact)
     classifier, names, _ = load_classifier(args.classifier, device)
     attributes = (tuple(dict.fromkeys(resolve_name(a)[0] for a in args.attributes)) if args.attributes
                   else EDITABLE_ATTRIBUTES)
@@ -185,7 +185,7 @@ def run_edit(args: argparse.Namespace) -> None:
     from facegan.training.device import pick_device
     from facegan.viz import save_gif, save_grid
 
-    G = load_generator(args.generator, pick_device(args.device))
+    G = load_generator(args.generator, pick_device(args.device), exact=args.exact)
     directions = load_directions(args.directions or directions_path(args.generator), G)
     if args.latent:
         codes, rows = load_latent(args.latent, G), f"the face of {args.latent}"
@@ -243,7 +243,7 @@ def run_project(args: argparse.Namespace) -> None:
     from facegan.viz import save_grid
 
     device = pick_device(args.device)
-    G = load_generator(args.generator, device)
+    G = load_generator(args.generator, device, exact=args.exact)
     target = load_photo(args.photo, G.resolution)  # checks the photo before any optimisation
     classifier = None if args.classifier == "none" else load_classifier(args.classifier, device)[0]
     code, face, history = project(G, target, classifier, args.space, args.steps, seed=args.seed)
@@ -296,7 +296,7 @@ def run_bias(args: argparse.Namespace) -> None:
     from facegan.training.device import pick_device
 
     device = pick_device(args.device)
-    G = load_generator(args.generator, device)
+    G = load_generator(args.generator, device, exact=args.exact)
     classifier, names, info = load_classifier(args.classifier, device)
     generated = positive_shares(generated_probabilities(G, classifier, args.n, args.seed), names)
     real_predicted = real_labels = None

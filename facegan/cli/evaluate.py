@@ -37,7 +37,7 @@ def run_eval(args: argparse.Namespace) -> None:
 
     chosen = parse_metric_names(args.metrics)
     device = pick_device(args.device)
-    G = load_generator(args.generator, device)
+    G = load_generator(args.generator, device, exact=args.exact)
     arch = G.arch()
     check_face_metrics_apply(arch.get("channels", 3), arch.get("resolution", 64))  # before loading any data
     trained = export_config(args.generator)

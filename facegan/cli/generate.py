@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from facegan.cli.common import Command, Parents, seed_list
+from facegan.cli.common import Command, Parents, progress_bars, seed_list
 from facegan.errors import FaceganError, require_int_at_least
 
 
@@ -46,19 +46,31 @@ def parse_translate(text: str) -> tuple[float, float]:
 
 
 def run_sample(args: argparse.Namespace) -> None:
-    from facegan.interop.export import load_generator
-    from facegan.latent import sample, transformed
-    from facegan.training.device import pick_device
-    from facegan.viz import save_grid, save_images
+    """Faces are written (or placed in the uint8 grid) chunk by chunk as they are drawn: memory holds one
+    chunk of float images however large --n is (100 faces at 1024 px would be 1.2 GB of floats)."""
+    from tqdm import tqdm
 
-    G = load_generator(args.generator, pick_device(args.device))
-    with transformed(G, args.rotate, args.translate):
-        faces = sample(G, args.n, args.seed, args.truncation)
+    from facegan.interop.export import load_generator
+    from facegan.latent import sample_chunks, transformed
+    from facegan.training.device import pick_device
+    from facegan.viz import GridCanvas, save_images
+
+    G = load_generator(args.generator, pick_device(args.device), exact=args.exact)
+    canvas, written = None, 0
+    with transformed(G, args.rotate, args.translate), \
+            tqdm(total=args.n, unit="face", disable=not progress_bars(), desc="drawing") as bar:
+        for faces in sample_chunks(G, args.n, args.seed, args.truncation):
+            if args.separate:
+                save_images(faces, args.separate, start=written)
+            else:
+                canvas = canvas or GridCanvas(args.n, *faces.shape[1:], nrow=args.nrow)
+                canvas.add(faces)
+            written += len(faces)
+            bar.update(len(faces))
     if args.separate:
-        paths = save_images(faces, args.separate)
-        print(f"wrote {len(paths)} faces to {args.separate}/")
+        print(f"wrote {written} faces to {args.separate}/")
     else:
-        save_grid(faces, args.out, nrow=args.nrow)
+        canvas.save(args.out)
         print(f"wrote {args.n} faces (seed {args.seed}) to {args.out}")
 
 
@@ -86,7 +98,7 @@ def run_interpolate(args: argparse.Namespace) -> None:
     from facegan.training.device import pick_device
     from facegan.viz import save_grid
 
-    G = load_generator(args.generator, pick_device(args.device))
+    G = load_generator(args.generator, pick_device(args.device), exact=args.exact)
     if args.space == "w":
         from facegan.latent import interpolate_w
         faces = interpolate_w(G, args.seed_a, args.seed_b, args.steps, args.truncation)
@@ -130,7 +142,7 @@ def run_mix(args: argparse.Namespace) -> None:
     from facegan.interop.export import load_generator
     from facegan.training.device import pick_device
 
-    G = load_generator(args.generator, pick_device(args.device))
+    G = load_generator(args.generator, pick_device(args.device), exact=args.exact)
     require_style_generator(G, "facegan mix")
     figure = mixing_figure(G, args.rows, args.cols, args.styles, args.truncation)
     with atomic_path(args.out) as tmp:

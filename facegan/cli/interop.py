@@ -111,7 +111,7 @@ def run_export(args: argparse.Namespace) -> None:
     from facegan.interop.export import load_generator
     from facegan.interop.onnx import export_onnx, export_page
 
-    G = load_generator(args.generator)
+    G = load_generator(args.generator, exact=args.exact)
     if args.web:
         from facegan.editing.directions import directions_path, edit_vectors, load_directions
         beside = directions_path(args.generator)

@@ -50,8 +50,10 @@ def read_export(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, st
     return read_tagged_safetensors(path, EXPORT_FORMAT, "facegan generator export")
 
 
-def load_generator(path: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:
-    """Rebuild a generator from its export (or a run directory's) alone, in eval mode on ``device``."""
+def load_generator(path: str | Path, device: str | torch.device = "cpu", exact: bool = False) -> torch.nn.Module:
+    """Rebuild a generator from its export (or a run directory's) alone, in eval mode on ``device``.
+    ``exact``: a StyleGAN3 draws with NVIDIA's reference ops instead of its fast path (the same images to
+    1e-4, several times slower; docs/performance.md); other generators have one path."""
     weights, metadata = read_export(path)
     arch = architecture_of(path, metadata)
     try:
@@ -61,6 +63,8 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> torc
     except (KeyError, TypeError, ValueError) as e:  # fields missing or of the wrong type: edited or foreign
         raise FaceganError(f"{path} has unreadable architecture metadata ({type(e).__name__}: {e})") from None
     load_module_state(generator, weights, f"{path}")  # load_state_dict casts fp16 files to the model's fp32
+    if exact:
+        generator.exact = True
     return generator.to(device).eval()
 
 

@@ -99,6 +99,19 @@ def export_onnx(generator: torch.nn.Module, out: str | Path) -> tuple[Path, floa
         raise FaceganError(f"ONNX export needs {e.name}: pip install onnx onnxscript onnxruntime") from None
     out = Path(out)
     generator = generator.cpu().eval()
+    # a StyleGAN3 draws with its fast path by default, whose bands are sized from the batch when traced: the
+    # graph records the reference ops instead (shapes free of the batch; the browser runs them as exported)
+    fast = getattr(generator, "exact", True) is False
+    if fast:
+        generator.exact = True
+    try:
+        return _export_generator(generator, out)
+    finally:
+        if fast:
+            generator.exact = False
+
+
+def _export_generator(generator: torch.nn.Module, out: Path) -> tuple[Path, float, bool]:
     module, names = graph_for(generator)
     with atomic_path(out) as tmp:
         dynamic = True

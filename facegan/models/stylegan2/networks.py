@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from facegan.errors import FaceganError
+from facegan.models.resample import padding4
 from facegan.models.stylegan2.config import MBSTD_GROUP, STYLE_BLOCKS, StyleGAN2Config
 
 FIR = (1, 3, 3, 1)  # the binomial low-pass filter of every up/downsampling
@@ -51,15 +52,6 @@ def setup_filter(taps=FIR) -> torch.Tensor:
     return f / f.sum()
 
 
-def _padding4(padding) -> tuple[int, int, int, int]:
-    """int, (x, y) or (x0, x1, y0, y1) -> (x0, x1, y0, y1)."""
-    if isinstance(padding, int):
-        return padding, padding, padding, padding
-    if len(padding) == 2:
-        return padding[0], padding[0], padding[1], padding[1]
-    return tuple(padding)
-
-
 def upfirdn2d(x: torch.Tensor, f: torch.Tensor | None, up: int = 1, down: int = 1, padding=0,
               flip_filter: bool = False, gain: float = 1) -> torch.Tensor:
     """Upsample (insert up-1 zeros after each pixel), pad (negative = crop), convolve with the FIR
@@ -68,7 +60,7 @@ def upfirdn2d(x: torch.Tensor, f: torch.Tensor | None, up: int = 1, down: int = 
     if f is None:
         f = torch.ones(1, 1, dtype=torch.float32, device=x.device)
     n, c, h, w = x.shape
-    px0, px1, py0, py1 = _padding4(padding)
+    px0, px1, py0, py1 = padding4(padding)
     if up > 1:  # (N, C, H, 1, W, 1) -> zeros after each pixel -> (N, C, H*up, W*up)
         x = F.pad(x.reshape(n, c, h, 1, w, 1), [0, up - 1, 0, 0, 0, up - 1]).reshape(n, c, h * up, w * up)
     x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
@@ -112,7 +104,7 @@ def conv2d_resample(x: torch.Tensor, w: torch.Tensor, f: torch.Tensor | None = N
     Upsampling is a stride-2 transposed convolution followed by the FIR filter (gain up^2)."""
     out_channels, in_per_group, kh, kw = w.shape
     fw = f.shape[-1] if f is not None else 1
-    px0, px1, py0, py1 = _padding4(padding)
+    px0, px1, py0, py1 = padding4(padding)
     if up > 1:
         px0, px1 = px0 + (fw + up - 1) // 2, px1 + (fw - up) // 2
         py0, py1 = py0 + (fw + up - 1) // 2, py1 + (fw - up) // 2

@@ -25,6 +25,7 @@ discriminator, no training.
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import numpy as np
 import torch
@@ -32,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from facegan.errors import FaceganError
+from facegan.models.resample import downsample_cropped, upsample_uncropped
 from facegan.models.stylegan2.networks import FullyConnectedLayer, MappingNetwork, mix_styles, upfirdn2d
 
 # SynthesisNetwork and SynthesisLayer arguments of NVIDIA's StyleGAN3 with their official defaults (the
@@ -77,12 +79,79 @@ def filtered_lrelu(x: torch.Tensor, fu: torch.Tensor | None, fd: torch.Tensor | 
     band are filtered out instead of aliasing. x (N, C, H, W)."""
     x = x + b.to(x.dtype).reshape(1, -1, 1, 1)
     x = upfirdn2d(x, fu, up=up, padding=padding, gain=up ** 2)
+    return upfirdn2d(filtered_lrelu_activation(x, slope, gain, clamp), fd, down=down)
+
+
+# the fast path's bands: at most this many bytes of map at the leaky ReLU's rate at a time. A 1024 px layer's
+# map there is 2,048+ px square: 18 MB a channel, 1.5 GB (T) to 2.9 GB (R) for all of L10's channels at once.
+FAST_BAND_BYTES = 128 << 20
+
+
+def filtered_lrelu_fast(x: torch.Tensor, fu: torch.Tensor | None, fd: torch.Tensor | None, b: torch.Tensor, up: int,
+                        down: int, padding: list[int], gain: float, slope: float, clamp: float | None,
+                        band_bytes: int = FAST_BAND_BYTES) -> torch.Tensor:
+    """``filtered_lrelu``'s result to float rounding, computed without inserted zeros or dropped samples
+    (``facegan.models.resample``), the leaky ReLU's gain moved into the downsampling filter, and in bands of
+    output rows, so that the map at the leaky ReLU's rate (the reference's memory peak) never exists whole.
+    Bands keep every channel (the depthwise kernels vectorise across channels) and overlap by the filters'
+    reach. x (N, C, H, W) -> channels-last.
+
+    Output rows [j0, j1) read high-rate rows m in [j0 * down, (j1 - 1) * down + taps_down), which read the
+    input rows i with 0 <= i * up + pad_top - m < taps_up; the band's own top padding makes its first
+    high-rate row the wanted one: pad_top' = i0 * up + pad_top - m0 (negative = crop)."""
+    n, c, h, w = x.shape
+    px0, px1, py0, py1 = padding
+    if fu is None and fd is None and up == down == 1 and not any(padding):  # the ToRGB layer: no resampling
+        return _lrelu_gain_clamp_(x + b.to(x.dtype).reshape(1, -1, 1, 1), slope, gain, clamp)
+    if fu is None or fd is None:  # not a layer NVIDIA's networks have: the reference op
+        return filtered_lrelu(x, fu, fd, b, up, down, padding, gain, slope, clamp)
+    taps_up, taps_down = fu.shape[0], fd.shape[0]
+    high_h, high_w = h * up + py0 + py1 - taps_up + 1, w * up + px0 + px1 - taps_up + 1
+    out_h = -(-(high_h - taps_down + 1) // down)
+    row_bytes = n * c * high_w * x.element_size()
+    band = max(1, (band_bytes // row_bytes - taps_down) // down + 1)  # output rows per band
+    x = x + b.to(x.dtype).reshape(1, -1, 1, 1)
+    # clamp(gain * lrelu(y), +-c) = gain * clamp(lrelu(y), +-c / gain): the gain rides on the linear
+    # downsampling's filter, one pass less over the largest map (a rounding-level difference)
+    bound = None if clamp is None or clamp < 0 else clamp / gain
+    activation = functools.partial(_lrelu_gain_clamp_, slope=slope, gain=1, clamp=bound)
+    out = []
+    for j0 in range(0, out_h, band):
+        j1 = min(out_h, j0 + band)
+        m0, m1 = j0 * down, (j1 - 1) * down + taps_down  # the band's high-rate rows
+        i0 = max(0, -((py0 - m0) // up))  # ceil((m0 - pad_top) / up)
+        i1 = min(h, (m1 + taps_up - 2 - py0) // up + 1)
+        top = i0 * up + py0 - m0
+        bottom = (m1 - m0) + taps_up - 1 - (i1 - i0) * up - top
+        # the high-rate map keeps the margin its padding crops: the downsampling skips it without a copy
+        y, crop = upsample_uncropped(x[:, :, i0:i1], fu, up, [px0, px1, top, bottom], gain=up ** 2)
+        out.append(downsample_cropped(activation(y), fd, down, crop, gain=gain))
+        del y  # this band's high-rate map goes before the next one is made
+    return torch.cat(out, dim=2) if len(out) > 1 else out[0]
+
+
+def _lrelu_gain_clamp_(x: torch.Tensor, slope: float, gain: float, clamp: float | None) -> torch.Tensor:
+    """In the reference's order: leaky ReLU, times gain, clamped to +-clamp; in place unless autograd needs
+    the intermediate results (projecting a photo differentiates through the fast path)."""
+    if torch.is_grad_enabled() and x.requires_grad:
+        return filtered_lrelu_activation(x, slope, gain, clamp)
+    if slope != 1:
+        F.leaky_relu(x, slope, inplace=True)
+    if gain != 1:
+        x.mul_(gain)
+    if clamp is not None and clamp >= 0:
+        x.clamp_(-clamp, clamp)
+    return x
+
+
+def filtered_lrelu_activation(x: torch.Tensor, slope: float, gain: float, clamp: float | None) -> torch.Tensor:
+    """The middle of ``filtered_lrelu``: leaky ReLU, times gain, clamped to +-clamp."""
     x = F.leaky_relu(x, slope)
     if gain != 1:
         x = x * gain
     if clamp is not None and clamp >= 0:
         x = x.clamp(-clamp, clamp)
-    return upfirdn2d(x, fd, down=down)
+    return x
 
 
 def design_lowpass_filter(numtaps: int, cutoff: float, width: float, fs: float,
@@ -216,8 +285,9 @@ class SynthesisLayer(nn.Module):
         pad_hi = pad_total - pad_lo
         self.padding = [int(pad_lo), int(pad_hi), int(pad_lo), int(pad_hi)]
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        """x (N, in_channels, in_size, in_size), w (N, w_dim) -> (N, out_channels, out_size, out_size)."""
+    def forward(self, x: torch.Tensor, w: torch.Tensor, exact: bool = True) -> torch.Tensor:
+        """x (N, in_channels, in_size, in_size), w (N, w_dim) -> (N, out_channels, out_size, out_size);
+        ``exact``: NVIDIA's reference ops (else ``filtered_lrelu_fast``, the same up to float rounding)."""
         input_gain = self.magnitude_ema.rsqrt()
         styles = self.affine(w)  # (N, in_channels)
         if self.is_torgb:
@@ -225,8 +295,9 @@ class SynthesisLayer(nn.Module):
         x = modulated_conv2d(x.to(torch.float32), self.weight, styles, demodulate=not self.is_torgb,
                              padding=self.conv_kernel - 1, input_gain=input_gain)
         gain, slope = (1, 1) if self.is_torgb else (SQRT2, 0.2)
-        return filtered_lrelu(x, self.up_filter, self.down_filter, self.bias, self.up_factor, self.down_factor,
-                              self.padding, gain, slope, self.conv_clamp)
+        op = filtered_lrelu if exact else filtered_lrelu_fast
+        return op(x, self.up_filter, self.down_filter, self.bias, self.up_factor, self.down_factor, self.padding,
+                  gain, slope, self.conv_clamp)
 
 
 class SynthesisNetwork(nn.Module):
@@ -259,6 +330,7 @@ class SynthesisNetwork(nn.Module):
         channels = np.rint(np.minimum((a["channel_base"] / 2) / cutoffs, a["channel_max"]))
         channels[-1] = img_channels
         self.cutoffs = [float(c) for c in cutoffs]
+        self.exact = False  # True: NVIDIA's reference ops (the parity tests'); False: the fast path (drawing)
 
         self.input = SynthesisInput(w_dim, int(channels[0]), int(sizes[0]), sampling_rates[0], cutoffs[0])
         self.layer_names = []
@@ -290,7 +362,7 @@ class SynthesisNetwork(nn.Module):
         ws = ws.to(torch.float32).unbind(dim=1)
         x = self.input(ws[0])
         for name, w in zip(self.layer_names, ws[1:]):
-            x = getattr(self, name)(x, w)
+            x = getattr(self, name)(x, w, exact=self.exact)
         if self.output_scale != 1:
             x = x * self.output_scale
         return x.to(torch.float32)
@@ -319,6 +391,16 @@ class Generator(nn.Module):
         return self.synthesis(ws)
 
     mix_styles = staticmethod(mix_styles)
+
+    @property
+    def exact(self) -> bool:
+        """True: NVIDIA's reference ops, op for op (the parity tests and ``--exact``); False (the default):
+        the fast path, the same images up to float rounding (<= 1e-4) in a fraction of the time and memory."""
+        return self.synthesis.exact
+
+    @exact.setter
+    def exact(self, value: bool) -> None:
+        self.synthesis.exact = bool(value)
 
     @contextlib.contextmanager
     def transformed(self, rotate: float = 0.0, translate: tuple[float, float] = (0.0, 0.0)):
