@@ -87,7 +87,7 @@ def layer_profile(G, sampler: PeakSampler) -> list[dict]:
 
     def after(module, args, output):
         rows.append({"layer": module._profile_name, "ms": round((time.perf_counter() - module._t0) * 1000, 1),
-                     "added_MB": round((sampler.peak - sampler.start) / 1e6), "out": list(output.shape[1:])})
+                     "added_MB": round((sampler.peak - sampler.start) / 1e6), "out": list((output[0] if isinstance(output, tuple) else output).shape[1:])})
 
     for name, module in G.synthesis.named_children():
         module._profile_name = name

@@ -110,12 +110,12 @@ def filtered_lrelu_fast(x: torch.Tensor, fu: torch.Tensor | None, fd: torch.Tens
     out_h = -(-(high_h - taps_down + 1) // down)
     row_bytes = n * c * high_w * x.element_size()
     band = max(1, (band_bytes // row_bytes - taps_down) // down + 1)  # output rows per band
-    x = x + b.to(x.dtype).reshape(1, -1, 1, 1)
+    bias = b.to(x.dtype).reshape(1, -1, 1, 1)
     # clamp(gain * lrelu(y), +-c) = gain * clamp(lrelu(y), +-c / gain): the gain rides on the linear
     # downsampling's filter, one pass less over the largest map (a rounding-level difference)
     bound = None if clamp is None or clamp < 0 else clamp / gain
     activation = functools.partial(_lrelu_gain_clamp_, slope=slope, gain=1, clamp=bound)
-    out = []
+    out = None  # filled band by band: no list of bands concatenated into a second copy
     for j0 in range(0, out_h, band):
         j1 = min(out_h, j0 + band)
         m0, m1 = j0 * down, (j1 - 1) * down + taps_down  # the band's high-rate rows
@@ -124,10 +124,13 @@ def filtered_lrelu_fast(x: torch.Tensor, fu: torch.Tensor | None, fd: torch.Tens
         top = i0 * up + py0 - m0
         bottom = (m1 - m0) + taps_up - 1 - (i1 - i0) * up - top
         # the high-rate map keeps the margin its padding crops: the downsampling skips it without a copy
-        y, crop = upsample_uncropped(x[:, :, i0:i1], fu, up, [px0, px1, top, bottom], gain=up ** 2)
-        out.append(downsample_cropped(activation(y), fd, down, crop, gain=gain))
+        y, crop = upsample_uncropped(x[:, :, i0:i1] + bias, fu, up, [px0, px1, top, bottom], gain=up ** 2)
+        rows = downsample_cropped(activation(y), fd, down, crop, gain=gain)
         del y  # this band's high-rate map goes before the next one is made
-    return torch.cat(out, dim=2) if len(out) > 1 else out[0]
+        if out is None:
+            out = rows.new_empty((n, c, out_h, rows.shape[3])).contiguous(memory_format=torch.channels_last)
+        out[:, :, j0:j1] = rows
+    return out
 
 
 def _lrelu_gain_clamp_(x: torch.Tensor, slope: float, gain: float, clamp: float | None) -> torch.Tensor:
