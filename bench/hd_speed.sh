@@ -12,6 +12,6 @@ trap 'rm -rf "$work"' EXIT
 python bench/stylegan3_speed.py --layers --repeats 1 --warmup 1 --json "bench/results/stylegan3_speed_$suffix.jsonl"
 for config in T-1024 T-256; do
     python bench/stylegan3_speed.py --write-export "$config" "$work/$config.safetensors"
-    python bench/app_latency.py --model "$work/$config.safetensors" --cases "edited,blend step" --repeats 3 \
+    python bench/app_latency.py --model "$work/$config.safetensors" --cases "blend step" --repeats 2 \
         --threads 1,2 --out "bench/results/app_latency_hd_$suffix.jsonl"
 done

@@ -50,12 +50,17 @@ SQRT2 = np.sqrt(2)  # the leaky ReLU's gain, as NVIDIA's layers pass it (a float
 def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, demodulate: bool = True,
                      padding: int = 0, input_gain: torch.Tensor | None = None) -> torch.Tensor:
     """StyleGAN3's modulated convolution, as one grouped convolution. x (N, I, H, W), weight (O, I, k, k),
-    styles (N, I), input_gain () or (I,): scales the input channels (the layer's 1 / RMS of its input).
+    styles (N, I), input_gain () or (I,): scales the input channels (the layer's 1 / RMS of its input)."""
+    return grouped_conv2d(x, modulated_weights(weight, styles, demodulate, input_gain), padding)
+
+
+def modulated_weights(weight: torch.Tensor, styles: torch.Tensor, demodulate: bool = True,
+                      input_gain: torch.Tensor | None = None) -> torch.Tensor:
+    """Each sample's convolution weights (N, O, I, k, k).
 
     Unlike StyleGAN2's, weights and styles are first normalised (per output channel / over the whole batch):
     demodulation cancels both scales, so it changes rounding only, and NVIDIA does it for fp16's range."""
-    n = x.shape[0]
-    _, in_channels, kh, kw = weight.shape
+    n, in_channels = styles.shape
     if demodulate:
         weight = weight * weight.square().mean([1, 2, 3], keepdim=True).rsqrt()
         styles = styles * styles.square().mean().rsqrt()
@@ -66,7 +71,14 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     if input_gain is not None:
         input_gain = input_gain.expand(n, in_channels)  # (N, I)
         w = w * input_gain.unsqueeze(1).unsqueeze(3).unsqueeze(4)
-    x = x.reshape(1, -1, *x.shape[2:])  # the batch becomes the groups: (1, N*I, H, W) * (N*O, I, k, k)
+    return w
+
+
+def grouped_conv2d(x: torch.Tensor, w: torch.Tensor, padding) -> torch.Tensor:
+    """x (N, I, H, W) convolved with its own sample's weights w (N, O, I, k, k): the batch becomes the groups,
+    (1, N*I, H, W) * (N*O, I, k, k). ``padding``: an int or (rows, columns)."""
+    n, _, in_channels, kh, kw = w.shape
+    x = x.reshape(1, -1, *x.shape[2:])
     x = F.conv2d(x, w.reshape(-1, in_channels, kh, kw).to(x.dtype), padding=padding, groups=n)
     return x.reshape(n, -1, *x.shape[2:])
 
@@ -87,9 +99,9 @@ def filtered_lrelu(x: torch.Tensor, fu: torch.Tensor | None, fd: torch.Tensor | 
 FAST_BAND_BYTES = 128 << 20
 
 
-def filtered_lrelu_fast(x: torch.Tensor, fu: torch.Tensor | None, fd: torch.Tensor | None, b: torch.Tensor, up: int,
-                        down: int, padding: list[int], gain: float, slope: float, clamp: float | None,
-                        band_bytes: int = FAST_BAND_BYTES) -> torch.Tensor:
+def filtered_lrelu_fast(x: torch.Tensor | RowSource, fu: torch.Tensor | None, fd: torch.Tensor | None,
+                        b: torch.Tensor, up: int, down: int, padding: list[int], gain: float, slope: float,
+                        clamp: float | None, band_bytes: int = FAST_BAND_BYTES) -> torch.Tensor:
     """``filtered_lrelu``'s result to float rounding, computed without inserted zeros or dropped samples
     (``facegan.models.resample``), the leaky ReLU's gain moved into the downsampling filter, and in bands of
     output rows, so that the map at the leaky ReLU's rate (the reference's memory peak) never exists whole.
@@ -98,19 +110,24 @@ def filtered_lrelu_fast(x: torch.Tensor, fu: torch.Tensor | None, fd: torch.Tens
 
     Output rows [j0, j1) read high-rate rows m in [j0 * down, (j1 - 1) * down + taps_down), which read the
     input rows i with 0 <= i * up + pad_top - m < taps_up; the band's own top padding makes its first
-    high-rate row the wanted one: pad_top' = i0 * up + pad_top - m0 (negative = crop)."""
-    n, c, h, w = x.shape
+    high-rate row the wanted one: pad_top' = i0 * up + pad_top - m0 (negative = crop).
+
+    ``x`` may be a ``RowSource`` instead of a tensor: the layer's convolution computed band by band too, so
+    that its output never exists whole either."""
+    source = x if isinstance(x, RowSource) else RowSource.of(x)
+    n, c, h, w = source.shape
     px0, px1, py0, py1 = padding
-    if fu is None and fd is None and up == down == 1 and not any(padding):  # the ToRGB layer: no resampling
-        return _lrelu_gain_clamp_(x + b.to(x.dtype).reshape(1, -1, 1, 1), slope, gain, clamp)
-    if fu is None or fd is None:  # not a layer NVIDIA's networks have: the reference op
+    if fu is None or fd is None or (up, down) == (1, 1):  # the ToRGB layer, or not a layer NVIDIA's networks have
+        x = source.rows(0, h)
+        if fu is None and fd is None and up == down == 1 and not any(padding):  # ToRGB: no resampling
+            return _lrelu_gain_clamp_(x + b.to(x.dtype).reshape(1, -1, 1, 1), slope, gain, clamp)
         return filtered_lrelu(x, fu, fd, b, up, down, padding, gain, slope, clamp)
     taps_up, taps_down = fu.shape[0], fd.shape[0]
     high_h, high_w = h * up + py0 + py1 - taps_up + 1, w * up + px0 + px1 - taps_up + 1
     out_h = -(-(high_h - taps_down + 1) // down)
-    row_bytes = n * c * high_w * x.element_size()
+    row_bytes = n * c * high_w * 4
     band = max(1, (band_bytes // row_bytes - taps_down) // down + 1)  # output rows per band
-    bias = b.to(x.dtype).reshape(1, -1, 1, 1)
+    bias = b.to(torch.float32).reshape(1, -1, 1, 1)
     # clamp(gain * lrelu(y), +-c) = gain * clamp(lrelu(y), +-c / gain): the gain rides on the linear
     # downsampling's filter, one pass less over the largest map (a rounding-level difference)
     bound = None if clamp is None or clamp < 0 else clamp / gain
@@ -124,13 +141,40 @@ def filtered_lrelu_fast(x: torch.Tensor, fu: torch.Tensor | None, fd: torch.Tens
         top = i0 * up + py0 - m0
         bottom = (m1 - m0) + taps_up - 1 - (i1 - i0) * up - top
         # the high-rate map keeps the margin its padding crops: the downsampling skips it without a copy
-        y, crop = upsample_uncropped(x[:, :, i0:i1] + bias, fu, up, [px0, px1, top, bottom], gain=up ** 2)
+        y, crop = upsample_uncropped(source.rows(i0, i1) + bias, fu, up, [px0, px1, top, bottom], gain=up ** 2)
         rows = downsample_cropped(activation(y), fd, down, crop, gain=gain)
         del y  # this band's high-rate map goes before the next one is made
         if out is None:
             out = rows.new_empty((n, c, out_h, rows.shape[3])).contiguous(memory_format=torch.channels_last)
         out[:, :, j0:j1] = rows
     return out
+
+
+class RowSource:
+    """Rows [i0, i1) of an (N, C, H, W) map on demand: a tensor's, or a modulated convolution's output computed
+    for just those rows (its input rows and the kernel's reach), so that the output never exists whole."""
+
+    def __init__(self, shape: tuple[int, int, int, int], rows):
+        self.shape, self.rows = shape, rows
+
+    @staticmethod
+    def of(x: torch.Tensor) -> RowSource:
+        return RowSource(tuple(x.shape), lambda i0, i1: x[:, :, i0:i1])
+
+    @staticmethod
+    def conv(x: torch.Tensor, weights: torch.Tensor, padding: int) -> RowSource:
+        """``grouped_conv2d(x, weights, padding)`` by rows: output row r reads input rows r - padding .. r -
+        padding + k - 1 (zeros outside). x (N, I, H, W), weights (N, O, I, k, k)."""
+        n, o, _, k, _ = weights.shape
+        h, w = x.shape[2] + 2 * padding - k + 1, x.shape[3] + 2 * padding - k + 1
+
+        def rows(i0: int, i1: int) -> torch.Tensor:
+            lo, hi = i0 - padding, i1 - padding + k - 1  # input rows, before clipping to the map
+            part = x[:, :, max(lo, 0):min(hi, x.shape[2])]
+            part = F.pad(part, [0, 0, max(-lo, 0), max(hi - x.shape[2], 0)]) if lo < 0 or hi > x.shape[2] else part
+            return grouped_conv2d(part, weights, (0, padding))
+
+        return RowSource((n, o, h, w), rows)
 
 
 def _lrelu_gain_clamp_(x: torch.Tensor, slope: float, gain: float, clamp: float | None) -> torch.Tensor:
@@ -295,12 +339,16 @@ class SynthesisLayer(nn.Module):
         styles = self.affine(w)  # (N, in_channels)
         if self.is_torgb:
             styles = styles * (1 / np.sqrt(self.in_channels * (self.conv_kernel ** 2)))
-        x = modulated_conv2d(x.to(torch.float32), self.weight, styles, demodulate=not self.is_torgb,
-                             padding=self.conv_kernel - 1, input_gain=input_gain)
+        weights = modulated_weights(self.weight, styles, demodulate=not self.is_torgb, input_gain=input_gain)
         gain, slope = (1, 1) if self.is_torgb else (SQRT2, 0.2)
-        op = filtered_lrelu if exact else filtered_lrelu_fast
-        return op(x, self.up_filter, self.down_filter, self.bias, self.up_factor, self.down_factor, self.padding,
-                  gain, slope, self.conv_clamp)
+        x = x.to(torch.float32)
+        if exact:
+            x = grouped_conv2d(x, weights, self.conv_kernel - 1)
+            return filtered_lrelu(x, self.up_filter, self.down_filter, self.bias, self.up_factor, self.down_factor,
+                                  self.padding, gain, slope, self.conv_clamp)
+        rows = RowSource.conv(x, weights, self.conv_kernel - 1)  # the convolution too runs band by band
+        return filtered_lrelu_fast(rows, self.up_filter, self.down_filter, self.bias, self.up_factor,
+                                   self.down_factor, self.padding, gain, slope, self.conv_clamp)
 
 
 class SynthesisNetwork(nn.Module):
