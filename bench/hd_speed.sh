@@ -15,3 +15,8 @@ for config in T-1024 T-256; do
     python bench/app_latency.py --model "$work/$config.safetensors" --cases "blend step" --repeats 2 \
         --threads 1,2 --out "bench/results/app_latency_hd_$suffix.jsonl"
 done
+# memory that does not grow with --n: the peak resident memory of `facegan sample` for 2 and for 8 HD faces
+for n in 2 8; do
+    /usr/bin/time -f "sample --n $n (T-256): %e s, peak RSS %M KB" "$BENCH_PYTHON" -m facegan sample --generator "$work/T-256.safetensors" \
+        --n "$n" --separate "$work/faces$n" 2>&1 | tail -1
+done

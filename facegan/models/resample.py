@@ -18,7 +18,11 @@ On a CPU, oneDNN's depthwise kernels are several times faster on channels-last t
 Xeon: a strided 12-tap pass 77 ms against 247 ms contiguous, bench/RESULTS.md), so the maps are made
 channels-last first. A separable (1-D) filter runs as two 1-D passes, except that for ``up=2`` one 2-D
 transposed convolution with the outer product was faster; a 2-D filter (StyleGAN3-R's radially symmetric
-ones) runs as one 2-D convolution.
+ones) runs as one 2-D convolution (as fast here as two 1-D passes).
+
+``upsample_uncropped`` + ``downsample_cropped`` are an upsampling and a downsampling with something pointwise
+between (StyleGAN3's filtered leaky ReLU): the crop the reference makes after upsampling is done by the
+downsampling's kernel and output instead, so the largest map is never copied.
 
 Only the order of float additions differs from the reference: results agree to float32 rounding (the tests
 bound the difference). Plain PyTorch, differentiable, any device.
@@ -86,7 +90,8 @@ def upfirdn2d_fast(x: torch.Tensor, f: torch.Tensor | None, up: int = 1, down: i
     return x
 
 
-def upsample_uncropped(x: torch.Tensor, f: torch.Tensor, up: int, padding, gain: float) -> tuple[torch.Tensor, list[int]]:
+def upsample_uncropped(x: torch.Tensor, f: torch.Tensor, up: int, padding,
+                       gain: float) -> tuple[torch.Tensor, list[int]]:
     """``upfirdn2d_fast(x, f, up=up, padding=padding, gain=gain)`` before its final crop: (map, crop) with the
     crop's amounts [left, right, top, bottom] all >= 0 (zeros the padding asks for beyond them are added
     here), for ``downsample_cropped`` to apply without copying the largest map."""
