@@ -70,8 +70,8 @@ def run_digits(args: argparse.Namespace) -> None:
         from facegan.training.device import pick_device
 
         device = pick_device(args.device)
-        report = score_generator(load_generator(args.generator, device, exact=args.exact), args.classifier, args.n, args.seed,
-                                 args.threshold, device, args.grid)
+        G = load_generator(args.generator, device, exact=args.exact)
+        report = score_generator(G, args.classifier, args.n, args.seed, args.threshold, device, args.grid)
         print(f"digits of {args.generator}, judged by {args.classifier}:")
         print(format_report(report))
         append_to_run_metrics(args.generator, {"generator": str(args.generator), "classifier": args.classifier,

@@ -47,16 +47,11 @@ SQRT2 = np.sqrt(2)  # the leaky ReLU's gain, as NVIDIA's layers pass it (a float
 
 
 # ----------------------------------------------------------------------------- ops
-def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, demodulate: bool = True,
-                     padding: int = 0, input_gain: torch.Tensor | None = None) -> torch.Tensor:
-    """StyleGAN3's modulated convolution, as one grouped convolution. x (N, I, H, W), weight (O, I, k, k),
-    styles (N, I), input_gain () or (I,): scales the input channels (the layer's 1 / RMS of its input)."""
-    return grouped_conv2d(x, modulated_weights(weight, styles, demodulate, input_gain), padding)
-
-
 def modulated_weights(weight: torch.Tensor, styles: torch.Tensor, demodulate: bool = True,
                       input_gain: torch.Tensor | None = None) -> torch.Tensor:
-    """Each sample's convolution weights (N, O, I, k, k).
+    """Each sample's weights of StyleGAN3's modulated convolution (N, O, I, k, k), for ``grouped_conv2d``.
+    weight (O, I, k, k), styles (N, I), input_gain () or (I,): scales the input channels (the layer's 1 / RMS
+    of its input).
 
     Unlike StyleGAN2's, weights and styles are first normalised (per output channel / over the whole batch):
     demodulation cancels both scales, so it changes rounding only, and NVIDIA does it for fp16's range."""
