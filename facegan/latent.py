@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import torch
 
 from facegan.errors import FaceganError
+from facegan.models.heap import reuse_freed_memory
 
 
 def sample_latents(n: int, latent_dim: int, seed: int) -> torch.Tensor:
@@ -44,10 +45,11 @@ def generate_chunks(generator: torch.nn.Module, z: torch.Tensor, batch_size: int
     was_training = generator.training
     generator.eval()
     try:
-        for chunk in z.split(batch_size):
-            with torch.inference_mode():
-                images = generator(chunk.to(device), **options).float().cpu()
-            yield images.clone()  # a normal tensor again, usable with autograd outside
+        with reuse_freed_memory():  # an HD face's large maps reuse the last ones' pages (models/heap.py)
+            for chunk in z.split(batch_size):
+                with torch.inference_mode():
+                    images = generator(chunk.to(device), **options).float().cpu()
+                yield images.clone()  # a normal tensor again, usable with autograd outside
     finally:
         generator.train(was_training)
 

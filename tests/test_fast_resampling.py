@@ -8,6 +8,7 @@ in bands as small as one output row. Whole generators: max abs difference <= 1e-
 (issue 39's bound; NVIDIA-written fixtures: tests/test_import_stylegan3.py).
 """
 import itertools
+import platform
 
 import pytest
 import torch
@@ -167,3 +168,44 @@ def test_the_fast_path_is_differentiable_like_the_reference():
         grads[exact] = w.grad
     assert grads[True].abs().max() > 0
     assert relative_difference(grads[False], grads[True]) < 1e-4
+
+
+def _faults_remaking(nbytes: int) -> int:
+    """Minor page faults of making (and filling) a map of 15/16 nbytes after one of nbytes was freed (a band
+    of a layer after the one before; a little smaller, as glibc's aligned allocations need a few bytes more
+    than a freed block of exactly their size)."""
+    import resource
+
+    torch.ones(nbytes // 4)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    torch.ones(nbytes // 4 * 15 // 16)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+def test_drawing_reuses_freed_memory_instead_of_faulting_fresh_pages_in():
+    """Inside reuse_freed_memory a large map made again reuses the freed one's pages (no page faults); outside,
+    glibc hands a 64 MB block back to the kernel and faults 16,384 new pages in. Not on glibc: a no-op."""
+    from facegan.models import heap
+
+    nbytes = 64 << 20
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        assert heap._glibc is None
+        with heap.reuse_freed_memory():
+            assert not heap.active()
+        return
+    assert heap._glibc is not None, "glibc found by platform but not by facegan.models.heap"
+    pages = nbytes * 15 // 16 // resource_page_size()
+    assert _faults_remaking(nbytes) > pages // 2, "outside the context a freed 64 MB block should go back to the kernel"
+    with heap.reuse_freed_memory():
+        with heap.reuse_freed_memory():  # nested (the app's threads): the inner exit keeps the setting
+            assert heap.active()
+        assert heap.active()
+        assert _faults_remaking(nbytes) < pages // 16, "inside the context the freed block should be reused"
+    assert not heap.active()
+    assert _faults_remaking(nbytes) > pages // 2, "leaving the context should restore glibc's defaults"
+
+
+def resource_page_size() -> int:
+    import os
+
+    return os.sysconf("SC_PAGE_SIZE")
