@@ -305,8 +305,13 @@ def test_a_budget_of_images_ends_the_run_at_the_step_that_reaches_it_and_says_wh
     state = ckpt.latest_state(run)
     assert state["step"] == 7 and state["images_seen"] == 112 and (run / "generator.safetensors").is_file()
     out = capsys.readouterr().out
-    assert "done: 0.1k images trained (1 full epoch) of 64 built-in synthetic faces (built-in faces; real ones: " \
+    assert "done: 0.1k images trained (1 full epoch) of 64 built-in synthetic faces (real faces: " \
            "facegan download celeba-small, then facegan train)" in out
+    from facegan.cli import main
+
+    main(["sample", "--generator", str(run), "--n", "4", "--out", str(run / "four.png"), "--device", "cpu"])
+    assert "by a generator trained on 64 built-in synthetic faces (real faces: facegan download celeba-small" \
+           in capsys.readouterr().out
     with pytest.raises(FaceganError, match=r"already trained 0.112k images, its budget of 0.1k; pass --kimg N"):
         train(loop.resume_config(run, epochs=60), resume=run, progress=False)
     train(loop.resume_config(run, kimg=0.2), resume=run, progress=False)

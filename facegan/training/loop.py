@@ -30,7 +30,7 @@ from facegan.evaluation.evaluate import check_face_metrics_apply, evaluate
 from facegan.evaluation.metrics import inception_weights_present
 from facegan.evaluation.registry import headline, needs_inception
 from facegan.fileio import WriteFailed, append_jsonl, atomic_path
-from facegan.interop.export import export_generator
+from facegan.interop.export import describe_training_data, export_generator
 from facegan.latent import generate, sample_latents
 from facegan.models.summary import count_parameters
 from facegan.training import distributed
@@ -46,7 +46,6 @@ from facegan.training.steps import (Parts, Position, eager_fallback, epoch_finis
 from facegan.viz import labelled_grid, plot_losses, save_grid
 
 GRID_SEED = 1234  # the fixed latent batch behind every per-epoch grid
-REAL_FACES_COMMAND = "facegan download celeba-small, then facegan train"
 
 
 @dataclass
@@ -190,7 +189,8 @@ def save(p: Parts, pos: Position, records: RunRecords) -> Path:
     """The one save path (epoch end, time limit, Ctrl-C): checkpoint, then the generator export."""
     pos.seconds = records.seconds_before + time.perf_counter() - records.started  # a resumed run's limit counts on
     path = ckpt.save_state(records.run_dir, snapshot(p, pos, records.metric_history), p.cfg.keep_checkpoints)
-    export_generator(p.sampler, records.run_dir / "generator.safetensors", p.cfg.to_dict())
+    export_generator(p.sampler, records.run_dir / "generator.safetensors", p.cfg.to_dict(),
+                     source={"trained_on": records.data} if records.data else None)
     return path
 
 
@@ -241,7 +241,7 @@ def train_run(cfg: TrainConfig, run_dir: str | Path | None, resume: str | Path |
         restore(p, pos, resumed, f"checkpoint of {run_dir}", say, rng_seed)
         say(f"resuming {run_dir} at epoch {pos.epoch + 1}, step {pos.step}")
     run_dir = prepare_run_dir(cfg, run_dir, resumed, ranks.is_main)
-    records = RunRecords(run_dir, writes=ranks.is_main)
+    records = RunRecords(run_dir, writes=ranks.is_main, data=faces.source)
     if resumed is not None:
         reload_history(records, pos.step)
         records.metric_history = resumed["metric_history"]
@@ -399,7 +399,6 @@ def finish(p: Parts, pos: Position, records: RunRecords, ranks, seconds: float, 
     else:
         ended = plural(pos.epoch, "epoch")
     export = records.run_dir / "generator.safetensors"
-    real = f" (built-in faces; real ones: {REAL_FACES_COMMAND})" if "built-in synthetic faces" in data else ""
-    say(f"done: {ended} of {data}{real}, {plural(pos.step, 'step')} in {duration(seconds)}{rate} ({breakdown}). "
+    say(f"done: {ended} of {describe_training_data(data)}, {plural(pos.step, 'step')} in {duration(seconds)}{rate} ({breakdown}). "
         f"Run {records.run_dir}: samples/, losses.png, log.jsonl, checkpoints/, generator.safetensors"
         f"{' (EMA)' if p.ema else ''}. More samples: facegan sample --generator {export} --out samples.png")

@@ -24,8 +24,8 @@ from facegan.data.images import FaceData, resize_square
 from facegan.training.runlog import duration, silent
 from facegan.training.steps import Position, setup, training_steps
 
-WARMUP_STEPS = 2  # the first steps set up kernels and memory: not the machine's pace
-MEASURE_SECONDS = 3.0
+WARMUP_STEPS = 5  # the first steps set up kernels and memory: not the machine's pace
+MEASURE_SECONDS = 5.0
 FIT_SIDE = 32  # the side a too-slow 64 px job is scaled down to
 MIN_FIT_KIMG = 20.0  # below this many images the quick DCGAN draws no faces: a slower machine waits instead
 
