@@ -58,7 +58,11 @@ class TrainConfig:
     # --- optimisation ---
     epochs: int = _f(50, "passes over the data")
     minutes: float = _f(0.0, "stop training after this many minutes of wall time, saving and exporting as "
-                        "after an epoch (0 = no limit; then epochs alone decide)")
+                        "after an epoch (0 = no limit); a resumed run gets what its limit has left")
+    kimg: float = _f(0.0, "train on this many thousand images, then stop as after an epoch (0 = no budget: epochs "
+                     "and minutes decide)")
+    fit_minutes: float = _f(0.0, "if the first steps show the run would take longer than this on this machine, "
+                            "train a smaller job that fits (32 px, then fewer images) and say so (0 = never)")
     batch_size: int = _f(128, "images per step")
     lr_g: float = _f(2e-4, "generator Adam learning rate")
     lr_d: float = _f(1e-4, "discriminator Adam learning rate")
@@ -148,14 +152,21 @@ class TrainConfig:
 # Presets: named partial overrides, flat (each key a TrainConfig field or a setting of the preset's
 # architecture). "paper" is the seed's table (the defaults: no EMA, no augmentation, transposed
 # convolutions). "quick" is what a CPU gets: a narrow DCGAN with nearest-upsample + 3x3 convs, an EMA
-# generator and DiffAugment, trained for 5 minutes of wall time (the epoch count is only a cap), so a
-# slower machine still finishes on time; DiffAugment keeps D from overpowering G on the synthetic faces
-# (without it their backgrounds collapse). Each choice's figures: bench/RESULTS.md (time_to_quality.py).
+# generator and DiffAugment, trained on a budget of images (QUICK_KIMG), not of minutes, so that a slow or busy
+# machine trains the same job; it measures the machine in its first seconds and prints its plan, and scales
+# the job down when the plan exceeds fit_minutes (the 30 minutes limit is a safety net). DiffAugment keeps D
+# from overpowering G on the synthetic faces (without it their backgrounds collapse). Each choice's figures:
+# bench/RESULTS.md (time_to_quality.py).
 # ProGAN's recipe (the paper's config.py): growing from 4 px with the optimisers reset at each new side,
 # WGAN-GP (lambda 10) with the drift term 0.001, Adam lr 1e-3 (0, 0.99), an EMA generator, batch 32.
 PROGAN_RECIPE: dict[str, Any] = {"arch": "progan", "grow_from": 4, "batch_size": 32, "epochs": 1000, "loss": "wgan",
                                  "gp_weight": 10.0, "drift_weight": 0.001, "lr_g": 1e-3, "lr_d": 1e-3, "beta1": 0.0,
                                  "beta2": 0.99, "ema_kimg": 10.0}
+# The quick preset's budget: the images after which its DCGAN draws recognisable built-in faces (bench/RESULTS.md,
+# "The first five minutes"); fit_minutes scales it down on a machine too slow to train it in 15 minutes.
+QUICK_KIMG = 120.0
+JOB_SIZE_FLAGS = {"kimg", "minutes", "epochs", "resolution", "width"}  # given any, a run is not scaled down
+RESUME_CHANGES = ("epochs", "device", "minutes", "kimg")  # what a resumed run may change: its budget and device
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {"name": "paper", "metrics_every": 5},
     "quick": {
@@ -163,7 +174,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         "width": 0.25,
         "batch_size": 64,
         "epochs": 100,
-        "minutes": 5.0,
+        "kimg": QUICK_KIMG,
+        "minutes": 30.0,
+        "fit_minutes": 15.0,
         "lr_d": 2e-4,
         "upsample": "resize",
         "ema_kimg": 10.0,
@@ -316,8 +329,9 @@ def validate(cfg: TrainConfig) -> None:
     if cfg.drift_weight < 0:
         raise FaceganError(f"drift_weight must be >= 0 (got {cfg.drift_weight})")
     if cfg.gp_weight < 0 or cfg.lr_step_size < 0 or cfg.metrics_every < 0 or cfg.ema_kimg < 0 or cfg.ema_rampup < 0 \
-            or cfg.minutes < 0:
-        raise FaceganError("gp_weight, lr_step_size, metrics_every, ema_kimg, ema_rampup and minutes must be >= 0")
+            or cfg.minutes < 0 or cfg.kimg < 0 or cfg.fit_minutes < 0:
+        raise FaceganError("gp_weight, lr_step_size, metrics_every, ema_kimg, ema_rampup, minutes, kimg and "
+                           "fit_minutes must be >= 0")
     if cfg.r1_gamma < 0:
         raise FaceganError(f"r1_gamma must be >= 0 (got {cfg.r1_gamma})")
     if not isinstance(cfg.model, config_class(cfg.arch)):
@@ -447,8 +461,11 @@ def build_config(preset: str = "paper", overrides: dict[str, Any] | None = None,
                  device_type: str = "cpu") -> TrainConfig:
     """Defaults <- preset <- explicit overrides, validated once at the end. Both are flat: each key is a
     TrainConfig field or a setting of the chosen architecture (e.g. ``{"width": 0.5}`` for dcgan)."""
-    name = resolve_preset(preset, device_type, (overrides or {}).get("minutes"))
-    return config_from_flat({**PRESETS[name], **(overrides or {}), "preset": name}, from_preset=PRESETS[name])
+    overrides = dict(overrides or {})
+    name = resolve_preset(preset, device_type, overrides.get("minutes"))
+    if "fit_minutes" not in overrides and overrides.keys() & JOB_SIZE_FLAGS:
+        overrides["fit_minutes"] = 0.0  # the user sized the job: train what was asked, however long it takes
+    return config_from_flat({**PRESETS[name], **overrides, "preset": name}, from_preset=PRESETS[name])
 
 
 def config_from_flat(values: dict[str, Any], from_preset: dict[str, Any] | None = None) -> TrainConfig:

@@ -38,7 +38,7 @@ def test_train_then_sample_end_to_end(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "device: cpu | preset: quick" in done.stdout
     last = done.stdout.strip().splitlines()[-1]
-    assert last.startswith("done: 1 epoch,") and "runs/001-quick" in last
+    assert last.startswith("done: 1 epoch of ") and "runs/001-quick" in last
     export = tmp_path / "runs" / "001-quick" / "generator.safetensors"
     assert export.is_file()
 
@@ -94,7 +94,7 @@ def test_resume_from_the_cli(tmp_path, tiny_config, capsys):
     assert "resuming" in capsys.readouterr().out
     assert (run / "samples" / "epoch_002.png").is_file()
     assert main(["train", "--resume", str(run), "--batch-size", "8"]) == 2
-    assert "only --epochs and --device" in capsys.readouterr().err
+    assert "only its budget (--epochs, --minutes, --kimg) and --device" in capsys.readouterr().err
 
 
 # Mistakes the CLI reports before importing torch (cwd: a folder made by make_folders()).
@@ -113,7 +113,7 @@ CAUGHT_EARLY = [
     (["eval", "--generator", "runs/001-quick", "--metrics", ","], "metrics ',' names no metric"),
     (["train", "--device", "tpu"], "device must be auto, cpu, cuda, cuda:N or mps"),
     (["train", "--resume", "runs/none"], "run directory runs/none does not exist"),
-    (["train", "--resume", "runs/001-quick", "--batch-size", "8"], "only --epochs and --device may be given"),
+    (["train", "--resume", "runs/001-quick", "--batch-size", "8"], "and --device may be given (got --batch-size)"),
     (["import", "stylegan2", "ffhq.pkl"], "ffhq.pkl not found"),
     (["import", "rosinality", "runs"], "runs is not a file"),
     (["import", "stylegan2", "runs/001-quick/config.json", "--out", "faces.png"], "--out must name a .safetensors file"),

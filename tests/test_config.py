@@ -79,3 +79,15 @@ def test_stylegan_presets_follow_the_official_64px_recipe_and_build(preset):
     else:
         assert (cfg.model.w_dim, cfg.model.channel_base, cfg.model.channel_max) == (512, 16384, 512)
     assert resolve_preset("auto", "cpu") == "quick"  # the DCGAN stays the CPU default (measured: RESULTS.md)
+
+
+def test_the_quick_preset_is_a_budget_of_images_scaled_down_only_when_the_user_did_not_size_the_job():
+    from facegan.config import QUICK_KIMG
+
+    cfg = build_config("quick")
+    assert cfg.kimg == QUICK_KIMG and cfg.fit_minutes == 15.0 and cfg.minutes == 30.0  # the limit: a safety net
+    for sized in ({"kimg": 40}, {"minutes": 5}, {"epochs": 3}, {"resolution": 32}, {"width": 0.5}):
+        assert build_config("quick", sized).fit_minutes == 0.0, sized
+    assert build_config("quick", {"kimg": 40, "fit_minutes": 5}).fit_minutes == 5.0
+    with pytest.raises(FaceganError, match="kimg and fit_minutes must be >= 0"):
+        build_config("quick", {"kimg": -1})

@@ -38,7 +38,7 @@ def test_two_process_training_and_resume(tmp_path):
     assert "2 processes x batch 8 = effective batch 16" in out
     assert "(DistributedDataParallel, gloo)" in out
     assert "ranks in sync: G and D weights identical on 2 processes" in out
-    assert out.count("done: 1 epoch,") == 1  # rank 0 alone reports
+    assert out.count("done: 1 epoch of ") == 1  # rank 0 alone reports
     runs = sorted((tmp_path / "runs").iterdir())
     assert [r.name for r in runs] == ["001-ddp"]  # rank 0 alone creates the run directory
     run = runs[0]

@@ -255,14 +255,112 @@ def test_time_limit_ends_the_run_mid_epoch_with_a_checkpoint_and_export(tiny_con
     assert "time limit of 1.5 min reached" in capsys.readouterr().out
 
 
-def test_time_limit_ends_a_run_whose_epochs_are_shorter_than_a_log_interval(tiny_config, capsys, monkeypatch):
-    """64 faces in batches of 16: 4 steps an epoch, never a log interval of 20 inside one. The deadline
-    is then checked at each epoch's end (it used to be missed, and such a run trained all its epochs)."""
-    clock = iter(range(0, 10_000, 30))  # every reading of the clock is 30 s later than the last
-    monkeypatch.setattr(loop, "time", SimpleNamespace(perf_counter=lambda: float(next(clock))))
-    run = train(tiny_config(minutes=1.0, epochs=50, log_every=20), progress=False)
+def thirty_second_steps(monkeypatch) -> None:
+    """The trainer's clock moves 30 s with every training step and stands still otherwise."""
+    now = [0.0]
+    real_steps = loop.training_steps
+
+    def steps_taking_thirty_seconds(*args):
+        for stats in real_steps(*args):
+            now[0] += 30
+            yield stats
+
+    monkeypatch.setattr(loop, "training_steps", steps_taking_thirty_seconds)
+    monkeypatch.setattr(loop, "time", SimpleNamespace(perf_counter=lambda: now[0]))
+
+
+def test_time_limit_is_checked_every_step_even_when_epochs_are_shorter_than_a_log_interval(tiny_config, capsys,
+                                                                                           monkeypatch):
+    """64 faces in batches of 16: 4 steps an epoch, never a log interval of 20 inside one. The deadline is
+    checked at every step, against the last step's duration: the run stops before a step that would end past
+    it (it used to be checked every 20 steps, and overshot a 5 min limit by half a minute)."""
+    thirty_second_steps(monkeypatch)
+    run = train(tiny_config(minutes=5.0, epochs=50, log_every=20), progress=False)
     state = ckpt.latest_state(run)
-    assert state["step"] % 4 == 0 and 0 < state["step"] < 50 * 4  # stopped at an epoch's end, long before 50
+    assert state["step"] == 10  # 10 x 30 s end at the limit, 300 s; the 11th would pass it and is not taken
+    assert state["seconds_trained"] == 300
     assert (run / "generator.safetensors").is_file()
     out = capsys.readouterr().out
-    assert "(time limit)" in out and "time limit of 1 min reached" in out
+    assert "(time limit)" in out and "time limit of 5 min reached" in out
+
+
+def test_a_resumed_run_continues_with_the_time_its_limit_has_left(tiny_config, capsys, monkeypatch):
+    thirty_second_steps(monkeypatch)
+    run = train(tiny_config(minutes=10.0, epochs=1), progress=False)  # one epoch: 4 steps, 2 of its 10 min
+    assert ckpt.latest_state(run)["seconds_trained"] == 120
+    capsys.readouterr()
+    run = train(loop.resume_config(run, epochs=500), resume=run, progress=False)
+    out = capsys.readouterr().out
+    assert "8m00s of its 10 min time limit left" in out and "time limit of 10 min reached" in out
+    state = ckpt.latest_state(run)
+    assert state["seconds_trained"] == 600 and state["step"] == 20  # 16 more steps of 30 s, not 20
+    with pytest.raises(FaceganError, match=r"has used its time limit of 10 min .*--resume .* --minutes N"):
+        train(loop.resume_config(run, epochs=1000), resume=run, progress=False)
+    train(loop.resume_config(run, epochs=1000, minutes=20.0), resume=run, progress=False)  # more time: it goes on
+
+
+def test_a_budget_of_images_ends_the_run_at_the_step_that_reaches_it_and_says_what_it_learnt_from(tiny_config,
+                                                                                                 capsys):
+    run = train(tiny_config(kimg=0.1, epochs=50), progress=False)  # 100 images: 7 steps of 16 (4 per epoch)
+    state = ckpt.latest_state(run)
+    assert state["step"] == 7 and state["images_seen"] == 112 and (run / "generator.safetensors").is_file()
+    out = capsys.readouterr().out
+    assert "done: 0.1k images trained (1 full epoch) of 64 built-in synthetic faces (real faces: " \
+           "facegan download celeba-small, then facegan train)" in out
+    from facegan.cli import main
+
+    main(["sample", "--generator", str(run), "--n", "4", "--out", str(run / "four.png"), "--device", "cpu"])
+    assert "by a generator trained on 64 built-in synthetic faces (real faces: facegan download celeba-small" \
+           in capsys.readouterr().out
+    with pytest.raises(FaceganError, match=r"already trained 0.112k images, its budget of 0.1k; pass --kimg N"):
+        train(loop.resume_config(run, epochs=60), resume=run, progress=False)
+    train(loop.resume_config(run, kimg=0.2), resume=run, progress=False)
+    assert ckpt.latest_state(run)["step"] == 13  # 208 images >= 200
+
+
+def test_the_plan_line_says_images_steps_minutes_and_how_to_change_them(tiny_config, capsys, monkeypatch):
+    from facegan.training import plan
+
+    monkeypatch.setattr(plan, "MEASURE_SECONDS", 0.0)
+    train(tiny_config(kimg=0.2, epochs=50, minutes=30.0), progress=False)
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("plan: "))
+    assert line.startswith("plan: 0.2k images (a budget of 0.2k images) of 64 built-in synthetic faces, ")
+    assert "more steps of 16: about " in line and " img/s" in line and "--kimg N" in line and "--minutes N" in line
+    capsys.readouterr()
+    train(tiny_config(epochs=2), progress=False)  # no budget, no limit (--minutes 0): still an estimate
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("plan: "))
+    assert line.startswith("plan: 0.128k images (2 epochs) of 64 built-in synthetic faces")
+
+
+def test_a_job_too_long_for_this_machine_is_scaled_down_and_said(tiny_config, monkeypatch, capsys):
+    from facegan.data.images import load_faces
+    from facegan.training import plan
+
+    cfg = tiny_config(kimg=60.0, epochs=10_000, fit_minutes=15.0)
+    faces = load_faces("synthetic", 64, progress=False)
+    rates = {64: 20.0, 32: 80.0}  # images per second at each side: 60k images take 50 min, then 12.5 min
+    monkeypatch.setattr(plan, "measure_speed", lambda cfg, faces, device: rates[faces.resolution])
+    fitted, smaller = plan.fit_job(cfg, faces, torch.device("cpu"), print)
+    assert fitted.resolution == 32 and smaller.resolution == 32 and fitted.kimg == 60.0
+    assert "scaled down: 60k images at 64 px would take about 50 min here (20 img/s), more than --fit-minutes 15; " \
+           "training 60k images at 32 px instead (the whole job: --fit-minutes 0)" in capsys.readouterr().out
+    rates[32] = 20.0  # still too slow at 32 px: fewer images, not fewer than MIN_FIT_KIMG
+    fitted, _ = plan.fit_job(cfg, faces, torch.device("cpu"), print)
+    assert fitted.kimg == 20.0 and "training 20k images at 32 px" in capsys.readouterr().out
+    rates[64] = 1000.0  # fits: unchanged
+    assert plan.fit_job(cfg, faces, torch.device("cpu"), print) == (cfg, faces)
+
+
+def test_measuring_the_machine_leaves_the_run_as_if_unmeasured(tiny_config, monkeypatch, capsys):
+    """fit_minutes set: the trainer first times throwaway steps (plan.measure_speed); the run itself must
+    be bitwise the one trained without that measurement."""
+    from facegan.training import plan
+
+    monkeypatch.setattr(plan, "MEASURE_SECONDS", 0.2)
+    calls = []
+    real = plan.measure_speed
+    monkeypatch.setattr(plan, "measure_speed", lambda *a: calls.append(real(*a)) or calls[-1])
+    measured = _final_state(train(tiny_config(epochs=1, fit_minutes=1000.0), progress=False))
+    assert len(calls) == 1 and calls[0] > 0 and "scaled down" not in capsys.readouterr().out
+    plain = _final_state(train(tiny_config(epochs=1, name="plain"), progress=False))
+    _assert_same_weights(measured, plain)

@@ -50,7 +50,7 @@ def run_sample(args: argparse.Namespace) -> None:
     chunk of float images however large --n is (100 faces at 1024 px would be 1.2 GB of floats)."""
     from tqdm import tqdm
 
-    from facegan.interop.export import load_generator
+    from facegan.interop.export import describe_training_data, load_generator, trained_on
     from facegan.latent import sample_chunks, transformed
     from facegan.training.device import pick_device
     from facegan.viz import GridCanvas, save_images
@@ -67,11 +67,13 @@ def run_sample(args: argparse.Namespace) -> None:
                 canvas.add(faces)
             written += len(faces)
             bar.update(len(faces))
+    learnt = trained_on(args.generator)
+    said = f", by a generator trained on {describe_training_data(learnt)}" if learnt else ""
     if args.separate:
-        print(f"wrote {written} faces to {args.separate}/")
+        print(f"wrote {written} faces to {args.separate}/{said}")
     else:
         canvas.save(args.out)
-        print(f"wrote {args.n} faces (seed {args.seed}) to {args.out}")
+        print(f"wrote {args.n} faces (seed {args.seed}) to {args.out}{said}")
 
 
 def add_interpolate_parser(sub: argparse._SubParsersAction, parents: Parents) -> argparse.ArgumentParser:

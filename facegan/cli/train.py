@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from facegan.cli.common import Command, Parents, progress_bars
-from facegan.config import AUTO_LONG_CPU_MINUTES, PRESET_CHOICES, build_config, fields
+from facegan.config import AUTO_LONG_CPU_MINUTES, PRESET_CHOICES, RESUME_CHANGES, build_config, fields
 from facegan.errors import FaceganError
 from facegan.fileio import export_path
 from facegan.models import ARCHITECTURES, config_class
@@ -24,8 +24,9 @@ def add_train_parser(sub: argparse._SubParsersAction, parents: Parents) -> argpa
                             f"{AUTO_LONG_CPU_MINUTES:g} or more (default auto); stylegan, stylegan-cpu: StyleGAN2 "
                             "for a GPU / a CPU; stylegan-cpu-long: the shipped model's recipe; progan, progan-cpu: progressive growing for a GPU / a CPU; "
                             "digits: the vanilla MLP GAN on 28x28 digits")
-    train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint "
-                                                           "(only --epochs and --device may change)")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint (only its "
+                                                           "budget, --epochs, --minutes, --kimg, and --device may "
+                                                           "change; a time limit continues with what it has left)")
     train.add_argument("--no-progress", action="store_true", help="no progress bars (they are off anyway when stderr is not a terminal: "
                                                                   "one plain line per epoch instead)")
     add_config_flags(train)
@@ -67,11 +68,11 @@ def config_overrides(args: argparse.Namespace) -> dict:
 
 def check_train(args: argparse.Namespace) -> None:
     if args.resume:
-        extra = sorted(set(config_overrides(args)) - {"epochs", "device"})
+        extra = sorted(set(config_overrides(args)) - set(RESUME_CHANGES))
         if extra or args.preset:
             changed = ", ".join("--" + k.replace("_", "-") for k in extra) or "--preset"
-            raise FaceganError(f"--resume continues a run with its saved config; only --epochs and --device "
-                               f"may be given (got {changed})")
+            raise FaceganError(f"--resume continues a run with its saved config; only its budget (--epochs, "
+                               f"--minutes, --kimg) and --device may be given (got {changed})")
         if not Path(args.resume).is_dir():
             raise FaceganError(f"run directory {args.resume} does not exist")
     else:
@@ -86,7 +87,7 @@ def run_train(args: argparse.Namespace) -> None:
 
     overrides = config_overrides(args)
     if args.resume:
-        cfg = resume_config(args.resume, overrides.get("epochs"), overrides.get("device"))
+        cfg = resume_config(args.resume, **{k: overrides[k] for k in RESUME_CHANGES if k in overrides})
     else:
         device = pick_device(overrides.get("device", "auto"))
         cfg = build_config(args.preset or "auto", overrides, device.type)

@@ -94,3 +94,25 @@ def load_generator_weights(generator: torch.nn.Module, path: str | Path) -> None
 def export_config(path: str | Path) -> dict:
     """The training config stored in an export's metadata."""
     return json.loads(read_export(path)[1].get("train_config", "{}"))
+
+
+def trained_on(path: str | Path) -> str | None:
+    """What a generator facegan trained learnt from ("10,000 built-in synthetic faces", "12,000 images from
+    DIR"), from its metadata only; None for imported ones and exports written before it was recorded."""
+    from safetensors import safe_open
+
+    with safe_open(str(export_path(path)), "pt") as f:
+        metadata = f.metadata() or {}
+    try:
+        source = json.loads(metadata.get("source", "{}"))
+    except json.JSONDecodeError:
+        return None
+    return source.get("trained_on") if isinstance(source, dict) else None
+
+
+def describe_training_data(trained_on: str) -> str:
+    """What a generator learnt from, for the done line and `facegan sample`; built-in faces say how to get
+    real ones."""
+    if "built-in synthetic faces" in trained_on:
+        return f"{trained_on} (real faces: facegan download celeba-small, then facegan train)"
+    return trained_on

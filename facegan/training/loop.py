@@ -13,6 +13,7 @@ Run it from the shell with ``facegan train`` (see ``facegan train --help``).
 """
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -29,12 +30,13 @@ from facegan.evaluation.evaluate import check_face_metrics_apply, evaluate
 from facegan.evaluation.metrics import inception_weights_present
 from facegan.evaluation.registry import headline, needs_inception
 from facegan.fileio import WriteFailed, append_jsonl, atomic_path
-from facegan.interop.export import export_generator
+from facegan.interop.export import describe_training_data, export_generator
 from facegan.latent import generate, sample_latents
 from facegan.models.summary import count_parameters
 from facegan.training import distributed
 from facegan.training import state as ckpt
 from facegan.training.amp import resolve as resolve_precision
+from facegan.training.plan import Plan, fit_job
 from facegan.training.device import describe, pick_device
 from facegan.training.runlog import (Meter, RunRecords, StopRequest, duration, format_record, plural, prepare_run_dir,
                                      reload_history, silent)
@@ -70,35 +72,46 @@ Callback = Callable[[EpochEnd], None]
 
 # ----------------------------------------------------------------------------- the loop's parts
 def run_epoch(p: Parts, pos: Position, images: torch.Tensor, meter: Meter, records: RunRecords,
-              rank: int, progress: bool, stop: "StopRequest", deadline: float | None) -> tuple[dict, bool]:
-    """Train until the epoch ends (or a stop is requested, or the deadline passes); returns the last
-    log record and whether the epoch was completed. Each rank trains on its shard of the epoch's
-    permutation."""
+              rank: int, progress: bool, stop: "StopRequest", deadline: float | None, plan: Plan,
+              say: Callable) -> tuple[dict, bool]:
+    """Train until the epoch ends (or a stop is requested, or the budget is trained, or the deadline would
+    pass during the next step); returns the last log record and whether the epoch was completed. Each rank
+    trains on its shard of the epoch's permutation."""
     cfg = p.cfg
     # the bar counts images: a growing run's batches may change size with the side
     bar = tqdm(total=steps_per_epoch(p, len(images)) * cfg.batch_size, initial=pos.image_in_epoch,
                desc=f"epoch {pos.epoch + 1}/{cfg.epochs}", unit="img", unit_scale=True, disable=not progress,
                dynamic_ncols=True, leave=True, mininterval=1.0)
     record, interval_start, interval_from = {}, time.perf_counter(), pos.image_in_epoch
+    step_start = time.perf_counter()
     for stats in training_steps(p, pos, images, rank):
         meter.add(pos.step, stats)
+        now = time.perf_counter()
+        step_seconds = plan.step_seconds = now - step_start
         interval_done = pos.batch_in_epoch % cfg.log_every == 0
-        # Checked at log intervals only, with rank 0's clock deciding, so every rank stops at the same step.
-        out_of_time = interval_done and deadline is not None and distributed.broadcast_object(
-            time.perf_counter() > deadline)
-        if interval_done or epoch_finished(p, pos, len(images)):
+        line = plan.observe(pos.images_seen) if rank == 0 else None
+        if line:
+            (bar.write if progress else say)(line)
+        if p.world == 1:  # stop before a step that would end past the deadline: the limit holds within a step
+            out_of_time = deadline is not None and now + step_seconds > deadline
+        else:  # checked at log intervals, with rank 0's clock deciding, so every rank stops at the same step
+            out_of_time = interval_done and deadline is not None and distributed.broadcast_object(now > deadline)
+        trained = budget_trained(cfg, pos)
+        if interval_done or epoch_finished(p, pos, len(images)) or out_of_time or trained:
             interval_images = pos.image_in_epoch - interval_from  # this process's
             record = log_interval(pos, meter, records, time.perf_counter() - interval_start, interval_images, p.world,
                                   growth_phase(p))
             records.images_trained += interval_images
             bar.update(pos.image_in_epoch - bar.n)
+            left = plan.seconds_to_go(pos.images_seen)
             bar.set_postfix(**{k: f"{v:.3f}" for k, v in record.items() if k.endswith("_loss")},
-                            ips=f"{record['img_per_s']:.0f}")
+                            ips=f"{record['img_per_s']:.0f}", **({"run_left": duration(left)} if left is not None else {}))
             interval_start, interval_from = time.perf_counter(), pos.image_in_epoch
         if stop.requested:
             raise KeyboardInterrupt
-        if out_of_time:
+        if out_of_time or trained:
             break
+        step_start = time.perf_counter()  # the logging above is not the next step's time
     bar.close()
     return record, epoch_finished(p, pos, len(images))
 
@@ -174,18 +187,19 @@ def epoch_chores(p: Parts, pos: Position, records: RunRecords, faces: FaceData, 
 
 def save(p: Parts, pos: Position, records: RunRecords) -> Path:
     """The one save path (epoch end, time limit, Ctrl-C): checkpoint, then the generator export."""
+    pos.seconds = records.seconds_before + time.perf_counter() - records.started  # a resumed run's limit counts on
     path = ckpt.save_state(records.run_dir, snapshot(p, pos, records.metric_history), p.cfg.keep_checkpoints)
-    export_generator(p.sampler, records.run_dir / "generator.safetensors", p.cfg.to_dict())
+    export_generator(p.sampler, records.run_dir / "generator.safetensors", p.cfg.to_dict(),
+                     source={"trained_on": records.data} if records.data else None)
     return path
 
 
-def resume_config(run_dir: str | Path, epochs: int | None = None, device: str | None = None) -> TrainConfig:
-    """The config a run was trained with, with only the epoch count (and device) changed."""
+def resume_config(run_dir: str | Path, epochs: int | None = None, device: str | None = None,
+                  minutes: float | None = None, kimg: float | None = None) -> TrainConfig:
+    """The config a run was trained with, with only its budget (epochs, minutes, kimg) or device changed."""
     values = ckpt.latest_state(run_dir)["config"]
-    if epochs is not None:
-        values["epochs"] = epochs
-    if device is not None:
-        values["device"] = device
+    changes = {"epochs": epochs, "device": device, "minutes": minutes, "kimg": kimg}
+    values.update({k: v for k, v in changes.items() if v is not None})
     return TrainConfig.from_dict(values)
 
 
@@ -212,10 +226,12 @@ def train_run(cfg: TrainConfig, run_dir: str | Path | None, resume: str | Path |
     resumed = resumable_state(cfg, resume)
     run_dir = Path(resume) if resumed is not None else run_dir
     ranks, device = distributed.setup(pick_device(cfg.device))
-    say = print if ranks.is_main else silent  # rank 0 alone prints and writes files
+    say = functools.partial(print, flush=True) if ranks.is_main else silent  # rank 0 alone; flushed for logs
     progress = progress and ranks.is_main
     announce(cfg, device, ranks, say)
     faces = training_data(cfg, faces, ranks.world, progress, say)
+    if cfg.fit_minutes and resumed is None and ranks.world == 1:
+        cfg, faces = fit_job(cfg, faces, device, say)  # a few throwaway steps: does the job fit this machine?
     rng_seed = cfg.seed + 1 + 7919 * ranks.rank  # each rank its own z, flips, augmentation, GP mixing
     p = setup(cfg, faces.channels, faces.resolution, device, say, ranks.world, rng_seed, resuming=resumed is not None)
     pos = Position(torch.Generator().manual_seed(cfg.seed))
@@ -225,7 +241,7 @@ def train_run(cfg: TrainConfig, run_dir: str | Path | None, resume: str | Path |
         restore(p, pos, resumed, f"checkpoint of {run_dir}", say, rng_seed)
         say(f"resuming {run_dir} at epoch {pos.epoch + 1}, step {pos.step}")
     run_dir = prepare_run_dir(cfg, run_dir, resumed, ranks.is_main)
-    records = RunRecords(run_dir, writes=ranks.is_main)
+    records = RunRecords(run_dir, writes=ranks.is_main, data=faces.source)
     if resumed is not None:
         reload_history(records, pos.step)
         records.metric_history = resumed["metric_history"]
@@ -240,26 +256,35 @@ def train_run(cfg: TrainConfig, run_dir: str | Path | None, resume: str | Path |
     meter = Meter(device)
 
     # --- epochs -------------------------------------------------------------------------------------
-    run_start = time.perf_counter()
-    deadline = run_start + cfg.minutes * 60 if cfg.minutes else None
+    run_start = records.started = time.perf_counter()
+    records.seconds_before = pos.seconds
+    seconds_left = time_left(cfg, pos, run_dir) if cfg.minutes else None
+    if resumed is not None and seconds_left is not None:
+        say(f"{duration(seconds_left)} of its {cfg.minutes:g} min time limit left")
+    deadline = run_start + seconds_left if seconds_left is not None else None
+    plan = Plan(cfg, steps_per_epoch(p, len(images)) * cfg.batch_size * ranks.world, seconds_left, faces.source)
     stop = StopRequest(enabled=ranks.world == 1)
     timed_out = False
     try:
         with stop, eager_fallback(cfg.compile):
-            while pos.epoch < cfg.epochs and not timed_out:
-                record, completed = run_epoch(p, pos, images, meter, records, ranks.rank, progress, stop, deadline)
+            while pos.epoch < cfg.epochs and not timed_out and not budget_trained(cfg, pos):
+                record, completed = run_epoch(p, pos, images, meter, records, ranks.rank, progress, stop, deadline,
+                                              plan, say)
                 label = pos.epoch + 1
                 if completed:
                     end_epoch(p, pos)
                 # Cut inside the epoch, or out of time at its end: an epoch shorter than log_every steps
                 # has no log interval, where run_epoch checks the deadline. Rank 0's clock decides.
-                timed_out = not completed or (deadline is not None and pos.epoch < cfg.epochs
-                                              and distributed.broadcast_object(time.perf_counter() > deadline))
-                if not progress:  # without a bar, one line per epoch
-                    say(f"epoch {label}/{cfg.epochs}{' (time limit)' if timed_out else ''}: " + format_record(record))
+                timed_out = (not completed and not budget_trained(cfg, pos)) or (
+                    deadline is not None and pos.epoch < cfg.epochs
+                    and distributed.broadcast_object(time.perf_counter() + plan.step_seconds > deadline))
+                final = timed_out or pos.epoch == cfg.epochs or budget_trained(cfg, pos)
+                if not progress:  # without a bar, one line per epoch, with the run's time left
+                    left = plan.seconds_to_go(pos.images_seen)
+                    say(f"epoch {label}/{cfg.epochs}{' (time limit)' if timed_out else ''}: " + format_record(record)
+                        + (f", about {duration(left)} left" if left is not None and not final else ""))
                 if ranks.is_main:
-                    epoch_chores(p, pos, records, faces, fixed_z, label, timed_out or pos.epoch == cfg.epochs, record,
-                                 callbacks, say)
+                    epoch_chores(p, pos, records, faces, fixed_z, label, final, record, callbacks, say)
     except KeyboardInterrupt:
         if not stop.requested or not ranks.is_main:  # interrupted inside a step: G and D may be half-updated
             print(f"\naborted inside step {pos.step + 1}; the newest checkpoint is left as it was")
@@ -271,7 +296,7 @@ def train_run(cfg: TrainConfig, run_dir: str | Path | None, resume: str | Path |
         raise
 
     # --- finish ---------------------------------------------------------------------------------------
-    finish(p, pos, records, ranks, time.perf_counter() - run_start, timed_out, say)
+    finish(p, pos, records, ranks, time.perf_counter() - run_start, timed_out, faces.source, say)
     return run_dir
 
 
@@ -290,10 +315,28 @@ def stopped_by_write(error: WriteFailed, cfg: TrainConfig, resume: str | Path | 
 def resumable_state(cfg: TrainConfig, resume: str | Path | None) -> dict | None:
     """The newest checkpoint of the run to resume (None for a new run), if it has epochs left to train."""
     resumed = ckpt.latest_state(resume) if resume else None
+    if resumed is not None and cfg.kimg and resumed["images_seen"] >= cfg.kimg * 1000:
+        raise FaceganError(f"{resume} has already trained {resumed['images_seen'] / 1000:g}k images, its budget of "
+                           f"{cfg.kimg:g}k; pass --kimg N with N > {resumed['images_seen'] / 1000:g} to continue")
     if resumed is not None and cfg.epochs <= resumed["epoch"]:
         raise FaceganError(f"{resume} has already trained {plural(resumed['epoch'], 'epoch')}; "
                            f"pass --epochs N with N > {resumed['epoch']} to continue")
     return resumed
+
+
+def budget_trained(cfg: TrainConfig, pos: Position) -> bool:
+    """Whether the run has trained its budget of images (``cfg.kimg``; 0: no budget)."""
+    return bool(cfg.kimg) and pos.images_seen >= cfg.kimg * 1000
+
+
+def time_left(cfg: TrainConfig, pos: Position, run_dir: Path) -> float:
+    """Seconds of cfg.minutes the run has left (a resumed run has used pos.seconds of them)."""
+    left = cfg.minutes * 60 - pos.seconds
+    if left <= 0:
+        raise FaceganError(f"{run_dir} has used its time limit of {cfg.minutes:g} min ({duration(pos.seconds)} "
+                           f"trained); give it more with: facegan train --resume {run_dir} --minutes N "
+                           f"(N > {pos.seconds / 60:.1f}), or --minutes 0 for no limit")
+    return left
 
 
 def announce(cfg: TrainConfig, device: torch.device, ranks, say: Callable) -> None:
@@ -334,7 +377,7 @@ def training_data(cfg: TrainConfig, faces: FaceData | None, world: int, progress
     return faces
 
 
-def finish(p: Parts, pos: Position, records: RunRecords, ranks, seconds: float, timed_out: bool,
+def finish(p: Parts, pos: Position, records: RunRecords, ranks, seconds: float, timed_out: bool, data: str,
            say: Callable) -> None:
     """Check the ranks agree, leave the process group, print where the time went."""
     if ranks.world > 1:
@@ -349,9 +392,13 @@ def finish(p: Parts, pos: Position, records: RunRecords, ranks, seconds: float, 
     breakdown = (f"{duration(seconds - records.seconds['chores'])} training steps, "
                  f"{duration(chores)} grids/checkpoints/plots"
                  + (f", {duration(records.seconds['metrics'])} metrics" if records.seconds["metrics"] else ""))
-    ended = (f"time limit of {p.cfg.minutes:g} min reached after {plural(pos.epoch, 'full epoch')}"
-             if timed_out else plural(pos.epoch, "epoch"))
+    if timed_out:
+        ended = f"time limit of {p.cfg.minutes:g} min reached after {plural(pos.epoch, 'full epoch')}"
+    elif budget_trained(p.cfg, pos):
+        ended = f"{p.cfg.kimg:g}k images trained ({plural(pos.epoch, 'full epoch')})"
+    else:
+        ended = plural(pos.epoch, "epoch")
     export = records.run_dir / "generator.safetensors"
-    say(f"done: {ended}, {plural(pos.step, 'step')} in {duration(seconds)}{rate} ({breakdown}). "
+    say(f"done: {ended} of {describe_training_data(data)}, {plural(pos.step, 'step')} in {duration(seconds)}{rate} ({breakdown}). "
         f"Run {records.run_dir}: samples/, losses.png, log.jsonl, checkpoints/, generator.safetensors"
         f"{' (EMA)' if p.ema else ''}. More samples: facegan sample --generator {export} --out samples.png")

@@ -93,6 +93,9 @@ class RunRecords:
     metric_history: list[dict] = field(default_factory=list)
     seconds: dict = field(default_factory=lambda: {"chores": 0.0, "metrics": 0.0})  # at epoch ends
     images_trained: int = 0  # images in logged intervals (for the done line's img/s)
+    data: str = ""  # what the run learns from (FaceData.source), recorded in its export
+    started: float = 0.0  # perf_counter when this process's training began
+    seconds_before: float = 0.0  # wall time the run trained before this process (restored on resume)
 
     def log(self, record: dict) -> None:
         self.history.append(record)

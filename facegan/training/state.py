@@ -116,6 +116,7 @@ def snapshot(p: Parts, pos: Position, metric_history: list[dict]) -> dict[str, A
             "schedulers": [s.state_dict() for s in p.schedulers], "loss_scalers": p.amp.state_dict(),
             "epoch": pos.epoch, "batch_in_epoch": pos.batch_in_epoch, "step": pos.step,
             "images_seen": pos.images_seen, "image_in_epoch": pos.image_in_epoch, "side": pos.side,
+            "seconds_trained": pos.seconds,
             "perm": pos.perm, "data_rng": pos.data_rng.get_state(),
             "noise_rng": p.rng.get_state(), "device_type": p.device.type, "metric_history": metric_history,
             "augment": p.augment.state_dict() if isinstance(p.augment, AdaptiveAugment) else None}
@@ -146,6 +147,7 @@ def restore(p: Parts, pos: Position, state: dict[str, Any], what: str, say: Call
         say(f"note: resuming on {p.device.type} after {state['device_type']}: the random stream restarts")
     pos.epoch, pos.batch_in_epoch, pos.step = state["epoch"], state["batch_in_epoch"], state["step"]
     pos.images_seen, pos.perm = state["images_seen"], state["perm"]
+    pos.seconds = float(state.get("seconds_trained", 0.0))  # (checkpoints before issue 40 lack it)
     # Checkpoints from before batches could vary by side: every step took cfg.batch_size images per process,
     # and the last one trained at the phase its first image was in (side 0: no step yet, or no growing).
     pos.image_in_epoch = state.get("image_in_epoch", pos.batch_in_epoch * p.cfg.batch_size)

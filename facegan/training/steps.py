@@ -79,6 +79,7 @@ class Position:
     perm: torch.Tensor | None = None  # this epoch's order of the data set
     image_in_epoch: int = 0  # images of this process's shard trained on in this epoch (batches may vary in size)
     side: int = 0  # the side the last step trained at (0: none yet): a growing run resets Adam when it changes
+    seconds: float = 0.0  # wall time trained before this process started (a resumed run's, for its time limit)
 
 
 def setup(cfg: TrainConfig, channels: int, resolution: int, device: torch.device,
