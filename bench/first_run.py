@@ -1,7 +1,7 @@
 """The first five minutes: the default `facegan train` as a new user runs it, on this machine as it is, on one
 core, or beside a process that keeps one core busy; its plan against its wall time, and its faces scored.
 
-    python bench/first_run.py --condition idle|one-core|busy [--json FILE.jsonl] [--grid assets/first_run/NAME.png]
+    python bench/first_run.py --condition idle|one-core|busy [--json FILE.jsonl] [--grid assets/first_run_NAME.png]
 
 It runs in a fresh temporary folder (no processed_celeba_small/: the built-in procedural faces, as on a fresh
 clone) the README's command, `facegan train` (no flags; --no-progress only, for a plain log), then `facegan eval

@@ -5,8 +5,8 @@ its flags from these fields, the notebook and app build the same object, and eac
 ``config.json``. Presets are named partial overrides on top of the defaults::
 
     >>> cfg = build_config("quick", {"epochs": 2})
-    >>> cfg.preset, cfg.epochs, cfg.minutes, cfg.model.upsample
-    ('quick', 2, 5.0, 'resize')
+    >>> cfg.preset, cfg.epochs, cfg.kimg, cfg.minutes, cfg.model.upsample
+    ('quick', 2, 120.0, 30.0, 'resize')
     >>> build_config("paper").batch_size
     128
 """
