@@ -256,12 +256,11 @@ def train_run(cfg: TrainConfig, run_dir: str | Path | None, resume: str | Path |
     meter = Meter(device)
 
     # --- epochs -------------------------------------------------------------------------------------
-    run_start = records.started = time.perf_counter()
-    records.seconds_before = pos.seconds
+    records.started, records.seconds_before = time.perf_counter(), pos.seconds
     seconds_left = time_left(cfg, pos, run_dir) if cfg.minutes else None
     if resumed is not None and seconds_left is not None:
         say(f"{duration(seconds_left)} of its {cfg.minutes:g} min time limit left")
-    deadline = run_start + seconds_left if seconds_left is not None else None
+    deadline = records.started + seconds_left if seconds_left is not None else None
     plan = Plan(cfg, steps_per_epoch(p, len(images)) * cfg.batch_size * ranks.world, seconds_left, faces.source)
     stop = StopRequest(enabled=ranks.world == 1)
     timed_out = False
@@ -296,7 +295,7 @@ def train_run(cfg: TrainConfig, run_dir: str | Path | None, resume: str | Path |
         raise
 
     # --- finish ---------------------------------------------------------------------------------------
-    finish(p, pos, records, ranks, time.perf_counter() - run_start, timed_out, faces.source, say)
+    finish(p, pos, records, ranks, time.perf_counter() - records.started, timed_out, say)
     return run_dir
 
 
@@ -377,7 +376,7 @@ def training_data(cfg: TrainConfig, faces: FaceData | None, world: int, progress
     return faces
 
 
-def finish(p: Parts, pos: Position, records: RunRecords, ranks, seconds: float, timed_out: bool, data: str,
+def finish(p: Parts, pos: Position, records: RunRecords, ranks, seconds: float, timed_out: bool,
            say: Callable) -> None:
     """Check the ranks agree, leave the process group, print where the time went."""
     if ranks.world > 1:
@@ -399,6 +398,6 @@ def finish(p: Parts, pos: Position, records: RunRecords, ranks, seconds: float, 
     else:
         ended = plural(pos.epoch, "epoch")
     export = records.run_dir / "generator.safetensors"
-    say(f"done: {ended} of {describe_training_data(data)}, {plural(pos.step, 'step')} in {duration(seconds)}{rate} ({breakdown}). "
+    say(f"done: {ended} of {describe_training_data(records.data)}, {plural(pos.step, 'step')} in {duration(seconds)}{rate} ({breakdown}). "
         f"Run {records.run_dir}: samples/, losses.png, log.jsonl, checkpoints/, generator.safetensors"
         f"{' (EMA)' if p.ema else ''}. More samples: facegan sample --generator {export} --out samples.png")
