@@ -1,8 +1,8 @@
 """How much a run trains and how long that takes on this machine: measured in its first seconds, said in one
 line, and a smaller job when the whole one would take too long.
 
-- ``Plan`` watches the run's own first steps (after ``WARMUP_STEPS``, for at least ``MEASURE_SECONDS``),
-  then says once what the run will train, for about how long here, and how to change that; afterwards it
+- ``Pace`` measures images per second on a run's own steps (after ``WARMUP_STEPS``, for at least
+  ``MEASURE_SECONDS``); ``Plan`` then says once what the run will train, for about how long here, and how to change that; afterwards it
   gives the time left for the per-epoch lines. A run stops at its budget (``kimg``), its epochs or its time
   limit, whichever comes first: the plan says which.
 - ``fit_job``: with ``cfg.fit_minutes`` set (the quick preset: 15), a few throwaway steps measure the machine
@@ -44,69 +44,81 @@ def first_limit(cfg: TrainConfig, images_per_epoch: int) -> str:
 
 
 @dataclasses.dataclass
+class Pace:
+    """Images per second of a run's steps: measured after its first ``WARMUP_STEPS`` over ``MEASURE_SECONDS``
+    (``measured``), then kept up to date (``current``). Used by the plan line and by the throwaway measurement
+    alike."""
+    steps: int = 0
+    started: float | None = None  # perf_counter when the measurement began
+    start_images: int = 0  # images seen then
+    latest_images: int = 0  # images seen at the last step observed
+    measured: float | None = None
+
+    def observe(self, images_seen: int) -> bool:
+        """After each step; True at the step that completes the first measurement."""
+        self.steps, self.latest_images = self.steps + 1, images_seen
+        if self.measured is not None:
+            return False
+        if self.steps == WARMUP_STEPS:
+            self.started, self.start_images = time.perf_counter(), images_seen
+        elif self.started is not None and self.elapsed() >= MEASURE_SECONDS:
+            self.measured = self.current()
+            return True
+        return False
+
+    def elapsed(self) -> float:
+        return 0.0 if self.started is None else time.perf_counter() - self.started
+
+    def current(self) -> float:
+        """The pace since the measurement began (machines speed up and slow down)."""
+        return (self.latest_images - self.start_images) / max(self.elapsed(), 1e-9)
+
+
+@dataclasses.dataclass
 class Plan:
     cfg: TrainConfig
     images_per_epoch: int  # all processes together
     seconds_left: float | None  # of the time limit (None: no limit)
     data: str  # what the run learns from, for the plan line
-    start_images: int = 0  # images seen when the measurement began
-    started: float | None = None
-    images_per_second: float | None = None
-    steps_seen: int = 0
-    latest_images: int = 0  # images seen at the last step observed
+    pace: Pace = dataclasses.field(default_factory=Pace)
+    created: float = dataclasses.field(default_factory=time.perf_counter)  # when the run's steps began
     step_seconds: float = 0.0  # the last step's duration: the deadline stops a run before a step would pass it
 
     def observe(self, images_seen: int) -> str | None:
         """After each step: the plan line once the pace is measured, else None."""
-        self.steps_seen, self.latest_images = self.steps_seen + 1, images_seen
-        if self.images_per_second is not None:
-            return None
-        now = time.perf_counter()
-        if self.steps_seen == WARMUP_STEPS:
-            self.started, self.start_images = now, images_seen
-        elif self.started is not None and now - self.started >= MEASURE_SECONDS:
-            self.images_per_second = (images_seen - self.start_images) / (now - self.started)
-            return self.line(images_seen)
-        return None
+        return self.line(images_seen) if self.pace.observe(images_seen) else None
 
     def seconds_to_go(self, images_seen: int) -> float | None:
-        """Estimated training seconds left (the time limit's cap included) at the pace since the measurement
-        began (machines speed up and slow down), None before the pace is known."""
-        if not self.images_per_second:
+        """Estimated training seconds left (the time limit's cap included) at the pace so far, None before the
+        pace is known."""
+        if self.pace.measured is None:
             return None
-        rate = (self.latest_images - self.start_images) / max(self.elapsed(), 1e-9)
-        left = max(0, budget_images(self.cfg, self.images_per_epoch) - images_seen) / max(rate, 1e-9)
-        return left if self.seconds_left is None else min(left, max(0.0, self.seconds_left - self.elapsed()))
-
-    def elapsed(self) -> float:
-        return 0.0 if self.started is None else time.perf_counter() - self.started
+        left = max(0, budget_images(self.cfg, self.images_per_epoch) - images_seen) / max(self.pace.current(), 1e-9)
+        if self.seconds_left is None:
+            return left
+        return min(left, max(0.0, self.seconds_left - (time.perf_counter() - self.created)))
 
     def line(self, images_seen: int) -> str:
-        cfg, total = self.cfg, budget_images(self.cfg, self.images_per_epoch)
+        cfg, total, rate = self.cfg, budget_images(self.cfg, self.images_per_epoch), self.pace.measured
         steps = math.ceil(max(0, total - images_seen) / cfg.batch_size)
-        need = max(0, total - images_seen) / self.images_per_second
+        need = max(0, total - images_seen) / rate
         text = (f"plan: {total / 1000:g}k images ({first_limit(cfg, self.images_per_epoch)}) of {self.data}, "
-                f"{steps:,} more steps of {cfg.batch_size}: about {duration(need)} here at "
-                f"{self.images_per_second:.0f} img/s")
+                f"{steps:,} more steps of {cfg.batch_size}: about {duration(need)} here at {rate:.0f} img/s")
         if self.seconds_left is not None and need > self.seconds_left:
             text += (f", so the time limit ({duration(self.seconds_left)} left) ends it after about "
-                     f"{self.images_per_second * self.seconds_left / 1000:.0f}k")
+                     f"{rate * self.seconds_left / 1000:.0f}k")
         return text + "; shorter or longer: --kimg N, a time limit: --minutes N"
 
 
 def measure_speed(cfg: TrainConfig, faces: FaceData, device: torch.device) -> float:
-    """Images per second of ``cfg``'s training steps on this machine, from throwaway networks: ``WARMUP_STEPS``
-    steps, then as many as ``MEASURE_SECONDS`` take."""
+    """Images per second of ``cfg``'s training steps on this machine (``Pace``), from throwaway networks."""
     p = setup(cfg, faces.channels, faces.resolution, device, silent)
     pos = Position(torch.Generator().manual_seed(cfg.seed))
-    images, steps, started, start_images = faces.images.to(device), 0, 0.0, 0
+    images, pace = faces.images.to(device), Pace()
     while True:
         for _ in training_steps(p, pos, images):
-            steps += 1
-            if steps == WARMUP_STEPS:
-                started, start_images = time.perf_counter(), pos.images_seen
-            elif steps > WARMUP_STEPS and time.perf_counter() - started >= MEASURE_SECONDS:
-                return (pos.images_seen - start_images) / (time.perf_counter() - started)
+            if pace.observe(pos.images_seen):
+                return pace.measured
         pos.batch_in_epoch = pos.image_in_epoch = 0  # another pass over a small data set
 
 
@@ -114,7 +126,8 @@ def fit_job(cfg: TrainConfig, faces: FaceData, device: torch.device,
             say: Callable[..., None]) -> tuple[TrainConfig, FaceData]:
     """``cfg`` and ``faces`` as they are when the job fits in cfg.fit_minutes on this machine, else a smaller
     job that does (32 px, then fewer images, not below MIN_FIT_KIMG), said in one line."""
-    total = budget_images(cfg, len(faces) // cfg.batch_size * cfg.batch_size)
+    images_per_epoch = len(faces) // cfg.batch_size * cfg.batch_size
+    total = budget_images(cfg, images_per_epoch)
     rate = measure_speed(cfg, faces, device)
     minutes = total / rate / 60
     if minutes <= cfg.fit_minutes:
@@ -130,6 +143,6 @@ def fit_job(cfg: TrainConfig, faces: FaceData, device: torch.device,
         kimg = max(MIN_FIT_KIMG, cfg.fit_minutes * 60 * rate / 1000)
         cfg = dataclasses.replace(cfg, kimg=round(kimg, 1))
     say(f"scaled down: {was}, more than --fit-minutes {cfg.fit_minutes:g}; training "
-        f"{budget_images(cfg, len(faces) // cfg.batch_size * cfg.batch_size) / 1000:g}k images at "
+        f"{budget_images(cfg, images_per_epoch) / 1000:g}k images at "
         f"{faces.resolution} px instead (the whole job: --fit-minutes 0)")
     return cfg, faces
