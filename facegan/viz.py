@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from facegan.data.images import to_uint8
 from facegan.fileio import atomic_path
@@ -61,6 +61,28 @@ def labelled_grid(images: torch.Tensor, nrow: int, labels: list[str], scale: int
         if label:
             draw.text((4, math.floor(i * row_height + row_height / 2) - 5), label, fill="black")
     return figure
+
+
+def captioned(figure: Image.Image, caption: str, margin: int = 4) -> Image.Image:
+    """``figure`` with a white band below it where ``caption`` is written, wrapped at word boundaries to
+    the figure's width (the band grows a line at a time); keeps the figure's mode (greyscale stays "L")."""
+    font = ImageFont.load_default(size=12)  # Aileron where FreeType is built in (Pillow >= 10.1), else bitmap
+    draw = ImageDraw.Draw(figure)
+    lines: list[str] = []
+    for word in caption.split():
+        joined = f"{lines[-1]} {word}" if lines else word
+        if lines and draw.textlength(joined, font=font) <= figure.width - 2 * margin:
+            lines[-1] = joined
+        else:
+            lines.append(word)  # a word wider than the figure gets a line of its own (cut by the edge)
+    line_height = font.getbbox("Ag")[3] + 2
+    white, black = (255, 0) if figure.mode == "L" else ("white", "black")
+    out = Image.new(figure.mode, (figure.width, figure.height + len(lines) * line_height + 2 * margin), white)
+    out.paste(figure, (0, 0))
+    draw = ImageDraw.Draw(out)
+    for i, line in enumerate(lines):
+        draw.text((margin, figure.height + margin + i * line_height), line, fill=black, font=font)
+    return out
 
 
 def _to_pil(pixels: torch.Tensor) -> Image.Image:

@@ -332,7 +332,8 @@ def test_training_steps_export_and_one_channel_samples(tmp_path, capsys):
     trained = ckpt.latest_state(run)["generator"]
     assert all(not torch.equal(untrained[k], trained[k]) for k in untrained)
     grid = Image.open(run / "samples" / "epoch_002.png")
-    assert grid.mode == "L" and grid.size == (4 * 30 + 2, 4 * 30 + 2)  # 16 digits of 28 px, 2 px apart
+    assert grid.mode == "L" and grid.width == 4 * 30 + 2  # 16 digits of 28 px, 2 px apart ...
+    assert grid.height > 4 * 30 + 2 + 20  # ... over a caption naming the data
     G = load_generator(run)
     assert G.arch() == {"arch": "mlp", "latent_dim": 8, "hidden": [32, 64], "channels": 1, "resolution": 28,
                         "batchnorm": cfg.model.mlp_batchnorm}

@@ -3,6 +3,7 @@ import signal
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from conftest import state_tensors
@@ -297,6 +298,21 @@ def test_a_resumed_run_continues_with_the_time_its_limit_has_left(tiny_config, c
     with pytest.raises(FaceganError, match=r"has used its time limit of 10 min .*--resume .* --minutes N"):
         train(loop.resume_config(run, epochs=1000), resume=run, progress=False)
     train(loop.resume_config(run, epochs=1000, minutes=20.0), resume=run, progress=False)  # more time: it goes on
+
+
+def test_each_epoch_grid_says_how_far_the_run_is_and_what_it_learnt_from(tiny_config):
+    run = train(tiny_config(epochs=2), progress=False)  # 16 faces of 64 px: 4 x 4 tiles, 2 px apart
+    assert loop.grid_caption(2, SimpleNamespace(images_seen=128), "64 built-in synthetic faces") == \
+        "epoch 2, 128 images seen, learnt from 64 built-in synthetic faces (real faces: facegan download " \
+        "celeba-small, then facegan train)"
+    assert loop.grid_caption(1, SimpleNamespace(images_seen=2048), None) == "epoch 1, 2,048 images seen"
+    from PIL import Image
+
+    grid = np.asarray(Image.open(run / "samples" / "epoch_002.png").convert("L"))
+    side = 4 * 66 + 2
+    assert grid.shape[1] == side and grid.shape[0] > side + 20  # the caption's band below the tiles
+    band = grid[side:]
+    assert band.max() == 255 and band.min() < 100  # white, with dark text on it
 
 
 def test_a_budget_of_images_ends_the_run_at_the_step_that_reaches_it_and_says_what_it_learnt_from(tiny_config,

@@ -43,7 +43,7 @@ from facegan.training.runlog import (Meter, RunRecords, StopRequest, duration, f
 from facegan.training.state import restore, snapshot
 from facegan.training.steps import (Parts, Position, eager_fallback, epoch_finished, setup, steps_per_epoch,
                                    training_steps)
-from facegan.viz import labelled_grid, plot_losses, save_grid
+from facegan.viz import captioned, grid_image, labelled_grid, plot_losses
 
 GRID_SEED = 1234  # the fixed latent batch behind every per-epoch grid
 
@@ -138,17 +138,25 @@ def growth_phase(p: Parts) -> dict | None:
     return {"resolution": p.G.phase_resolution, "alpha": round(p.G.alpha, 4)} if p.schedule else None
 
 
-def save_sample_grid(p: Parts, faces: torch.Tensor, path: Path) -> Path:
-    """The fixed-z grid (N, C, R, R); a growing run's is labelled with its phase (its faces are drawn at
-    the phase's side and shown upsampled to full size)."""
+def save_sample_grid(p: Parts, faces: torch.Tensor, path: Path, caption: str) -> Path:
+    """The fixed-z grid (N, C, R, R) over ``caption``; a growing run's is labelled with its phase (its faces
+    are drawn at the phase's side and shown upsampled to full size)."""
     phase = growth_phase(p)
     if phase is None:
-        return save_grid(faces, path)
-    nrow = math.ceil(math.sqrt(len(faces)))
-    figure = labelled_grid(faces, nrow, [f"{phase['resolution']} px", f"a {phase['alpha']:.2f}"], label_width=44)
+        figure = grid_image(faces)
+    else:
+        figure = labelled_grid(faces, math.ceil(math.sqrt(len(faces))),
+                               [f"{phase['resolution']} px", f"a {phase['alpha']:.2f}"], label_width=44)
     with atomic_path(path) as tmp:
-        figure.save(tmp, format="PNG")
+        captioned(figure, caption).save(tmp, format="PNG")
     return Path(path)
+
+
+def grid_caption(label: int, pos: Position, data: str | None) -> str:
+    """What a per-epoch grid shows: how far the run is and what it learns from (built-in faces name the
+    command that gets real ones)."""
+    learnt = f", learnt from {describe_training_data(data)}" if data else ""
+    return f"epoch {label}, {pos.images_seen:,} images seen{learnt}"
 
 
 def end_epoch(p: Parts, pos: Position) -> None:
@@ -169,7 +177,8 @@ def epoch_chores(p: Parts, pos: Position, records: RunRecords, faces: FaceData, 
     cfg, run_dir = p.cfg, records.run_dir
     start = time.perf_counter()
     p.mark_step()  # CUDA graphs: the grid and metrics start a new generation, not the last step's
-    grid_path = save_sample_grid(p, generate(p.sampler, fixed_z), run_dir / "samples" / f"epoch_{label:03d}.png")
+    grid_path = save_sample_grid(p, generate(p.sampler, fixed_z), run_dir / "samples" / f"epoch_{label:03d}.png",
+                                 grid_caption(label, pos, records.data))
     if cfg.metrics_every and (label % cfg.metrics_every == 0 or final):
         metrics_start = time.perf_counter()
         scores = evaluate(p.sampler, faces.images, cfg.metrics_samples, metric_names(cfg), data_key=faces.key,
