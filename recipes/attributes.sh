@@ -12,7 +12,7 @@
 #   [EPOCHS=40] [STUDENT_EPOCHS=16] [WIDTH=32] bash bench/attributes_real.sh [faces64_attrs.tar] [labels csv]
 #       [faces64_train.tar] [manifest csv] [work dir] [out file]
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"  # this checkout's facegan (not an installed one); see bench/lib.sh
+source "$(dirname "$0")/../bench/lib.sh"  # this checkout's facegan (not an installed one); see bench/lib.sh
 attrs_tar=${1:-../shared/data/faces64_attrs.tar}
 labels=${2:-../shared/data/faces64_attrs.csv}
 unlabelled_tar=${3:-../shared/data/faces64_train.tar}

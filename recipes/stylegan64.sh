@@ -15,7 +15,7 @@
 # wrote (only the shipping steps run). The same steps give the same weights on a CPU of the same kind
 # (--precision auto: bf16 where the CPU has it natively, as CPU-2c did; fp32 elsewhere, and other weights).
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"  # this checkout's facegan (not an installed one); see bench/lib.sh
+source "$(dirname "$0")/../bench/lib.sh"  # this checkout's facegan (not an installed one); see bench/lib.sh
 work=${1:-/tmp/facegan-real}
 stage1=${2:-}
 export_file=${3:-}
@@ -36,7 +36,7 @@ loss=hinge,r1_gamma=0,augment=translation,cutout,lr_g=0.001,lr_d=0.002" --grids 
         --export "$work/ship-ft/export" --json "$work/ship-ft/points.jsonl"
     export_file="$work/ship-ft/export/ft-proj.safetensors"
 fi
-python bench/ship_generator.py "$export_file" models/stylegan64.safetensors --holdout "$work/holdout" \
+python recipes/ship_generator.py "$export_file" models/stylegan64.safetensors --holdout "$work/holdout" \
     --data "43,715 real CelebA faces (faces64_train.tar less the 1,000 held out, plus faces64_more.tar)" \
     --init "models/stylegan64.safetensors as of commit 2132417 (90 minutes of stylegan-cpu-long)"
 facegan directions --generator models/stylegan64.safetensors
