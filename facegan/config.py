@@ -265,7 +265,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "log_every": 100,
     },
 }
-# The shipped default generator's recipe (models/stylegan64.md; bench/ship_stylegan64.sh): stylegan-cpu for
+# The shipped default generator's recipe (models/stylegan64.md; recipes/stylegan64.sh): stylegan-cpu for
 # an hour or more of a CPU, with torch.compile (G only, because of R1) and adaptive augmentation (the
 # StyleGAN2-ADA controller, target 0.6). `--preset auto` picks it on a CPU when --minutes is at least
 # AUTO_LONG_CPU_MINUTES: from there it is at or below the DCGAN's best (bench/RESULTS.md).

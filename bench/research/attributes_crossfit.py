@@ -228,7 +228,7 @@ def main() -> None:
     parser.add_argument("--unlabelled", type=Path, help="validate, student: the unlabelled faces' folder")
     parser.add_argument("--unlabelled-ids", type=Path, help="validate, student: their identities (manifest CSV)")
     parser.add_argument("--seed", type=int, default=2, help="student: its weight seed (the shipped recipe's: 2)")
-    parser.add_argument("--hint", help="student: a hint table (bench/dlib_hints.py), as the shipped recipe has")
+    parser.add_argument("--hint", help="student: a hint table (recipes/dlib_hints.py), as the shipped recipe has")
     parser.add_argument("--hint-weight", type=float, default=1.0)
     parser.add_argument("--student-out", type=Path, default=Path("/tmp/facegan-attrs/crossfit/student_calibrated.safetensors"),
                         help="student: the classifier file to write")

@@ -42,7 +42,7 @@ def add_attributes_parser(sub: argparse._SubParsersAction, parents: Parents) -> 
                                  "mean of the teachers that give it")
     attr_train.add_argument("--hint", metavar="CSV", help="features of every training face, labelled and "
                             "unlabelled (member, then one column per feature: e.g. a pretrained face network's "
-                            "embedding from bench/dlib_hints.py), which the classifier also learns to "
+                            "embedding from recipes/dlib_hints.py), which the classifier also learns to "
                             "predict while training, so its own features learn what that network sees")
     attr_train.add_argument("--hint-weight", type=float,
                             help="weight of the --hint loss against the attributes' (default 1)")
