@@ -51,6 +51,7 @@ import lib  # first: this checkout's facegan
 import torch
 
 from facegan.models import stylegan2 as sg2
+from facegan.models.stylegan2.layers import upfirdn2d as reference_upfirdn2d
 from facegan.training.losses import r1_penalty
 
 CONFIGS = [  # (resolution, channel_base, channel_max, w_dim, mapping layers, conv_clamp)
@@ -204,7 +205,7 @@ def rosinality_op_package() -> types.ModuleType:
             return fused_leaky_relu(x, self.bias, self.negative_slope, self.scale)
 
     def upfirdn2d(x, kernel, up=1, down=1, pad=(0, 0)):  # rosinality: pad (p0, p1) on both axes, kernel pre-scaled
-        return sg2.upfirdn2d(x, kernel, up=up, down=down, padding=[pad[0], pad[1], pad[0], pad[1]])
+        return reference_upfirdn2d(x, kernel, up=up, down=down, padding=[pad[0], pad[1], pad[0], pad[1]])
 
     op = types.ModuleType("op")
     op.fused_leaky_relu, op.FusedLeakyReLU, op.upfirdn2d = fused_leaky_relu, FusedLeakyReLU, upfirdn2d

@@ -150,7 +150,7 @@ class TrainConfig:
 
 
 # Presets: named partial overrides, flat (each key a TrainConfig field or a setting of the preset's
-# architecture). "paper" is the seed's table (the defaults: no EMA, no augmentation, transposed
+# architecture). "paper" is the course project's table (the defaults: no EMA, no augmentation, transposed
 # convolutions). "quick" is what a CPU gets: a narrow DCGAN with nearest-upsample + 3x3 convs, an EMA
 # generator and DiffAugment, trained on a budget of images (QUICK_KIMG), not of minutes, so that a slow or busy
 # machine trains the same job; it measures the machine in its first seconds and prints its plan, and scales

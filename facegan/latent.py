@@ -114,7 +114,7 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 def interpolate(generator: torch.nn.Module, seed_a: int, seed_b: int, steps: int = 8,
                 truncation: float = 1.0) -> torch.Tensor:
     """Faces along the slerp path from seed_a's face to seed_b's: (steps, C, H, W). (W space, for style
-    generators: styles.interpolate_w.)"""
+    generators: :func:`interpolate_w`.)"""
     a = sample_latents(1, generator.latent_dim, seed_a)[0]
     b = sample_latents(1, generator.latent_dim, seed_b)[0]
     return generate(generator, slerp(a, b, torch.linspace(0, 1, steps)), **_truncation(generator, truncation))

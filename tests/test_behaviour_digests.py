@@ -17,6 +17,13 @@ from support.digests import FIXTURE, compute, machine
 SUMMARY_TOLERANCE = 1e-2  # relative (absolute for values near 0), for machines whose kernels differ
 
 
+def summaries_match(now: list[float], was: list[float]) -> bool:
+    """The same number of values, each within SUMMARY_TOLERANCE of the recorded one (zip alone would
+    compare only as many as the shorter list holds)."""
+    return len(now) == len(was) and all(
+        math.isclose(a, b, rel_tol=SUMMARY_TOLERANCE, abs_tol=SUMMARY_TOLERANCE) for a, b in zip(now, was))
+
+
 @pytest.fixture(scope="module")
 def recorded():
     return json.loads(FIXTURE.read_text())
@@ -39,9 +46,13 @@ def test_outputs_are_what_they_were(recorded, today):
         if same_machine or name == "python tests.py":
             if now["sha256"] != was["sha256"]:
                 changed.append(f"{name}: digest {now['sha256'][:12]} != recorded {was['sha256'][:12]}")
-        elif now.get("shape") != was.get("shape") or not all(
-                math.isclose(a, b, rel_tol=SUMMARY_TOLERANCE, abs_tol=SUMMARY_TOLERANCE)
-                for a, b in zip(now["summary"], was["summary"])):
+        elif now.get("shape") != was.get("shape") or not summaries_match(now["summary"], was["summary"]):
             changed.append(f"{name}: summary {now['summary']} != recorded {was['summary']}")
     assert not changed, (f"behaviour changed ({'bit for bit, same machine' if same_machine else 'portable summaries'}"
                          "):\n" + "\n".join(changed))
+
+
+def test_a_summary_with_more_or_fewer_values_differs():
+    assert summaries_match([1.0, 2.0], [1.0 + 1e-4, 2.0])
+    assert not summaries_match([1.0, 2.0], [1.0]) and not summaries_match([1.0], [1.0, 2.0])
+    assert not summaries_match([], [1.0])

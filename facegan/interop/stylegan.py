@@ -29,7 +29,8 @@ from facegan.interop.nvidia_pickle import (NumpyArray, PersistentRecord, check_l
                                            load_network_pickle, module_state_dict, sniff)
 from facegan.interop.pretrained import IMPORT_KINDS, LICENCES
 from facegan.latent import z_to_codes
-from facegan.models.stylegan2 import Generator, block_channels, setup_filter
+from facegan.models.stylegan2 import Generator
+from facegan.models.stylegan2.layers import block_channels, setup_filter
 from facegan.models.stylegan3.networks import SYNTHESIS_DEFAULTS as SG3_SYNTHESIS_DEFAULTS
 
 W_AVG_SAMPLES = 4096  # z samples averaged for w_avg when a file has none (rosinality's mean_latent default)

@@ -277,8 +277,9 @@ def epoch_finished(p: Parts, pos: Position, images: int) -> bool:
 
 
 def steps_per_epoch(p: Parts, images: int) -> int:
-    """Steps in one epoch over ``images`` images at cfg.batch_size (each of the p.world ranks takes
-    batches of its shard); a growing run with a batch table takes as many as its batches fit."""
+    """Whole cfg.batch_size batches in one rank's shard of ``images`` images (images // p.world, the
+    remainder dropped): the steps of an epoch at a fixed batch size. A growing run's batch table is not
+    consulted, so such a run's epochs may take another number of steps."""
     return images // p.world // p.cfg.batch_size
 
 

@@ -34,7 +34,8 @@ from torch import nn
 
 from facegan.errors import FaceganError
 from facegan.models.resample import downsample_cropped, upsample_uncropped
-from facegan.models.stylegan2.networks import FullyConnectedLayer, MappingNetwork, mix_styles, upfirdn2d
+from facegan.models.stylegan2.layers import FullyConnectedLayer, upfirdn2d
+from facegan.models.stylegan2.networks import MappingNetwork, mix_styles
 
 # SynthesisNetwork and SynthesisLayer arguments of NVIDIA's StyleGAN3 with their official defaults (the
 # importer refuses others). num_fp16_res only changes how NVIDIA's code runs on a GPU, not what it computes.
