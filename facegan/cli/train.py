@@ -66,7 +66,7 @@ def config_overrides(args: argparse.Namespace) -> dict:
     return {k: v for k, v in vars(args).items() if k in names}
 
 
-def check_train(args: argparse.Namespace) -> None:
+def prepare_train(args: argparse.Namespace) -> None:
     if args.resume:
         extra = sorted(set(config_overrides(args)) - set(RESUME_CHANGES))
         if extra or args.preset:
@@ -94,4 +94,4 @@ def run_train(args: argparse.Namespace) -> None:
     train(cfg, resume=args.resume, progress=progress_bars(args.no_progress))
 
 
-COMMANDS = [Command("train", add_train_parser, check_train, run_train)]
+COMMANDS = [Command("train", add_train_parser, prepare_train, run_train)]
