@@ -76,7 +76,7 @@ def check_attributes(args: argparse.Namespace) -> None:
 
 
 def run_attributes(args: argparse.Namespace) -> None:
-    from facegan.editing.attributes import score_source, train_and_report
+    from facegan.editing.attribute_commands import score_source, train_and_report
 
     if args.attr_command == "train":
         train_and_report(args.data, args.attrs, args.out, args.epochs, args.holdout, args.seed, args.width,
@@ -123,7 +123,7 @@ def check_directions(args: argparse.Namespace) -> None:
 
 
 def run_directions(args: argparse.Namespace) -> None:
-    from facegan.editing.attributes import load_classifier
+    from facegan.editing.attribute_classifier import load_classifier
     from facegan.editing.directions import directions_path, fit_directions, save_directions
     from facegan.editing.names import EDITABLE_ATTRIBUTES, resolve_name
     from facegan.interop.export import load_generator
@@ -235,7 +235,7 @@ def check_project(args: argparse.Namespace) -> None:
 
 
 def run_project(args: argparse.Namespace) -> None:
-    from facegan.editing.attributes import load_classifier
+    from facegan.editing.attribute_classifier import load_classifier
     from facegan.editing.directions import save_latent
     from facegan.editing.projection import load_photo, project, reconstruction_quality
     from facegan.interop.export import load_generator
@@ -288,7 +288,7 @@ def run_bias(args: argparse.Namespace) -> None:
     import json
 
     from facegan.data.labels import load_labelled
-    from facegan.editing.attributes import load_classifier, predict
+    from facegan.editing.attribute_classifier import load_classifier, predict
     from facegan.editing.bias import REPORTED, bias_rows, generated_probabilities, label_shares, markdown_table, \
         positive_shares
     from facegan.fileio import write_text_atomic

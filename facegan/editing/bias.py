@@ -66,7 +66,7 @@ def generated_probabilities(generator: torch.nn.Module, classifier: torch.nn.Mod
                             seed: int = 0) -> torch.Tensor:
     """The classifier's probabilities (n, A) for faces ``seed``'s z draws (truncation 1: the generator's own
     distribution, not the cleaner centre that truncation picks)."""
-    from facegan.editing.attributes import predict, resize_for_attribute_classifier
+    from facegan.editing.attribute_classifier import predict, resize_for_attribute_classifier
 
     codes = z_to_codes(generator, sample_latents(n, generator.latent_dim, seed))
     return torch.cat([predict(classifier, resize_for_attribute_classifier(render(generator, chunk)))
