@@ -151,7 +151,8 @@ def compare_pickle(networks, augment, resolution: int, channel_base: int, channe
                    layers: int, clamp, scratch: Path) -> dict[str, float]:
     """An official snapshot pickled by NVIDIA's persistence, imported by facegan, against NVIDIA's G_ema."""
     from facegan.interop.export import load_generator
-    from facegan.interop.stylegan import import_generator, official_generator
+    from facegan.interop.importers import import_generator
+    from facegan.interop.nvidia_stylegan2 import official_generator
 
     z_dim, lr_mul = 24, 0.05 if layers == 2 else 0.01
     torch.manual_seed(0)
@@ -214,7 +215,7 @@ def rosinality_op_package() -> types.ModuleType:
 
 
 def compare_rosinality(path: Path, scratch: Path) -> dict[str, float]:
-    from facegan.interop.stylegan import rosinality_generator
+    from facegan.interop.rosinality import rosinality_generator
 
     folder = scratch / "rosinality"
     folder.mkdir()

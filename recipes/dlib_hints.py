@@ -23,7 +23,7 @@ from face_identity import IdentityEmbedding  # bench/face_identity.py
 
 from facegan.data.images import decode_images, list_images
 from facegan.data.labels import load_labelled
-from facegan.editing.attributes import write_scores
+from facegan.editing.attribute_commands import write_scores
 
 
 def embeddings(names, images: torch.Tensor, cache: Path) -> dict[str, np.ndarray]:

@@ -202,7 +202,7 @@ def test_attribute_names_and_edit_strings():
 
 
 def test_directions_edit_project_from_the_cli(tmp_path, capsys):
-    from facegan.editing.attributes import save_classifier
+    from facegan.editing.attribute_classifier import save_classifier
     from facegan.models.classifiers.attributes import AttributeClassifier
 
     torch.manual_seed(0)

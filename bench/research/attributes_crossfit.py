@@ -45,8 +45,9 @@ import torch  # noqa: E402
 from attribute_folds import calibrate, calibrate_fold_teachers, fit_calibration, identity_folds  # noqa: E402
 
 from facegan.data.labels import load_labelled  # noqa: E402
-from facegan.editing.attributes import (format_report, load_teacher, predict, report, save_classifier,  # noqa: E402
-                                        split_by_identity, split_digest, train_classifier)
+from facegan.editing.attribute_classifier import predict, save_classifier  # noqa: E402
+from facegan.editing.attribute_training import (format_report, load_teacher, report, split_by_identity,  # noqa: E402
+                                                split_digest, train_classifier)
 from facegan.editing.distill import hint_targets, load_unlabelled  # noqa: E402
 
 

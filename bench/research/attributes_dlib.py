@@ -48,8 +48,10 @@ import torch  # noqa: E402
 from dlib_hints import embeddings, unlabelled_faces  # noqa: E402  (recipes/dlib_hints.py: the shared cache)
 
 from facegan.data.labels import LabelledFaces, load_labelled  # noqa: E402
-from facegan.editing.attributes import (load_classifier, predict, report, split_by_identity, split_digest,  # noqa: E402
-                                        teacher_probabilities, train_classifier, write_scores)
+from facegan.editing.attribute_classifier import load_classifier, predict  # noqa: E402
+from facegan.editing.attribute_commands import write_scores  # noqa: E402
+from facegan.editing.attribute_training import (report, split_by_identity, split_digest,  # noqa: E402
+                                                teacher_probabilities, train_classifier)
 from facegan.editing.distill import load_unlabelled  # noqa: E402
 
 LR_C = 1.0  # inverse L2 strength; 0.1 and 10 gave Young 0.776 / 0.789 against 0.794 in grouped 5-fold CV

@@ -40,7 +40,8 @@ import torch  # noqa: E402
 from attributes_crossfit import TABLE_HEADER, add_protocol_arguments, row, summary, validation_people  # noqa: E402
 from dlib_hints import embeddings  # noqa: E402  (recipes/dlib_hints.py)
 
-from facegan.editing.attributes import predict, train_classifier  # noqa: E402
+from facegan.editing.attribute_classifier import predict  # noqa: E402
+from facegan.editing.attribute_training import train_classifier  # noqa: E402
 
 
 def validate(args) -> None:

@@ -168,7 +168,7 @@ def load_model(path: str | Path) -> LoadedModel:
 def load_photo_classifier() -> tuple[torch.nn.Module | None, str]:
     """The shipped attribute classifier for projection's perceptual loss, or None and why not
     (projection then matches pixels only: it still works, less faithfully)."""
-    from facegan.editing.attributes import load_classifier
+    from facegan.editing.attribute_classifier import load_classifier
 
     try:
         return load_classifier(shipped_model(CLASSIFIER))[0], ""

@@ -76,7 +76,7 @@ def prepare_attributes(args: argparse.Namespace) -> None:
 
 
 def run_attributes(args: argparse.Namespace) -> None:
-    from facegan.editing.attributes import score_source, train_and_report
+    from facegan.editing.attribute_commands import score_source, train_and_report
 
     if args.attr_command == "train":
         train_and_report(args.data, args.attrs, args.out, args.epochs, args.holdout, args.seed, args.width,
@@ -123,7 +123,7 @@ def prepare_directions(args: argparse.Namespace) -> None:
 
 
 def run_directions(args: argparse.Namespace) -> None:
-    from facegan.editing.attributes import load_classifier
+    from facegan.editing.attribute_classifier import load_classifier
     from facegan.editing.directions import directions_path, fit_directions, save_directions
     from facegan.editing.names import EDITABLE_ATTRIBUTES, resolve_name
 
@@ -230,7 +230,7 @@ def prepare_project(args: argparse.Namespace) -> None:
 
 
 def run_project(args: argparse.Namespace) -> None:
-    from facegan.editing.attributes import load_classifier
+    from facegan.editing.attribute_classifier import load_classifier
     from facegan.editing.directions import save_latent
     from facegan.editing.projection import load_photo, project, reconstruction_quality
     from facegan.viz import save_grid

@@ -37,7 +37,7 @@ def prepare_import(args: argparse.Namespace) -> None:
 
 
 def run_import(args: argparse.Namespace) -> None:
-    from facegan.interop.stylegan import import_generator
+    from facegan.interop.importers import import_generator
 
     out, summary = import_generator(args.kind, args.file, args.out, half=not args.fp32)
     print(summary)

@@ -69,7 +69,7 @@ def generated_probabilities(generator: torch.nn.Module, classifier: torch.nn.Mod
                             seed: int = 0) -> torch.Tensor:
     """The classifier's probabilities (n, A) for faces ``seed``'s z draws (truncation 1: the generator's own
     distribution, not the cleaner centre that truncation picks)."""
-    from facegan.editing.attributes import predict, resize_for_attribute_classifier
+    from facegan.editing.attribute_classifier import predict, resize_for_attribute_classifier
 
     codes = z_to_codes(generator, sample_latents(n, generator.latent_dim, seed))
     return torch.cat([predict(classifier, resize_for_attribute_classifier(render(generator, chunk)))
@@ -87,7 +87,7 @@ def bias_report(generator: torch.nn.Module, classifier_path: str, n: int, seed: 
                 data: str | None = None, attrs: str | None = None) -> BiasReport:
     """Score ``n`` of the generator's faces (``seed``'s z) with the attribute classifier in ``classifier_path``
     and, given a folder of real faces and their labels (``data``, ``attrs``), the real faces too."""
-    from facegan.editing.attributes import load_classifier
+    from facegan.editing.attribute_classifier import load_classifier
 
     classifier, names, info = load_classifier(classifier_path, device)
     generated = positive_shares(generated_probabilities(generator, classifier, n, seed), names)
@@ -101,7 +101,7 @@ def real_shares(classifier: torch.nn.Module, names: tuple[str, ...], data: str,
                 attrs: str) -> tuple[dict[str, Share], dict[str, Share], str]:
     """Labelled real faces (a folder, their label file) -> per attribute of the classifier's ``names``, the share
     the classifier calls positive and the share the labels give; and the faces' source."""
-    from facegan.editing.attributes import CLASSIFIER_SIDE, predict
+    from facegan.editing.attribute_classifier import CLASSIFIER_SIDE, predict
 
     real = load_labelled(data, attrs, size=CLASSIFIER_SIDE)
     missing = [name for name in names if name not in real.names]
