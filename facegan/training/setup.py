@@ -99,7 +99,7 @@ def setup(cfg: TrainConfig, channels: int, resolution: int, device: torch.device
 
 
 def adam(module: nn.Module, lr: float, cfg: TrainConfig, device: torch.device) -> torch.optim.Adam:
-    """Adam as the seed sets it up; fused (one kernel for all parameters) on CUDA and CPU, which
+    """Adam as the course project sets it up; fused (one kernel for all parameters) on CUDA and CPU, which
     bench/step_profile.py measured faster than the default multi-tensor step (bench/RESULTS.md)."""
     fused = {"fused": True} if device.type in ("cuda", "cpu") else {}
     return torch.optim.Adam(module.parameters(), lr=lr, betas=(cfg.beta1, cfg.beta2), **fused)
