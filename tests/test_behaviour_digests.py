@@ -3,8 +3,8 @@ edit / mix images, an imported NVIDIA-format pickle and ``python tests.py`` (tes
 
 tests/fixtures/digests.json was written before the package's layout changed (issue 25), and again
 before its second pass (issue 41, from commit 8be15b6) on the CPU kind the project now runs on: its
-training runs came out 0.1 % apart in their sums from the first recording's (a host with AMX orders
-bf16 sums differently), so the machine now names the CPU kind too. On the machine
+training runs came out 0.1 % apart in their sums from the first recording's (another host: oneDNN orders
+float sums by the CPU's features and caches), so the machine now names the CPU kind too. On the machine
 kind that wrote it (same torch build and CPU capability) every digest must match bit for bit; elsewhere
 float kernels may differ in the last bits, so there the portable summaries (sums of the weights, the
 images' mean and spread) must match within SUMMARY_TOLERANCE, and text and shapes exactly.
