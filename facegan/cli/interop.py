@@ -110,6 +110,7 @@ def prepare_export(args: argparse.Namespace) -> None:
 def run_export(args: argparse.Namespace) -> None:
     from facegan.interop.export import load_generator
     from facegan.interop.onnx import export_onnx, export_page
+    from facegan.models.contract import is_style
 
     G = load_generator(args.generator, exact=args.exact)
     if args.web:
@@ -121,7 +122,7 @@ def run_export(args: argparse.Namespace) -> None:
         return
     out, difference, dynamic = export_onnx(G, args.onnx)
     n = "N" if dynamic else "1"
-    inputs = f"z ({n}, {G.latent_dim})" + (", psi (1,)" if hasattr(G, "mapping") else "")
+    inputs = f"z ({n}, {G.latent_dim})" + (", psi (1,)" if is_style(G) else "")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {inputs} -> images ({n}, {G.channels}, {G.resolution}, "
           f"{G.resolution}); onnxruntime matches facegan within {difference:.1g}")
 

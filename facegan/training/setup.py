@@ -17,6 +17,7 @@ from torch import nn
 from facegan.config import TrainConfig, augment_policy, batch_table
 from facegan.interop.export import load_generator_weights
 from facegan.models import build_models
+from facegan.models.contract import set_random_stream
 from facegan.training.amp import Amp
 from facegan.training.amp import resolve as resolve_precision
 from facegan.training.augment import Augment, make_augment
@@ -89,8 +90,7 @@ def setup(cfg: TrainConfig, channels: int, resolution: int, device: torch.device
                   if cfg.lr_step_size > 0 else [])
     rng = torch.Generator(device).manual_seed(cfg.seed + 1 if rng_seed is None else rng_seed)
     for net in (G, D):  # style G's per-pixel noise and mixing, mlp D's dropout: drawn from the run's stream
-        if hasattr(net, "rng"):
-            net.rng = rng
+        set_random_stream(net, rng)
     schedule = (GrowthSchedule(cfg.grow_from, resolution, cfg.fade_kimg, cfg.stable_kimg,
                                batch_table(cfg.batch_by_side)) if cfg.grow_from else None)
     augment = make_augment(augment_policy(cfg.augment), rng, memory_format, cfg.ada_target, cfg.ada_kimg)

@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from facegan.errors import FaceganError
+from facegan.models.contract import DiscriminatorBase, GeneratorBase
 from facegan.models.stylegan2.adain import AdaINSynthesisNetwork
 from facegan.models.stylegan2.config import MBSTD_GROUP, STYLE_BLOCKS, StyleGAN2Config
 from facegan.models.stylegan2.layers import (SQRT2, Conv2dLayer, FullyConnectedLayer, SkipSynthesisNetwork, bias_act,
@@ -256,12 +257,15 @@ def build_synthesis(style_block: str, w_dim: int, img_resolution: int, img_chann
     return AdaINSynthesisNetwork(w_dim, img_resolution, img_channels, channel_base, channel_max, conv_clamp)
 
 
-class Generator(nn.Module):
+class Generator(GeneratorBase):
     """z (N, latent_dim) -> (N, channels, resolution, resolution), roughly in [-1, 1].
 
     ``style_mixing``: in training mode, with this probability a batch's ws from a random crossover
     layer on come from a second z (mixing regularisation; the draws use the noise generator).
     """
+
+    STYLE = True  # mapping z -> ws (N, num_ws, w_dim), synthesis ws -> images
+    DRAWS_RANDOM = True  # per-pixel noise and style mixing in training mode, from self.rng
 
     def __init__(self, latent_dim: int = 512, w_dim: int = 512, resolution: int = 64, channels: int = 3,
                  channel_base: int = 32768, channel_max: int = 512, mapping_layers: int = 8,
@@ -390,7 +394,7 @@ class DiscriminatorEpilogue(nn.Module):
         return self.out(self.fc(x.flatten(1)))  # (N, 1)
 
 
-class Discriminator(nn.Module):
+class Discriminator(DiscriminatorBase):
     """(N, channels, R, R) -> logits (N, 1): residual blocks b{R} ... b8, then the epilogue b4."""
 
     def __init__(self, resolution: int = 64, channels: int = 3, channel_base: int = 32768, channel_max: int = 512,
