@@ -17,7 +17,9 @@ from official_format import dumps, official_snapshot
 from test_import_stylegan2 import fixture_generator, save_rosinality
 
 from facegan.errors import FaceganError
-from facegan.interop.stylegan import official_generator, official_stylegan3_generator, rosinality_generator
+from facegan.interop.nvidia_stylegan2 import official_generator
+from facegan.interop.nvidia_stylegan3 import official_stylegan3_generator
+from facegan.interop.rosinality import rosinality_generator
 from facegan.latent import transformed
 from facegan.models import ARCHITECTURES, build_models, config_class, generator_from_meta
 from facegan.models.contract import (DiscriminatorBase, GeneratorBase, can_transform, draws_random, grows,
