@@ -36,7 +36,7 @@ class Command:
     name: str
     add_parser: Callable[[argparse._SubParsersAction, Parents], argparse.ArgumentParser]
     check: Callable[[argparse.Namespace], None]
-    run: Callable[[argparse.Namespace], None]
+    run: Callable[[argparse.Namespace], int | None]  # an exit status of its own, or None for 0
 
 
 def no_check(args: argparse.Namespace) -> None:
