@@ -28,7 +28,7 @@ import torch
 from face_identity import IdentityEmbedding, torch_to_uint8  # bench/face_identity.py
 
 from facegan.data.images import to_uint8
-from facegan.editing.attributes import load_classifier, predict, resize_for_attribute_classifier
+from facegan.editing.attribute_classifier import load_classifier, predict, resize_for_attribute_classifier
 from facegan.editing.directions import directions_path, edit_codes, load_directions
 from facegan.editing.names import FRIENDLY_NAMES
 from facegan.evaluation.metrics import swd

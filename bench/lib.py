@@ -121,7 +121,8 @@ class TrainerSteps:
 
     def __init__(self, cfg: TrainConfig, images: torch.Tensor, device: torch.device | str | None = None,
                  say: Callable[..., None] = print):
-        from facegan.training.steps import Position, setup, steps_per_epoch  # imported here: lib's import stays light
+        from facegan.training.setup import setup  # imported here: lib's import stays light
+        from facegan.training.steps import Position, steps_per_epoch
 
         self.cfg = cfg
         self.device = torch.device(device if device is not None else cfg.device)
@@ -150,7 +151,8 @@ class TrainerSteps:
         """One training step; the epoch it ends is closed as the trainer closes it (``end_epoch``:
         learning-rate schedules, epoch counter, the EMA's BatchNorm statistics)."""
         from facegan.training.loop import end_epoch
-        from facegan.training.steps import eager_fallback, epoch_finished, training_steps
+        from facegan.training.setup import eager_fallback
+        from facegan.training.steps import epoch_finished, training_steps
 
         if self._epoch is None:
             self._epoch = training_steps(self.parts, self.position, self.images)

@@ -20,17 +20,19 @@ from facegan.data.images import load_faces
 from facegan.evaluation.evaluate import evaluate
 from facegan.interop.export import load_generator
 from facegan.latent import generate, sample_latents, require_style_generator
+from facegan.models.contract import GeneratorBase
 from facegan.viz import save_grid
 
 MODES = ("const", "random", "none")
 
 
-class WithNoise(torch.nn.Module):
-    """G(z) drawn with one noise mode (what evaluate() calls: forward(z) and .latent_dim)."""
+class WithNoise(GeneratorBase):
+    """G(z) drawn with one noise mode (what evaluate() calls: forward(z), .latent_dim and .resolution)."""
 
-    def __init__(self, generator: torch.nn.Module, mode: str):
+    def __init__(self, generator: GeneratorBase, mode: str):
         super().__init__()
         self.generator, self.mode, self.latent_dim = generator, mode, generator.latent_dim
+        self.resolution, self.channels = generator.resolution, generator.channels
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.generator(z, noise_mode=self.mode, rng=torch.Generator(z.device).manual_seed(0))

@@ -17,7 +17,7 @@ import lib  # first: this checkout's facegan
 import torch
 
 from facegan.data.images import decode_images, list_images, to_unit_range
-from facegan.editing.attributes import load_classifier
+from facegan.editing.attribute_classifier import load_classifier
 from facegan.editing.projection import project, reconstruction_quality
 from facegan.fileio import DEFAULT_GENERATOR, export_path, shipped_model
 from facegan.interop.export import load_generator

@@ -24,14 +24,16 @@ from facegan.evaluation.metrics import msssim_diversity, swd
 from facegan.interop.export import load_generator
 from facegan.latent import sample_latents
 from facegan.models import generator_from_meta
+from facegan.models.contract import GeneratorBase
 
 
-class Collapsed(torch.nn.Module):
+class Collapsed(GeneratorBase):
     """Wraps a generator so that every latent vector is replaced by one fixed vector: total mode collapse."""
 
-    def __init__(self, generator: torch.nn.Module):
+    def __init__(self, generator: GeneratorBase):
         super().__init__()
         self.generator, self.latent_dim = generator, generator.latent_dim
+        self.resolution, self.channels = generator.resolution, generator.channels
         self.register_buffer("z0", sample_latents(1, generator.latent_dim, seed=0))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

@@ -8,21 +8,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"  # this checkout's facegan (not an installed one); see bench/lib.sh
 tar_file=${1:-../shared/data/faces64_train.tar}
 work=${2:-/tmp/facegan-real}
-mkdir -p "$work/train" "$work/holdout"
-if [ -z "$(ls -A "$work/train")" ]; then
-    tar -xf "$tar_file" -C "$work"
-    ls "$work/faces64" | sort | head -1000 | while read -r f; do mv "$work/faces64/$f" "$work/holdout/"; done
-    find "$work/faces64" -name '*.jpg' -exec mv -t "$work/train/" {} +
-fi
-# train45: the 11,000 plus faces64_more.tar's 32,715 of the same identities (hard links, no copies), for
-# the benches that train on 43,715 faces; never the held-out 1,000
-more=$(dirname "$tar_file")/faces64_more.tar
-if [ -f "$more" ] && [ ! -d "$work/train45" ]; then
-    tar -xf "$more" -C "$work"
-    mkdir -p "$work/train45"
-    find "$work/train" -name '*.jpg' -exec cp -l -t "$work/train45/" {} +
-    find "$work/faces64_more" -name '*.jpg' -exec cp -l -t "$work/train45/" {} +
-fi
+real_faces "$work" "$tar_file"  # bench/lib.sh: holdout/ (1,000), train/ (11,000), train45/ (43,715)
 echo "train: $(ls "$work/train" | wc -l) faces, holdout: $(ls "$work/holdout" | wc -l) faces"
 rm -rf "$work/runs"
 start=$(date +%s)

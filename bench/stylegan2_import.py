@@ -23,7 +23,7 @@ import lib  # noqa: F401  (first: this checkout's facegan)
 import nvidia_format
 import torch
 
-from facegan.interop.stylegan import import_generator
+from facegan.interop.importers import import_generator
 from facegan.models.stylegan2 import Discriminator, Generator
 
 CONFIGS = {1024: (32768, 512, None), 512: (32768, 512, 256), 256: (16384, 512, 256)}  # base, max, conv_clamp

@@ -51,6 +51,7 @@ import lib  # first: this checkout's facegan
 import torch
 
 from facegan.models import stylegan2 as sg2
+from facegan.models.stylegan2.layers import upfirdn2d as reference_upfirdn2d
 from facegan.training.losses import r1_penalty
 
 CONFIGS = [  # (resolution, channel_base, channel_max, w_dim, mapping layers, conv_clamp)
@@ -150,7 +151,8 @@ def compare_pickle(networks, augment, resolution: int, channel_base: int, channe
                    layers: int, clamp, scratch: Path) -> dict[str, float]:
     """An official snapshot pickled by NVIDIA's persistence, imported by facegan, against NVIDIA's G_ema."""
     from facegan.interop.export import load_generator
-    from facegan.interop.stylegan import import_generator, official_generator
+    from facegan.interop.importers import import_generator
+    from facegan.interop.nvidia_stylegan2 import official_generator
 
     z_dim, lr_mul = 24, 0.05 if layers == 2 else 0.01
     torch.manual_seed(0)
@@ -204,7 +206,7 @@ def rosinality_op_package() -> types.ModuleType:
             return fused_leaky_relu(x, self.bias, self.negative_slope, self.scale)
 
     def upfirdn2d(x, kernel, up=1, down=1, pad=(0, 0)):  # rosinality: pad (p0, p1) on both axes, kernel pre-scaled
-        return sg2.upfirdn2d(x, kernel, up=up, down=down, padding=[pad[0], pad[1], pad[0], pad[1]])
+        return reference_upfirdn2d(x, kernel, up=up, down=down, padding=[pad[0], pad[1], pad[0], pad[1]])
 
     op = types.ModuleType("op")
     op.fused_leaky_relu, op.FusedLeakyReLU, op.upfirdn2d = fused_leaky_relu, FusedLeakyReLU, upfirdn2d
@@ -213,7 +215,7 @@ def rosinality_op_package() -> types.ModuleType:
 
 
 def compare_rosinality(path: Path, scratch: Path) -> dict[str, float]:
-    from facegan.interop.stylegan import rosinality_generator
+    from facegan.interop.rosinality import rosinality_generator
 
     folder = scratch / "rosinality"
     folder.mkdir()

@@ -183,7 +183,7 @@ def snapshot_bytes(G_ema, networks_sg2, protocol: int, numpy1: bool = False, per
 
 def compare_import(path: Path, kind: str, G_off, scratch: Path, transform: bool = True) -> dict[str, float]:
     from facegan.interop.export import load_generator
-    from facegan.interop.stylegan import import_generator
+    from facegan.interop.importers import import_generator
 
     exported = load_generator(import_generator(kind, path, scratch / "g.safetensors", half=False)[0], exact=True)
     z = torch.randn(BATCH, Z_DIM, generator=torch.Generator().manual_seed(3))

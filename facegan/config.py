@@ -150,7 +150,7 @@ class TrainConfig:
 
 
 # Presets: named partial overrides, flat (each key a TrainConfig field or a setting of the preset's
-# architecture). "paper" is the seed's table (the defaults: no EMA, no augmentation, transposed
+# architecture). "paper" is the course project's table (the defaults: no EMA, no augmentation, transposed
 # convolutions). "quick" is what a CPU gets: a narrow DCGAN with nearest-upsample + 3x3 convs, an EMA
 # generator and DiffAugment, trained on a budget of images (QUICK_KIMG), not of minutes, so that a slow or busy
 # machine trains the same job; it measures the machine in its first seconds and prints its plan, and scales
@@ -265,7 +265,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "log_every": 100,
     },
 }
-# The shipped default generator's recipe (models/stylegan64.md; bench/ship_stylegan64.sh): stylegan-cpu for
+# The shipped default generator's recipe (models/stylegan64.md; recipes/stylegan64.sh): stylegan-cpu for
 # an hour or more of a CPU, with torch.compile (G only, because of R1) and adaptive augmentation (the
 # StyleGAN2-ADA controller, target 0.6). `--preset auto` picks it on a CPU when --minutes is at least
 # AUTO_LONG_CPU_MINUTES: from there it is at or below the DCGAN's best (bench/RESULTS.md).

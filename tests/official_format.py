@@ -136,7 +136,7 @@ def randomised(G: Generator, seed: int = 1) -> Generator:
 
 def rosinality_state(G: Generator) -> dict:
     """G's weights under rosinality stylegan2-pytorch's names and shapes (model.py's Generator), written
-    out layer by layer from that file's layout (independently of facegan.interop.stylegan)."""
+    out layer by layer from that file's layout (independently of facegan.interop.rosinality)."""
     sd, out = G.state_dict(), {}
     for i in range(G.mapping_layers):
         out[f"style.{i + 1}.weight"] = sd[f"mapping.fc{i}.weight"]

@@ -10,12 +10,11 @@ import torch.nn.functional as F
 from facegan.config import build_config
 from facegan.editing.mixing import mixing_grid
 from facegan.errors import FaceganError
-from facegan.evaluation.droplets import droplet_signal, peak_to_mean
+from facegan.evaluation.droplets import droplet_signal, feature_maps, peak_to_mean
 from facegan.interop.export import load_generator
 from facegan.latent import codes_for_seeds, render, sample
 from facegan.models.stylegan2 import Generator, generator_from_meta
-from facegan.models.stylegan2.adain import (AdaINLayer, AdaINSynthesisNetwork, feature_maps, instance_norm,
-                                            style_mod)
+from facegan.models.stylegan2.adain import AdaINLayer, AdaINSynthesisNetwork, instance_norm, style_mod
 from facegan.models.stylegan2.networks import SynthesisNetwork
 from facegan.training import state as ckpt
 from facegan.training.loop import resume_config, train

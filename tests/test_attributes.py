@@ -1,5 +1,6 @@
-"""The face-attribute classifier (facegan.editing.attributes): CelebA's label formats, identity splits,
-learning a planted attribute, the held-out report, its file and the CLI."""
+"""The face-attribute classifier (facegan.editing.attribute_classifier, attribute_training and
+attribute_commands): CelebA's label formats, identity splits, learning a planted attribute, the held-out
+report, its file and the CLI."""
 import csv
 import math
 import re
@@ -11,7 +12,9 @@ from PIL import Image
 
 from facegan.cli import main
 from facegan.data import labels as label_files
-from facegan.editing import attributes as fa
+from facegan.editing.attribute_classifier import load_classifier, predict, save_classifier
+from facegan.editing.attribute_training import (report, split_by_identity, split_digest, teacher_probabilities,
+                                                train_classifier)
 from facegan.editing import distill
 from facegan.errors import FaceganError
 from facegan.models.classifiers.attributes import AttributeClassifier
@@ -80,11 +83,11 @@ def test_the_classifier_learns_a_planted_attribute_and_not_a_coin_flip(tmp_path)
     labels = planted_faces(tmp_path / "faces")
     faces = label_files.load_labelled(str(tmp_path / "faces"), str(labels), size=32)
     assert len(faces) == 240 and faces.names == ("Bright_Top", "Coin")
-    train, held = fa.split_by_identity(faces, 0.25, seed=0)
+    train, held = split_by_identity(faces, 0.25, seed=0)
     assert set(faces.identities[train].tolist()).isdisjoint(faces.identities[held].tolist())  # people on one side
     assert len(train) + len(held) == 240
-    model = fa.train_classifier(faces, train, epochs=15, batch_size=32, width=8, say=lambda _: None)
-    scores = fa.report(fa.predict(model, faces.images[held]), faces.labels[held], faces.names)
+    model = train_classifier(faces, train, epochs=15, batch_size=32, width=8, say=lambda _: None)
+    scores = report(predict(model, faces.images[held]), faces.labels[held], faces.names)
     assert scores["Bright_Top"]["balanced_accuracy"] > 0.95 and scores["Bright_Top"]["auc"] > 0.98
     assert scores["Coin"]["auc"] < 0.75  # nothing to learn: near chance
 
@@ -92,7 +95,7 @@ def test_the_classifier_learns_a_planted_attribute_and_not_a_coin_flip(tmp_path)
 def test_report_is_balanced_accuracy_and_auc_over_known_labels():
     labels = torch.tensor([[1.0], [1.0], [0.0], [0.0], [0.0], [math.nan]])
     probs = torch.tensor([[0.9], [0.4], [0.1], [0.2], [0.6], [0.99]])
-    scores = fa.report(probs, labels, ("A",))["A"]
+    scores = report(probs, labels, ("A",))["A"]
     assert scores["balanced_accuracy"] == pytest.approx((1 / 2 + 2 / 3) / 2)  # TPR 1/2, TNR 2/3
     assert scores["auc"] == pytest.approx(5 / 6)  # 5 of the 6 positive-negative pairs are ordered
     assert (scores["positives"], scores["count"]) == (2, 5)  # the unknown label is left out
@@ -109,21 +112,21 @@ def test_synthetic_faces_carry_the_celeba_attributes_their_renderer_knows():
 
 def test_classifier_file_round_trip_and_hostile_files(tmp_path):
     model = AttributeClassifier(2, 3, width=8).eval()
-    path = fa.save_classifier(model, tmp_path / "c.safetensors", ("A", "B"), {"held_out": {"A": {"auc": 0.9}}})
-    loaded, names, info = fa.load_classifier(path)
+    path = save_classifier(model, tmp_path / "c.safetensors", ("A", "B"), {"held_out": {"A": {"auc": 0.9}}})
+    loaded, names, info = load_classifier(path)
     x = torch.rand(2, 3, 32, 32) * 2 - 1
     assert names == ("A", "B") and info["held_out"]["A"]["auc"] == 0.9
     assert torch.allclose(loaded(x), model.half().float()(x), atol=1e-4)  # stored in fp16
     (tmp_path / "evil.safetensors").write_bytes(b"\x80\x04cos\nsystem\n")  # a pickle, not safetensors
     with pytest.raises(FaceganError, match="not a readable safetensors file"):
-        fa.load_classifier(tmp_path / "evil.safetensors")
+        load_classifier(tmp_path / "evil.safetensors")
     from facegan.interop.export import export_generator
     from facegan.models.dcgan import Generator
     export = export_generator(Generator(8, 0.125), tmp_path / "generator.safetensors")
     with pytest.raises(FaceganError, match="not a facegan attribute classifier"):
-        fa.load_classifier(export)
+        load_classifier(export)
     with pytest.raises(FaceganError, match="does not exist"):
-        fa.load_classifier(tmp_path / "missing.safetensors")
+        load_classifier(tmp_path / "missing.safetensors")
 
 
 def test_train_and_score_from_the_cli(tmp_path, capsys):
@@ -154,21 +157,21 @@ def test_soft_labels_alone_teach_an_attribute_the_labels_leave_unknown(tmp_path)
     """Distillation's loss: Bright_Top is unknown (NaN) in every label, so only the soft targets of the
     unlabelled faces can teach it."""
     planted = label_files.load_labelled(str(tmp_path / "faces"), str(planted_faces(tmp_path / "faces", n=240)), size=32)
-    train, held = fa.split_by_identity(planted, 0.25, seed=0)
+    train, held = split_by_identity(planted, 0.25, seed=0)
     unknown = planted.labels.clone()
     unknown[:, 0] = math.nan
     faces = label_files.LabelledFaces(planted.images, unknown, planted.names, planted.identities, "planted")
     truth = planted.labels[train, 0]
     soft = (planted.images[train], torch.stack([0.05 + 0.9 * truth, torch.full_like(truth, 0.5)], 1))
-    model = fa.train_classifier(faces, train, epochs=15, batch_size=32, width=8, say=lambda _: None, soft=soft)
-    scores = fa.report(fa.predict(model, planted.images[held]), planted.labels[held], planted.names)
+    model = train_classifier(faces, train, epochs=15, batch_size=32, width=8, say=lambda _: None, soft=soft)
+    scores = report(predict(model, planted.images[held]), planted.labels[held], planted.names)
     assert scores["Bright_Top"]["auc"] > 0.98  # learnt from the soft labels alone
 
 
 def test_unlabelled_faces_of_held_out_people_are_left_out(tmp_path):
     labels = planted_faces(tmp_path / "faces", n=40)  # people 0..19, two images each
     faces = label_files.load_labelled(str(tmp_path / "faces"), str(labels), size=32)
-    train, held = fa.split_by_identity(faces, 0.25, seed=0)
+    train, held = split_by_identity(faces, 0.25, seed=0)
     held_people = set(faces.identities[held].tolist())
     unlabelled = tmp_path / "unlabelled"
     planted_faces(unlabelled / "faces", n=40, seed=1)  # the same file names 0000..0039.png
@@ -198,10 +201,10 @@ def test_distillation_from_the_cli_and_teachers_of_another_split_refused(tmp_pat
     capsys.readouterr()
     distil = [*common, "--unlabelled", str(tmp_path / "unlabelled"), "--out", str(student)]
     assert main([*distil, "--teacher", str(teacher)]) == 0
-    info = fa.load_classifier(student)[2]
+    info = load_classifier(student)[2]
     assert info["teachers"] == ["teacher.safetensors"] and info["split_seed"] == 0
     assert info["unlabelled_images"] == 64 - info["held_out_images"]  # the held-out files' copies left out
-    assert info["split_digest"] == fa.load_classifier(teacher)[2]["split_digest"]
+    assert info["split_digest"] == load_classifier(teacher)[2]["split_digest"]
     assert main([*distil, "--teacher", str(other)]) == 2
     err = capsys.readouterr().err.strip()
     assert "held out other faces than this split" in err and len(err.splitlines()) == 1
@@ -209,7 +212,7 @@ def test_distillation_from_the_cli_and_teachers_of_another_split_refused(tmp_pat
     assert main(["attributes", "score", "--classifier", str(teacher), "--data", str(tmp_path / "unlabelled"),
                  "--out", str(scores), "--device", "cpu"]) == 0
     assert main([*distil, "--teacher", str(teacher), "--teacher", str(scores)]) == 0
-    assert fa.load_classifier(student)[2]["teachers"] == ["teacher.safetensors", "teacher.csv"]
+    assert load_classifier(student)[2]["teachers"] == ["teacher.safetensors", "teacher.csv"]
     assert "cannot check that its scorer never saw the held-out people" in capsys.readouterr().out
 
 
@@ -217,22 +220,22 @@ def test_a_scores_csv_teaches_the_attributes_it_gives(tmp_path):
     """A CSV teacher (another scorer's probabilities) joins the classifier teachers' mean for its own
     columns only; an attribute no teacher gives stays unknown (NaN, out of the loss)."""
     faces = label_files.load_labelled(str(tmp_path / "faces"), str(planted_faces(tmp_path / "faces", n=32)), size=32)
-    train, held = fa.split_by_identity(faces, 0.25, seed=0)
-    digest = fa.split_digest(faces, held)
-    model = fa.train_classifier(faces, train, epochs=1, batch_size=16, width=8, say=lambda _: None)
-    teacher = fa.save_classifier(model, tmp_path / "t.safetensors", faces.names, {"split_digest": digest})
+    train, held = split_by_identity(faces, 0.25, seed=0)
+    digest = split_digest(faces, held)
+    model = train_classifier(faces, train, epochs=1, batch_size=16, width=8, say=lambda _: None)
+    teacher = save_classifier(model, tmp_path / "t.safetensors", faces.names, {"split_digest": digest})
     images, files = faces.images[:3], ["a.png", "b.png", "c.png"]
     scores = tmp_path / "dlib.csv"
     scores.write_text("member,Coin\nsub/a.png,0.1\nb.png,0.2\nc.png,0.9\n")  # matched by file name
     said = []
-    mixed = fa.teacher_probabilities([str(teacher), str(scores)], faces.names, digest, images, files, said.append)
-    alone = fa.predict(fa.load_classifier(teacher)[0], images)  # the file's fp16 weights
+    mixed = teacher_probabilities([str(teacher), str(scores)], faces.names, digest, images, files, said.append)
+    alone = predict(load_classifier(teacher)[0], images)  # the file's fp16 weights
     coin = faces.names.index("Coin")
     assert torch.allclose(mixed[:, coin], (alone[:, coin] + torch.tensor([0.1, 0.2, 0.9])) / 2)
     others = [a for a in range(len(faces.names)) if a != coin]
     assert torch.allclose(mixed[:, others], alone[:, others])
     assert "cannot check that its scorer never saw the held-out people" in said[0]
-    only_csv = fa.teacher_probabilities([str(scores)], faces.names, digest, images, files, said.append)
+    only_csv = teacher_probabilities([str(scores)], faces.names, digest, images, files, said.append)
     assert only_csv[:, others].isnan().all() and not only_csv[:, coin].isnan().any()
 
 
@@ -246,19 +249,19 @@ def test_a_hint_is_learnt_from_the_faces_it_belongs_to(tmp_path):
     an attribute the labels leave unknown): its loss falls far below 1, the loss of knowing nothing
     (the targets are standardised). The same values dealt to the wrong faces cannot be learnt."""
     faces = label_files.load_labelled(str(tmp_path / "faces"), str(planted_faces(tmp_path / "faces", n=120)), size=32)
-    train, _ = fa.split_by_identity(faces, 0.25, seed=0)
+    train, _ = split_by_identity(faces, 0.25, seed=0)
     truth = faces.labels[train, :1].clone()  # (T, 1) the planted attribute, as a feature
     faces.labels[:, 0] = float("nan")  # ... which the labels do not give
     shuffled = truth[torch.randperm(len(truth), generator=torch.Generator().manual_seed(0))]
     losses = {}
     for name, targets in (("own", truth), ("shuffled", shuffled)):
         said = []
-        fa.train_classifier(faces, train, epochs=8, batch_size=16, width=8, say=said.append, hint=(targets, 1.0))
+        train_classifier(faces, train, epochs=8, batch_size=16, width=8, say=said.append, hint=(targets, 1.0))
         losses[name] = hint_losses(said)
     assert len(losses["own"]) == 8 and losses["own"][-1] < 0.3, losses
     assert min(losses["shuffled"]) > 0.6, losses
     with pytest.raises(FaceganError, match="hint: 5 feature vectors for 90 training images"):
-        fa.train_classifier(faces, train, epochs=1, say=lambda _: None, hint=(truth[:5], 1.0))
+        train_classifier(faces, train, epochs=1, say=lambda _: None, hint=(truth[:5], 1.0))
 
 
 def test_hint_table_from_the_cli(tmp_path, capsys):
@@ -277,7 +280,7 @@ def test_hint_table_from_the_cli(tmp_path, capsys):
     distil = [*common, "--unlabelled", str(tmp_path / "unlabelled"), "--teacher", str(teacher), "--out", str(student)]
     assert main([*distil, "--hint", str(table), "--hint-weight", "0.5"]) == 0
     assert len(hint_losses(capsys.readouterr().out.splitlines())) == 1
-    model, _, info = fa.load_classifier(student)
+    model, _, info = load_classifier(student)
     assert info["hint"] == {"table": "hints.csv", "weight": 0.5, "features": 3}
     assert model.state_dict().keys() == AttributeClassifier(2, 3, 32).state_dict().keys()
     table.write_text("member,f0\n0000.png,0.1\n")
@@ -319,7 +322,7 @@ def test_bad_teacher_scores_get_one_line(tmp_path, text, message):
     elif text is not None:
         (tmp_path / "dlib.csv").write_text(text)
     with pytest.raises(FaceganError, match=re.escape(message.format(tmp_path / "dlib.csv"))):
-        fa.teacher_probabilities([str(tmp_path / "dlib.csv")], ("Smiling", "Young"), "x",
+        teacher_probabilities([str(tmp_path / "dlib.csv")], ("Smiling", "Young"), "x",
                                  torch.zeros(3, 3, 8, 8, dtype=torch.uint8), ["a.png", "b.png", "c.png"])
 
 

@@ -5,7 +5,7 @@ import torch
 
 from facegan.config import TrainConfig
 from facegan.errors import FaceganError
-from facegan.training import augment, loop, steps
+from facegan.training import augment, loop, setup, steps
 from facegan.training import state as ckpt
 from facegan.training.loop import train
 
@@ -71,7 +71,7 @@ def test_unknown_operation_is_a_clear_config_error():
 def test_every_d_call_sees_augmented_images_real_and_fake(tiny_config, monkeypatch):
     """The hook is applied to the real batch, the detached fakes and G's fakes in the G step."""
     cfg = tiny_config(augment="translation")
-    parts = steps.setup(cfg, 3, 64, torch.device("cpu"))
+    parts = setup.setup(cfg, 3, 64, torch.device("cpu"))
     seen = []
     plain = parts.augment
 

@@ -7,7 +7,7 @@ from facegan.data import DEFAULT_CELEBA_DIR
 from facegan.errors import FaceganError
 
 
-def test_paper_preset_is_the_seed_table():
+def test_paper_preset_is_the_course_project_table():
     cfg = build_config("paper")
     assert (cfg.latent_dim, cfg.batch_size, cfg.epochs) == (256, 128, 50)
     assert (cfg.beta1, cfg.beta2, cfg.lr_g, cfg.lr_d) == (0.5, 0.999, 2e-4, 1e-4)
@@ -28,8 +28,8 @@ def test_auto_preset_follows_the_device():
     cpu = build_config("auto", device_type="cpu")
     assert cpu.data == DEFAULT_CELEBA_DIR  # CelebA when present, else the synthetic faces with a note
     assert cpu.minutes > 0 and cpu.model.upsample == "resize" and cpu.ema_kimg > 0  # measured on a CPU (RESULTS.md)
-    paper = build_config("paper")
-    assert (paper.minutes, paper.model.upsample, paper.ema_kimg, paper.augment) == (0, "transpose", 0, "")  # the seed's table
+    paper = build_config("paper")  # the course project's table
+    assert (paper.minutes, paper.model.upsample, paper.ema_kimg, paper.augment) == (0, "transpose", 0, "")
 
 
 def test_overrides_beat_presets_and_round_trip_through_json():

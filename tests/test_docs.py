@@ -1,6 +1,6 @@
 """The documentation site (MkDocs + Material, built from docs/) builds with warnings as errors, so a broken
 link, a missing anchor or a page the nav names but nobody wrote fails here; every page is in the nav; the
-README stays a newcomer's page whose links all resolve."""
+README stays a newcomer's page whose links all resolve; each model card links the recipe that made its file."""
 import importlib.util
 import os
 import re
@@ -14,6 +14,8 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
 README = REPO / "README.md"
+MODELS = REPO / "models"
+RECIPES = REPO / "recipes"
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
@@ -34,6 +36,14 @@ def nav_pages(entries) -> list[str]:
     return found
 
 
+def built_page(site: Path, page: str) -> Path:
+    """Where MkDocs writes a nav page: index.md and a folder's README.md become that folder's index.html."""
+    path = Path(page)
+    if path.name in ("index.md", "README.md"):
+        return site / path.parent / "index.html"
+    return site / path.with_suffix("") / "index.html"
+
+
 @pytest.fixture(scope="module")
 def config() -> dict:
     return yaml.safe_load((REPO / "mkdocs.yml").read_text())
@@ -51,7 +61,7 @@ def test_the_site_builds_with_warnings_as_errors_and_carries_the_figures(tmp_pat
     assert done.returncode == 0, done.stderr[-3000:]
     site = tmp_path / "site"
     for page in nav_pages(config["nav"]):
-        html = site / ("index.html" if page == "index.md" else Path(page).with_suffix("") / "index.html")
+        html = built_page(site, page)
         assert html.is_file(), f"{page} is in the nav but {html} was not built"
     shown = set(re.findall(r"\.\./assets/([\w.-]+)", "".join(p.read_text() for p in DOCS.glob("*.md"))))
     assert shown, "the pages show no figures"
@@ -102,3 +112,25 @@ def test_the_readme_is_short_and_its_links_resolve():
     linked = {Path(t.split("#", 1)[0]).name for t in LINK.findall(text) if t.startswith("docs/")}
     assert not every_page - linked - {"licence.md"}, \
         f"README's map misses {sorted(every_page - linked)}"
+
+
+def test_each_model_card_links_the_recipe_that_made_its_file():
+    """A card (models/NAME.md) links its recipe in recipes/ (relative, as GitHub and the site resolve it); the
+    recipe's header names the file it reproduces and the card; recipes/README.md's table lists every shipped
+    file with its recipe, and every recipe in recipes/ is in that table."""
+    table = (RECIPES / "README.md").read_text()
+    cards = sorted(MODELS.glob("*.md"))
+    assert cards, "no model cards in models/"
+    for card in cards:
+        shipped = f"models/{card.stem}.safetensors"
+        links = [t for t in LINK.findall(card.read_text()) if t.startswith("../recipes/")]
+        assert links, f"{card.name} links no recipe: add a line like [recipes/X.sh](../recipes/X.sh)"
+        recipe = (card.parent / links[0].split("#", 1)[0]).resolve()
+        assert recipe.is_file(), f"{card.name} links {links[0]}, which is not in the repository"
+        header = recipe.read_text()[:4000]
+        assert shipped in header and f"models/{card.name}" in header, \
+            f"{recipe.name}'s header must name the file it reproduces ({shipped}) and its card"
+        assert f"`{shipped}`" in table and f"]({recipe.name})" in table, \
+            f"recipes/README.md's table lacks {shipped} -> {recipe.name}"
+    for recipe in sorted(RECIPES.glob("*.sh")):
+        assert f"]({recipe.name})" in table, f"recipes/README.md's table does not list {recipe.name}"

@@ -15,12 +15,13 @@ from facegan.editing.projection import load_photo, project, reconstruction_quali
 from facegan.errors import FaceganError
 from facegan.interop.export import export_generator
 from facegan.latent import codes_for_seeds, latent_space, render
+from facegan.models.contract import GeneratorBase
 from facegan.models.dcgan import Generator as DCGAN
 
 PLANTED = torch.nn.functional.normalize(torch.arange(1.0, 9.0) * torch.tensor([1, -1] * 4), dim=0)  # (8,)
 
 
-class ToyGenerator(nn.Module):
+class ToyGenerator(GeneratorBase):
     """z (N, 8) -> 64x64 faces whose brightness is tanh of z along PLANTED (and noise elsewhere)."""
     latent_dim, resolution, channels = 8, 64, 3
 
@@ -202,7 +203,7 @@ def test_attribute_names_and_edit_strings():
 
 
 def test_directions_edit_project_from_the_cli(tmp_path, capsys):
-    from facegan.editing.attributes import save_classifier
+    from facegan.editing.attribute_classifier import save_classifier
     from facegan.models.classifiers.attributes import AttributeClassifier
 
     torch.manual_seed(0)

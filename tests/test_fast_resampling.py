@@ -17,7 +17,7 @@ from facegan.cli import main
 from facegan.interop.export import export_generator, load_generator
 from facegan.latent import generate_chunks, sample
 from facegan.models.resample import downsample_cropped, upfirdn2d_fast, upsample_uncropped
-from facegan.models.stylegan2.networks import upfirdn2d
+from facegan.models.stylegan2.layers import upfirdn2d
 from facegan.models.stylegan3 import networks as sg3
 from facegan.models.stylegan3.networks import Generator, filtered_lrelu, filtered_lrelu_fast
 

@@ -81,7 +81,8 @@ def fuzz(load, valid: bytes, path: Path, seed: int, write=None, refusals: bool =
 
 # ----------------------------------------------------------------------------- the loaders
 def test_fuzz_nvidia_pickles(tmp_path):
-    from facegan.interop.stylegan import official_generator, official_stylegan3_generator
+    from facegan.interop.nvidia_stylegan2 import official_generator
+    from facegan.interop.nvidia_stylegan3 import official_stylegan3_generator
     fuzz(official_stylegan3_generator, (FIXTURES / "stylegan3" / "stylegan3-r16-p4.pkl").read_bytes(),
          tmp_path / "sg3.pkl", seed=1)
     fuzz(official_generator, (FIXTURES / "stylegan3" / "stylegan2-from-stylegan3-repo-p3.pkl").read_bytes(),
@@ -97,7 +98,7 @@ def test_fuzz_pretrained_feature_weights(tmp_path):
 def test_fuzz_rosinality_checkpoints(tmp_path):
     from test_import_stylegan2 import fixture_generator, save_rosinality
 
-    from facegan.interop.stylegan import rosinality_generator
+    from facegan.interop.rosinality import rosinality_generator
     valid = save_rosinality(tmp_path / "valid.pt", fixture_generator(resolution=8, channel_max=8)).read_bytes()
     fuzz(rosinality_generator, valid, tmp_path / "ros.pt", seed=3)
 

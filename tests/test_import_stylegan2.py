@@ -32,7 +32,8 @@ from facegan.fileio import read_tagged_safetensors
 from facegan.interop import download, pretrained
 from facegan.interop.export import EXPORT_FORMAT, load_generator
 from facegan.interop.nvidia_pickle import TORCH_LEGACY_MAGIC
-from facegan.interop.stylegan import official_generator, rosinality_generator
+from facegan.interop.nvidia_stylegan2 import official_generator
+from facegan.interop.rosinality import rosinality_generator
 from facegan.latent import generate
 from facegan.models.dcgan import Generator as DCGAN
 from facegan.models.stylegan2 import Generator, generator_from_meta

@@ -21,7 +21,8 @@ from facegan.cli import main
 from facegan.errors import FaceganError
 from facegan.interop import pretrained
 from facegan.interop.export import load_generator, read_export
-from facegan.interop.stylegan import official_generator, official_stylegan3_generator
+from facegan.interop.nvidia_stylegan2 import official_generator
+from facegan.interop.nvidia_stylegan3 import official_stylegan3_generator
 from facegan.latent import sample, transformed
 from facegan.models import generator_from_meta
 from facegan.models.stylegan3.networks import Generator, image_transform
@@ -137,14 +138,14 @@ def test_a_truncated_stylegan3_pickle_gets_one_line(tmp_path, capsys, cut):
 def test_edited_layer_geometry_is_refused(tmp_path):
     """A file whose layers store a padding other than the init arguments give is not drawn wrongly."""
     from facegan.interop.nvidia_pickle import load_network_pickle
-    import facegan.interop.stylegan as sg
+    from facegan.interop.nvidia_stylegan3 import check_layer_geometry
 
     data = load_network_pickle(FIXTURES / "stylegan3-t16-p4.pkl")
     layer = data["G_ema"].state["_modules"]["synthesis"].state["_modules"]["L0_36_16"]
     layer.state["padding"] = [0, 0, 0, 0]
     G = Generator(16, 16, 16, 3, channel_base=256, channel_max=16, num_layers=4)
     with pytest.raises(FaceganError, match="L0_36_16 stores padding"):
-        sg._check_stylegan3_layers(G, data["G_ema"], Path("edited.pkl"))
+        check_layer_geometry(G, data["G_ema"], Path("edited.pkl"))
 
 
 # ----------------------------------------------------------------------------- facegan's side of it

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from facegan.data.images import load_synthetic, to_unit_range
 from facegan.errors import FaceganError
 from facegan.evaluation import metrics as M
+from facegan.models.contract import GeneratorBase
 
 
 @pytest.fixture(scope="module")
@@ -181,10 +182,10 @@ def test_training_with_metrics_logs_them_and_plots_a_third_panel(tiny_config):
     assert Image.open(run / "losses.png").width == 1500  # three 5-inch panels at 100 dpi
 
 
-class Replay(torch.nn.Module):
+class Replay(GeneratorBase):
     """A generator that learned the data perfectly: it returns held-out real faces (the first len(z) of
     them), or with collapse=True the first one for every z (mode collapse)."""
-    latent_dim = 16
+    latent_dim, resolution, channels = 16, 64, 3
 
     def __init__(self, images, collapse=False):
         super().__init__()

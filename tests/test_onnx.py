@@ -10,6 +10,7 @@ import torch
 from facegan.cli import main
 from facegan.errors import FaceganError
 from facegan.interop.onnx import TOLERANCE, export_onnx
+from facegan.models.contract import is_style
 from facegan.models.dcgan import Generator as DCGAN
 from facegan.models.mlp import Generator as MLP
 from facegan.models.progan import Generator as ProGAN
@@ -39,14 +40,14 @@ def test_every_architecture_exports_and_matches_onnxruntime(arch, tmp_path):
                 t.add_(0.1 * torch.randn(t.shape))
             elif name.endswith("const"):
                 t.normal_()
-        if hasattr(G, "mapping"):
+        if is_style(G):
             G.mapping.w_avg.normal_()
     out, difference, dynamic = export_onnx(G, tmp_path / "g.onnx")
     assert difference <= TOLERANCE and dynamic == (arch != "stylegan3")
     session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     names = [i.name for i in session.get_inputs()]
     z = torch.randn(1 if arch == "stylegan3" else 2, G.latent_dim, generator=torch.Generator().manual_seed(5))
-    if hasattr(G, "mapping"):
+    if is_style(G):
         assert names == ["z", "psi"]
         a = session.run(None, {"z": z.numpy(), "psi": np.array([1.0], np.float32)})[0]
         b = session.run(None, {"z": z.numpy(), "psi": np.array([0.5], np.float32)})[0]

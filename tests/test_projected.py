@@ -164,7 +164,7 @@ def test_training_with_a_projected_d_resumes_bitwise_and_the_export_says_which_d
 def test_a_run_can_start_from_an_export_and_refuses_another_architecture(tiny_config, tmp_path):
     cfg = tiny_config(name="source", epochs=1)
     source = train(cfg, progress=False) / "generator.safetensors"
-    from facegan.training.steps import setup
+    from facegan.training.setup import setup
 
     parts = setup(tiny_config(name="tuned", init_generator=str(source), disc="projected"), 3, 64, torch.device("cpu"))
     saved, _ = read_export(source)
@@ -178,7 +178,7 @@ def test_a_run_can_start_from_an_export_and_refuses_another_architecture(tiny_co
 def test_the_shipped_model_can_be_fine_tuned_by_name():
     """--init-generator stylegan64: the shipped file, found by name as --generator finds it, loads into the
     network its recipe builds (the EMA copy starts from it too)."""
-    from facegan.training.steps import setup
+    from facegan.training.setup import setup
 
     cfg = build_config("stylegan-cpu", {"init_generator": "stylegan64", "disc": "projected", "device": "cpu"})
     parts = setup(cfg, 3, 64, torch.device("cpu"))

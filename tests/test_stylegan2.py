@@ -17,8 +17,9 @@ from facegan.errors import FaceganError
 from facegan.interop.export import export_generator, load_generator
 from facegan.latent import sample
 from facegan.models import ARCHITECTURES, build_models
-from facegan.models.stylegan2 import (Discriminator, Generator, block_channels, conv2d_resample, downsample2d,
-                                      mix_styles, modulated_conv2d, setup_filter, upfirdn2d, upsample2d)
+from facegan.models.stylegan2 import Discriminator, Generator, mix_styles, modulated_conv2d
+from facegan.models.stylegan2.layers import (block_channels, conv2d_resample, downsample2d, setup_filter, upfirdn2d,
+                                             upsample2d)
 from facegan.training import state as ckpt
 from facegan.training.loop import resume_config, train
 from facegan.training.losses import r1_penalty

@@ -8,10 +8,11 @@ import pytest
 import torch
 from conftest import state_tensors
 
+from facegan.config import TrainConfig
 from facegan.errors import FaceganError
 from facegan.interop.export import load_generator
 from facegan.models import build_models
-from facegan.training import loop, steps
+from facegan.training import loop, setup, steps
 from facegan.training import state as ckpt
 from facegan.training.loop import train
 
@@ -159,7 +160,7 @@ def test_compiled_training_runs_and_checkpoints_load_into_plain_modules(tiny_con
 
 
 def test_cuda_graph_steps_are_marked_only_for_reduce_overhead_on_cuda(tiny_config):
-    marker = steps.cudagraph_step_marker
+    marker = setup.cudagraph_step_marker
     assert marker(tiny_config(compile=True, compile_mode="reduce-overhead"), torch.device("cuda")) \
         is torch.compiler.cudagraph_mark_step_begin
     assert marker(tiny_config(compile=True, compile_mode="reduce-overhead"), torch.device("cpu")) \
@@ -176,7 +177,7 @@ def test_a_checkpoint_from_before_fused_adam_resumes_with_fused_adam():
     saved = old.state_dict()
     for group in saved["param_groups"]:
         group.pop("fused", None)
-    new = steps.adam(model, 1e-3, steps.TrainConfig(), torch.device("cpu"))
+    new = setup.adam(model, 1e-3, TrainConfig(), torch.device("cpu"))
     ckpt.load_optimizer_state(new, saved)
     assert new.param_groups[0]["fused"] is True
     assert new.state[model.weight]["exp_avg"].equal(old.state[model.weight]["exp_avg"])
@@ -217,7 +218,7 @@ def test_real_batch_scales_to_unit_range_and_flip_mirrors_about_half_the_images(
 def test_d_step_adds_the_gradient_penalty(tiny_config, monkeypatch):
     """With gp_weight > 0 the D loss is the adversarial loss plus gp_weight x the penalty."""
     cfg = tiny_config(loss="wgan", gp_weight=10.0)
-    parts = steps.setup(cfg, 3, 64, torch.device("cpu"))
+    parts = setup.setup(cfg, 3, 64, torch.device("cpu"))
     monkeypatch.setattr(steps, "gradient_penalty", lambda critic, real, fake, rng: torch.tensor(0.5))
     monkeypatch.setitem(steps.LOSSES, "wgan", (lambda r, f: torch.tensor(1.0, requires_grad=True),
                                                   steps.LOSSES["wgan"][1]))

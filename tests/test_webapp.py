@@ -19,6 +19,7 @@ from facegan.editing import directions as editing
 from facegan.errors import FaceganError
 from facegan.interop.export import export_generator
 from facegan.latent import sample
+from facegan.models.contract import GeneratorBase
 from facegan.models.dcgan import Generator as DCGAN
 
 
@@ -199,7 +200,7 @@ def test_edits_move_along_the_direction_and_keep_gender_keeps_it(model):
         webapp.edited_face(model, code, {"glasses": 1.0})
 
 
-class HDGenerator(nn.Module):
+class HDGenerator(GeneratorBase):
     """z (N, 8) -> 512 px images: stands in for an imported HD StyleGAN2 (no mapping: a z generator)."""
     latent_dim, resolution, channels = 8, 512, 3
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import torch
 
 from facegan.data.labels import LabelledFaces
-from facegan.editing.attributes import load_teacher, predict
+from facegan.editing.attribute_classifier import predict
+from facegan.editing.attribute_training import load_teacher
 from facegan.errors import FaceganError
 
 

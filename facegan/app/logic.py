@@ -25,6 +25,7 @@ from facegan.errors import FaceganError
 from facegan.fileio import DEFAULT_GENERATOR, GENERATOR_FILE, shipped_model
 from facegan.interop.export import EXPORT_FORMAT, load_generator, read_export
 from facegan.latent import codes_for_seeds, latent_space, latents_for_seeds, render, slerp, transformed
+from facegan.models.contract import GeneratorBase, can_transform, is_style
 from facegan.viz import gif_bytes, grid_image
 
 MODELS_ENV = "FACEGAN_APP_MODELS"  # extra folders of generator exports, separated by os.pathsep
@@ -121,7 +122,7 @@ def model_key(path: str | Path) -> tuple[str, int, int]:
 @dataclass
 class LoadedModel:
     path: Path
-    generator: torch.nn.Module
+    generator: GeneratorBase
     directions: Directions | None
     no_edits: str  # why there are no edit sliders ("" when there are)
     facts: list[tuple[str, str]]  # the card's table: architecture, data, metrics, file
@@ -134,12 +135,12 @@ class LoadedModel:
     @property
     def is_style(self) -> bool:
         """Style generators (stylegan2) map z to w: truncation applies to them only."""
-        return hasattr(self.generator, "mapping")
+        return is_style(self.generator)
 
     @property
     def turns(self) -> bool:
         """StyleGAN3 generators can draw their faces turned and moved (their input transform)."""
-        return hasattr(self.generator, "transformed")
+        return can_transform(self.generator)
 
     def edit_names(self) -> list[str]:
         """The friendly edit names (age, smile, ...) whose attribute has a direction for this model."""
@@ -153,7 +154,7 @@ def load_model(path: str | Path) -> LoadedModel:
     file raises one FaceganError line; missing or mismatched directions only turn the edits off."""
     path = Path(path)
     generator = load_generator(path)
-    if not hasattr(generator, "mapping"):
+    if not is_style(generator):
         # channels-last: the DCGAN's convolutions run ~2x faster on CPU (bench/app_latency.py); not
         # applied to style generators, whose modulated convolutions reshape their activations
         generator = generator.to(memory_format=torch.channels_last)
@@ -168,7 +169,7 @@ def load_model(path: str | Path) -> LoadedModel:
 def load_photo_classifier() -> tuple[torch.nn.Module | None, str]:
     """The shipped attribute classifier for projection's perceptual loss, or None and why not
     (projection then matches pixels only: it still works, less faithfully)."""
-    from facegan.editing.attributes import load_classifier
+    from facegan.editing.attribute_classifier import load_classifier
 
     try:
         return load_classifier(shipped_model(CLASSIFIER))[0], ""
@@ -177,14 +178,14 @@ def load_photo_classifier() -> tuple[torch.nn.Module | None, str]:
 
 
 # ----------------------------------------------------------------------------- the card
-def model_card(path: Path, generator: torch.nn.Module) -> tuple[list[tuple[str, str]], str]:
+def model_card(path: Path, generator: GeneratorBase) -> tuple[list[tuple[str, str]], str]:
     """(facts, markdown): facts from the file itself (architecture, training data, metrics, size);
     the text is the human-written card ``<model>.md`` beside the file when there is one."""
     _, metadata = read_export(path)
     config = _json(metadata.get("train_config"))
     arch = generator.arch()
     params = sum(p.numel() for p in generator.parameters())
-    space = f", W {generator.w_dim}-d" if hasattr(generator, "mapping") else ""
+    space = f", W {generator.w_dim}-d" if is_style(generator) else ""
     facts = [("architecture", f"{arch.get('arch', '?')}, {generator.resolution}×{generator.resolution} px, "
                               f"z {generator.latent_dim}-d{space}, {params / 1e6:.2f} M parameters"),
              ("training data", _describe_data(config.get("data"))),

@@ -1,10 +1,12 @@
 """facegan's command line: train | verify | sample | interpolate | mix | eval | attributes | directions | edit | project |
-import | digits | download | app. Thin: parse, check, then call the package.
+import | digits | download | app. Thin: parse, prepare the arguments, then call the package.
 
 Each command lives in one place: a group module (``train``, ``generate``, ``evaluate``, ``edit``, ``interop``,
-``digits``, ``app``) lists :class:`~facegan.cli.common.Command` records with its parser, its torch-free checks and
-what it runs. Only torch-free modules are imported here: every check runs before a command imports torch
-(3-4 s), so a mistake is reported at once; heavy modules are imported inside the commands.
+``digits``, ``app``) lists :class:`~facegan.cli.common.Command` records with its parser (``add_*_parser``), its
+torch-free ``prepare_*`` (check the arguments, and parse the ones run takes parsed: seed lists, attribute names,
+the generator's file) and its ``run_*``. Only torch-free modules are imported here: every argument is checked
+before a command imports torch (3-4 s), so a mistake is reported at once; heavy modules are imported inside the
+commands.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import argparse
 import sys
 
 from facegan.cli import app, digits, edit, evaluate, generate, interop, train
-from facegan.cli.common import Parser, check_shared, make_parents
+from facegan.cli.common import Parser, make_parents, prepare_shared
 from facegan.errors import FaceganError
 
 COMMANDS = {command.name: command for group in (train, generate, evaluate, edit, interop, digits, app)
@@ -35,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = COMMANDS[args.command]
     try:
-        command.check(args)  # torch-free: before any command's heavy imports
-        check_shared(args)
+        command.prepare(args)  # torch-free: before any command's heavy imports
+        prepare_shared(args)
         status = command.run(args)  # None, or an exit status of its own (verify: 1 when a file is damaged)
     except FaceganError as e:
         print(f"facegan {args.command}: error: {e}", file=sys.stderr)

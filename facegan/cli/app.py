@@ -28,7 +28,7 @@ def add_app_parser(sub: argparse._SubParsersAction, parents: Parents) -> argpars
     return app
 
 
-def check_app(args: argparse.Namespace) -> None:
+def prepare_app(args: argparse.Namespace) -> None:
     require_int_at_least("--port", args.port, 0)
     if args.port > 65535:
         raise FaceganError(f"--port must be at most 65535 (got {args.port})")
@@ -49,4 +49,4 @@ def run_app(args: argparse.Namespace) -> None:
     os.execv(command[0], command)  # Streamlit takes over this process (Ctrl-C reaches it directly)
 
 
-COMMANDS = [Command("app", add_app_parser, check_app, run_app)]
+COMMANDS = [Command("app", add_app_parser, prepare_app, run_app)]

@@ -1,5 +1,6 @@
 """What the commands share: the one-line-error parser, the Command record each group module lists,
-the parent parsers for --device / --generator / --truncation, and small argument checks. Torch-free."""
+the parent parsers for --device / --generator / --truncation, small argument checks, and the generator a
+command draws from. Torch-free at import."""
 from __future__ import annotations
 
 import argparse
@@ -7,11 +8,14 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from facegan.config import DEVICE_HELP, DEVICE_PATTERN
 from facegan.errors import FaceganError
 from facegan.fileio import DEFAULT_GENERATOR, GENERATOR_FILE, SHIPPED_MODELS, append_jsonl, export_path, shipped_model
+
+if TYPE_CHECKING:
+    import torch
 
 
 class Parser(argparse.ArgumentParser):
@@ -32,15 +36,12 @@ class Parents:
 
 @dataclass(frozen=True)
 class Command:
-    """One command: how its parser is added, what is checked before torch is imported, what it runs."""
+    """One command: how its parser is added, how its arguments are prepared before torch is imported, what
+    it runs."""
     name: str
     add_parser: Callable[[argparse._SubParsersAction, Parents], argparse.ArgumentParser]
-    check: Callable[[argparse.Namespace], None]
+    prepare: Callable[[argparse.Namespace], None]  # checks the arguments (one-line errors), parses some in place
     run: Callable[[argparse.Namespace], int | None]  # an exit status of its own, or None for 0
-
-
-def no_check(args: argparse.Namespace) -> None:
-    """For commands whose arguments need no check beyond argparse's and the shared ones."""
 
 
 def make_parents() -> Parents:
@@ -66,15 +67,25 @@ def make_parents() -> Parents:
     return Parents(uses_device, uses_generator, shows_faces, truncates)
 
 
-def check_shared(args: argparse.Namespace) -> None:
-    """The checks of the shared options, after each command's own. Resolves ``args.generator`` to the
-    export file (a run directory means its generator.safetensors)."""
+def prepare_shared(args: argparse.Namespace) -> None:
+    """Prepare the shared options, after each command's own: check them, and resolve ``args.generator`` to
+    the export file (a run directory means its generator.safetensors)."""
     if "truncation" in args and not 0 <= args.truncation <= 1:
         raise FaceganError(f"--truncation must be between 0 and 1 (got {args.truncation})")
     if "device" in args and not re.fullmatch(DEVICE_PATTERN, args.device):  # train: only if --device was given
         raise FaceganError(f"{DEVICE_HELP} (got {args.device!r})")
     if "generator" in args:
         args.generator = export_path(args.generator)
+
+
+def generator_and_device(args: argparse.Namespace) -> tuple[torch.nn.Module, torch.device]:
+    """The generator of ``--generator`` (with ``--exact``: StyleGAN3's reference ops), loaded on the device
+    ``--device`` picks, and that device. For a command's run: it imports torch."""
+    from facegan.interop.export import load_generator
+    from facegan.training.device import pick_device
+
+    device = pick_device(args.device)
+    return load_generator(args.generator, device, exact=args.exact), device
 
 
 def progress_bars(no_progress: bool = False) -> bool:

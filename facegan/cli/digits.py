@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from facegan.cli.common import Command, Parents, Parser, append_to_run_metrics
+from facegan.cli.common import Command, Parents, Parser, append_to_run_metrics, generator_and_device
 from facegan.config import PRESETS
 from facegan.data import SYNTHETIC_DIGITS
 from facegan.errors import FaceganError, require_int_at_least
@@ -51,7 +51,7 @@ def add_digits_parser(sub: argparse._SubParsersAction, parents: Parents) -> argp
     return digits
 
 
-def check_digits(args: argparse.Namespace) -> None:
+def prepare_digits(args: argparse.Namespace) -> None:
     for flag in ("count", "epochs", "width", "n", "nrow", "scale"):
         if flag in args:
             require_int_at_least(f"--{flag}", getattr(args, flag))
@@ -66,11 +66,8 @@ def run_digits(args: argparse.Namespace) -> None:
         train_and_report(args.data, args.out, args.count, args.epochs, args.width, args.seed)
     elif args.digits_command == "score":
         from facegan.evaluation.digits import format_report, score_generator
-        from facegan.interop.export import load_generator
-        from facegan.training.device import pick_device
 
-        device = pick_device(args.device)
-        G = load_generator(args.generator, device, exact=args.exact)
+        G, device = generator_and_device(args)
         report = score_generator(G, args.classifier, args.n, args.seed, args.threshold, device, args.grid)
         print(f"digits of {args.generator}, judged by {args.classifier}:")
         print(format_report(report))
@@ -88,4 +85,4 @@ def run_digits(args: argparse.Namespace) -> None:
         print(f"wrote the first {min(args.n, len(digits))} of {digits.source} to {args.out}")
 
 
-COMMANDS = [Command("digits", add_digits_parser, check_digits, run_digits)]
+COMMANDS = [Command("digits", add_digits_parser, prepare_digits, run_digits)]

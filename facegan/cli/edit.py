@@ -5,7 +5,7 @@ import argparse
 import math
 from pathlib import Path
 
-from facegan.cli.common import Command, Parents, Parser, seed_list
+from facegan.cli.common import Command, Parents, Parser, generator_and_device, seed_list
 from facegan.editing.names import friendly_help, parse_edits, parse_names
 from facegan.errors import FaceganError, require_int_at_least
 from facegan.fileio import shipped_model
@@ -42,7 +42,7 @@ def add_attributes_parser(sub: argparse._SubParsersAction, parents: Parents) -> 
                                  "mean of the teachers that give it")
     attr_train.add_argument("--hint", metavar="CSV", help="features of every training face, labelled and "
                             "unlabelled (member, then one column per feature: e.g. a pretrained face network's "
-                            "embedding from bench/dlib_hints.py), which the classifier also learns to "
+                            "embedding from recipes/dlib_hints.py), which the classifier also learns to "
                             "predict while training, so its own features learn what that network sees")
     attr_train.add_argument("--hint-weight", type=float,
                             help="weight of the --hint loss against the attributes' (default 1)")
@@ -58,7 +58,7 @@ def add_attributes_parser(sub: argparse._SubParsersAction, parents: Parents) -> 
     return attributes
 
 
-def check_attributes(args: argparse.Namespace) -> None:
+def prepare_attributes(args: argparse.Namespace) -> None:
     if args.attr_command == "score":
         require_int_at_least("--n", args.n)
         return
@@ -76,7 +76,7 @@ def check_attributes(args: argparse.Namespace) -> None:
 
 
 def run_attributes(args: argparse.Namespace) -> None:
-    from facegan.editing.attributes import score_source, train_and_report
+    from facegan.editing.attribute_commands import score_source, train_and_report
 
     if args.attr_command == "train":
         train_and_report(args.data, args.attrs, args.out, args.epochs, args.holdout, args.seed, args.width,
@@ -112,7 +112,7 @@ def add_directions_parser(sub: argparse._SubParsersAction, parents: Parents) -> 
     return directions
 
 
-def check_directions(args: argparse.Namespace) -> None:
+def prepare_directions(args: argparse.Namespace) -> None:
     require_int_at_least("--n", args.n, minimum=100)
     if not 0 < args.share <= 0.5:
         raise FaceganError(f"--share is the share of faces on each side, in (0, 0.5] (got {args.share})")
@@ -123,14 +123,11 @@ def check_directions(args: argparse.Namespace) -> None:
 
 
 def run_directions(args: argparse.Namespace) -> None:
-    from facegan.editing.attributes import load_classifier
+    from facegan.editing.attribute_classifier import load_classifier
     from facegan.editing.directions import directions_path, fit_directions, save_directions
     from facegan.editing.names import EDITABLE_ATTRIBUTES, resolve_name
-    from facegan.interop.export import load_generator
-    from facegan.training.device import pick_device
 
-    device = pick_device(args.device)
-    G = load_generator(args.generator, device, exact=args.exact)
+    G, device = generator_and_device(args)
     classifier, names, _ = load_classifier(args.classifier, device)
     attributes = (tuple(dict.fromkeys(resolve_name(a)[0] for a in args.attributes)) if args.attributes
                   else EDITABLE_ATTRIBUTES)
@@ -162,7 +159,7 @@ def add_edit_parser(sub: argparse._SubParsersAction, parents: Parents) -> argpar
     return edit
 
 
-def check_edit(args: argparse.Namespace) -> None:
+def prepare_edit(args: argparse.Namespace) -> None:
     args.seed = seed_list("--seed", args.seed)
     args.edit = parse_edits(args.edit) if args.edit is not None else None
     if args.strip is not None:
@@ -180,12 +177,10 @@ def run_edit(args: argparse.Namespace) -> None:
 
     from facegan.editing.directions import directions_path, edit_codes, load_directions, load_latent, strip_codes
     from facegan.editing.names import resolve_name
-    from facegan.interop.export import load_generator
     from facegan.latent import codes_for_seeds, render
-    from facegan.training.device import pick_device
     from facegan.viz import save_gif, save_grid
 
-    G = load_generator(args.generator, pick_device(args.device), exact=args.exact)
+    G, _ = generator_and_device(args)
     directions = load_directions(args.directions or directions_path(args.generator), G)
     if args.latent:
         codes, rows = load_latent(args.latent, G), f"the face of {args.latent}"
@@ -230,20 +225,17 @@ def add_project_parser(sub: argparse._SubParsersAction, parents: Parents) -> arg
     return project
 
 
-def check_project(args: argparse.Namespace) -> None:
+def prepare_project(args: argparse.Namespace) -> None:
     require_int_at_least("--steps", args.steps)
 
 
 def run_project(args: argparse.Namespace) -> None:
-    from facegan.editing.attributes import load_classifier
+    from facegan.editing.attribute_classifier import load_classifier
     from facegan.editing.directions import save_latent
     from facegan.editing.projection import load_photo, project, reconstruction_quality
-    from facegan.interop.export import load_generator
-    from facegan.training.device import pick_device
     from facegan.viz import save_grid
 
-    device = pick_device(args.device)
-    G = load_generator(args.generator, device, exact=args.exact)
+    G, device = generator_and_device(args)
     target = load_photo(args.photo, G.resolution)  # checks the photo before any optimisation
     classifier = None if args.classifier == "none" else load_classifier(args.classifier, device)[0]
     code, face, history = project(G, target, classifier, args.space, args.steps, seed=args.seed)
@@ -278,7 +270,7 @@ def add_bias_parser(sub: argparse._SubParsersAction, parents: Parents) -> argpar
     return bias
 
 
-def check_bias(args: argparse.Namespace) -> None:
+def prepare_bias(args: argparse.Namespace) -> None:
     require_int_at_least("--n", args.n, minimum=100)
     if bool(args.data) != bool(args.attrs):
         raise FaceganError("--data and --attrs go together: a folder of real faces and their labels")
@@ -287,30 +279,14 @@ def check_bias(args: argparse.Namespace) -> None:
 def run_bias(args: argparse.Namespace) -> None:
     import json
 
-    from facegan.data.labels import load_labelled
-    from facegan.editing.attributes import load_classifier, predict
-    from facegan.editing.bias import REPORTED, bias_rows, generated_probabilities, label_shares, markdown_table, \
-        positive_shares
+    from facegan.editing.bias import REPORTED, bias_report, markdown_table
     from facegan.fileio import write_text_atomic
-    from facegan.interop.export import load_generator
-    from facegan.training.device import pick_device
 
-    device = pick_device(args.device)
-    G = load_generator(args.generator, device, exact=args.exact)
-    classifier, names, info = load_classifier(args.classifier, device)
-    generated = positive_shares(generated_probabilities(G, classifier, args.n, args.seed), names)
-    real_predicted = real_labels = None
-    if args.data:
-        real = load_labelled(args.data, args.attrs, size=64)
-        missing = [n for n in names if n not in real.names]
-        if missing:
-            raise FaceganError(f"{args.attrs} has no labels for {', '.join(missing[:3])}: it needs CelebA's 40 attributes")
-        order = [real.names.index(n) for n in names]
-        real_predicted = positive_shares(predict(classifier, real.images), names)
-        real_labels = label_shares(real.labels[:, order], names)
-        print(f"real faces: {real.source}")
-    rows = bias_rows(generated, real_predicted, real_labels, info.get("held_out"))
-    table = markdown_table(rows, None if args.all else REPORTED)
+    G, device = generator_and_device(args)
+    report = bias_report(G, args.classifier, args.n, args.seed, device, args.data, args.attrs)
+    if report.real_source is not None:
+        print(f"real faces: {report.real_source}")
+    table = markdown_table(report.rows, None if args.all else REPORTED)
     print(f"{args.n:,} faces of {args.generator}, scored by {args.classifier} (share above 0.5, 95% Wilson intervals; "
           "gap in points, * where the intervals do not overlap):")
     print(table)
@@ -318,11 +294,11 @@ def run_bias(args: argparse.Namespace) -> None:
         write_text_atomic(args.out, table + "\n")
     if args.json:
         write_text_atomic(args.json, json.dumps({"generator": str(args.generator), "n": args.n, "seed": args.seed,
-                                                 "data": args.data, "rows": rows}, indent=1) + "\n")
+                                                 "data": args.data, "rows": report.rows}, indent=1) + "\n")
 
 
-COMMANDS = [Command("attributes", add_attributes_parser, check_attributes, run_attributes),
-            Command("directions", add_directions_parser, check_directions, run_directions),
-            Command("edit", add_edit_parser, check_edit, run_edit),
-            Command("project", add_project_parser, check_project, run_project),
-            Command("bias", add_bias_parser, check_bias, run_bias)]
+COMMANDS = [Command("attributes", add_attributes_parser, prepare_attributes, run_attributes),
+            Command("directions", add_directions_parser, prepare_directions, run_directions),
+            Command("edit", add_edit_parser, prepare_edit, run_edit),
+            Command("project", add_project_parser, prepare_project, run_project),
+            Command("bias", add_bias_parser, prepare_bias, run_bias)]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from facegan.cli.common import Command, Parents, append_to_run_metrics
+from facegan.cli.common import Command, Parents, append_to_run_metrics, generator_and_device
 from facegan.data import DEFAULT_CELEBA_DIR, SYNTHETIC_COUNT
 from facegan.errors import require_int_at_least
 from facegan.evaluation.registry import DEFAULT_EVAL_SAMPLES, DEFAULT_METRICS, METRIC_NAMES, parse_metric_names
@@ -24,7 +24,7 @@ def add_eval_parser(sub: argparse._SubParsersAction, parents: Parents) -> argpar
     return evaluate
 
 
-def check_eval(args: argparse.Namespace) -> None:
+def prepare_eval(args: argparse.Namespace) -> None:
     require_int_at_least("--n", args.n, minimum=2)
     parse_metric_names(args.metrics)
 
@@ -32,12 +32,10 @@ def check_eval(args: argparse.Namespace) -> None:
 def run_eval(args: argparse.Namespace) -> None:
     from facegan.data.images import load_faces
     from facegan.evaluation.evaluate import check_face_metrics_apply, evaluate, format_table
-    from facegan.interop.export import export_config, load_generator
-    from facegan.training.device import pick_device
+    from facegan.interop.export import export_config
 
     chosen = parse_metric_names(args.metrics)
-    device = pick_device(args.device)
-    G = load_generator(args.generator, device, exact=args.exact)
+    G, device = generator_and_device(args)
     arch = G.arch()
     check_face_metrics_apply(arch.get("channels", 3), arch.get("resolution", 64))  # before loading any data
     trained = export_config(args.generator)
@@ -50,4 +48,4 @@ def run_eval(args: argparse.Namespace) -> None:
     append_to_run_metrics(args.generator, {"generator": str(args.generator), "data": faces.source, **result})
 
 
-COMMANDS = [Command("eval", add_eval_parser, check_eval, run_eval)]
+COMMANDS = [Command("eval", add_eval_parser, prepare_eval, run_eval)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from facegan.cli.common import Command, Parents, progress_bars, seed_list
+from facegan.cli.common import Command, Parents, generator_and_device, progress_bars, seed_list
 from facegan.errors import FaceganError, require_int_at_least
 
 
@@ -24,7 +24,7 @@ def add_sample_parser(sub: argparse._SubParsersAction, parents: Parents) -> argp
     return sample
 
 
-def check_sample(args: argparse.Namespace) -> None:
+def prepare_sample(args: argparse.Namespace) -> None:
     require_int_at_least("--n", args.n)
     if args.nrow is not None:
         require_int_at_least("--nrow", args.nrow)
@@ -50,12 +50,11 @@ def run_sample(args: argparse.Namespace) -> None:
     chunk of float images however large --n is (100 faces at 1024 px would be 1.2 GB of floats)."""
     from tqdm import tqdm
 
-    from facegan.interop.export import describe_training_data, load_generator, trained_on
+    from facegan.interop.export import describe_training_data, trained_on
     from facegan.latent import sample_chunks, transformed
-    from facegan.training.device import pick_device
     from facegan.viz import GridCanvas, save_images
 
-    G = load_generator(args.generator, pick_device(args.device), exact=args.exact)
+    G, _ = generator_and_device(args)
     canvas, written = None, 0
     with transformed(G, args.rotate, args.translate), \
             tqdm(total=args.n, unit="face", disable=not progress_bars(), desc="drawing") as bar:
@@ -90,17 +89,15 @@ def add_interpolate_parser(sub: argparse._SubParsersAction, parents: Parents) ->
     return interp
 
 
-def check_interpolate(args: argparse.Namespace) -> None:
+def prepare_interpolate(args: argparse.Namespace) -> None:
     require_int_at_least("--steps", args.steps)
 
 
 def run_interpolate(args: argparse.Namespace) -> None:
-    from facegan.interop.export import load_generator
     from facegan.latent import interpolate
-    from facegan.training.device import pick_device
     from facegan.viz import save_grid
 
-    G = load_generator(args.generator, pick_device(args.device), exact=args.exact)
+    G, _ = generator_and_device(args)
     if args.space == "w":
         from facegan.latent import interpolate_w
         faces = interpolate_w(G, args.seed_a, args.seed_b, args.steps, args.truncation)
@@ -131,7 +128,7 @@ def add_mix_parser(sub: argparse._SubParsersAction, parents: Parents) -> argpars
     return mix
 
 
-def check_mix(args: argparse.Namespace) -> None:
+def prepare_mix(args: argparse.Namespace) -> None:
     args.rows, args.cols = seed_list("--rows", args.rows), seed_list("--cols", args.cols)
     args.styles = [s.strip() for s in args.styles.split(",") if s.strip()]
     if not args.styles:
@@ -141,10 +138,8 @@ def check_mix(args: argparse.Namespace) -> None:
 def run_mix(args: argparse.Namespace) -> None:
     from facegan.editing.mixing import mixing_figure, require_style_generator
     from facegan.fileio import atomic_path
-    from facegan.interop.export import load_generator
-    from facegan.training.device import pick_device
 
-    G = load_generator(args.generator, pick_device(args.device), exact=args.exact)
+    G, _ = generator_and_device(args)
     require_style_generator(G, "facegan mix")
     figure = mixing_figure(G, args.rows, args.cols, args.styles, args.truncation)
     with atomic_path(args.out) as tmp:
@@ -152,6 +147,6 @@ def run_mix(args: argparse.Namespace) -> None:
     print(f"wrote style mixing of rows {args.rows} into columns {args.cols} ({', '.join(args.styles)}) to {args.out}")
 
 
-COMMANDS = [Command("sample", add_sample_parser, check_sample, run_sample),
-            Command("interpolate", add_interpolate_parser, check_interpolate, run_interpolate),
-            Command("mix", add_mix_parser, check_mix, run_mix)]
+COMMANDS = [Command("sample", add_sample_parser, prepare_sample, run_sample),
+            Command("interpolate", add_interpolate_parser, prepare_interpolate, run_interpolate),
+            Command("mix", add_mix_parser, prepare_mix, run_mix)]

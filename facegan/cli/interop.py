@@ -28,7 +28,7 @@ def add_import_parser(sub: argparse._SubParsersAction, parents: Parents) -> argp
     return importer
 
 
-def check_import(args: argparse.Namespace) -> None:
+def prepare_import(args: argparse.Namespace) -> None:
     if not Path(args.file).is_file():
         raise FaceganError(f"{args.file} not found" if not Path(args.file).exists() else
                            f"{args.file} is not a file")
@@ -37,7 +37,7 @@ def check_import(args: argparse.Namespace) -> None:
 
 
 def run_import(args: argparse.Namespace) -> None:
-    from facegan.interop.stylegan import import_generator
+    from facegan.interop.importers import import_generator
 
     out, summary = import_generator(args.kind, args.file, args.out, half=not args.fp32)
     print(summary)
@@ -63,7 +63,7 @@ def add_download_parser(sub: argparse._SubParsersAction, parents: Parents) -> ar
     return download
 
 
-def check_download(args: argparse.Namespace) -> None:
+def prepare_download(args: argparse.Namespace) -> None:
     if args.dataset in PRETRAINED:
         if args.out:
             check_export_name(Path(args.out), None)
@@ -102,7 +102,7 @@ def add_export_parser(sub: argparse._SubParsersAction, parents: Parents) -> argp
     return export
 
 
-def check_export(args: argparse.Namespace) -> None:
+def prepare_export(args: argparse.Namespace) -> None:
     if args.onnx and Path(args.onnx).suffix != ".onnx":
         raise FaceganError(f"--onnx names an .onnx file (got {args.onnx})")
 
@@ -110,6 +110,7 @@ def check_export(args: argparse.Namespace) -> None:
 def run_export(args: argparse.Namespace) -> None:
     from facegan.interop.export import load_generator
     from facegan.interop.onnx import export_onnx, export_page
+    from facegan.models.contract import is_style
 
     G = load_generator(args.generator, exact=args.exact)
     if args.web:
@@ -121,11 +122,11 @@ def run_export(args: argparse.Namespace) -> None:
         return
     out, difference, dynamic = export_onnx(G, args.onnx)
     n = "N" if dynamic else "1"
-    inputs = f"z ({n}, {G.latent_dim})" + (", psi (1,)" if hasattr(G, "mapping") else "")
+    inputs = f"z ({n}, {G.latent_dim})" + (", psi (1,)" if is_style(G) else "")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {inputs} -> images ({n}, {G.channels}, {G.resolution}, "
           f"{G.resolution}); onnxruntime matches facegan within {difference:.1g}")
 
 
-COMMANDS = [Command("import", add_import_parser, check_import, run_import),
-            Command("download", add_download_parser, check_download, run_download),
-            Command("export", add_export_parser, check_export, run_export)]
+COMMANDS = [Command("import", add_import_parser, prepare_import, run_import),
+            Command("download", add_download_parser, prepare_download, run_download),
+            Command("export", add_export_parser, prepare_export, run_export)]

@@ -69,7 +69,7 @@ def config_overrides(args: argparse.Namespace) -> dict:
     return {k: v for k, v in vars(args).items() if k in names}
 
 
-def check_train(args: argparse.Namespace) -> None:
+def prepare_train(args: argparse.Namespace) -> None:
     if args.checkpoint is not None and not args.resume:
         raise FaceganError("--checkpoint picks the checkpoint a run resumes from: give it with --resume RUN_DIR")
     if args.resume:
@@ -108,7 +108,7 @@ def add_verify_parser(sub: argparse._SubParsersAction, parents: Parents) -> argp
     return verify
 
 
-def check_verify(args: argparse.Namespace) -> None:
+def prepare_verify(args: argparse.Namespace) -> None:
     if not Path(args.run).is_dir():
         raise FaceganError(f"run directory {args.run} does not exist")
 
@@ -134,5 +134,5 @@ def run_verify(args: argparse.Namespace) -> int:
     return 1 if damaged else 0
 
 
-COMMANDS = [Command("train", add_train_parser, check_train, run_train),
-            Command("verify", add_verify_parser, check_verify, run_verify)]
+COMMANDS = [Command("train", add_train_parser, prepare_train, run_train),
+            Command("verify", add_verify_parser, prepare_verify, run_verify)]

@@ -11,7 +11,8 @@ per attribute:
   bias on real faces, the part of a raw "generated vs labels" comparison that is not the generator's.
 
 Each share comes with a 95 % Wilson interval; a gap counts as significant when the two intervals do not
-overlap (conservative). With no labelled faces, only the generated shares are reported. CelebA's labels are
+overlap (conservative). With no labelled faces, only the generated shares are reported (:func:`bias_report`
+measures both sides and makes the rows). CelebA's labels are
 themselves noisy human judgements (Attractive, Young, ...), and a 64 px face carries little of some
 (Earrings, Necklace): the table is a map of where to look, not a verdict.
 """
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 
 import torch
 
+from facegan.data.labels import load_labelled
+from facegan.errors import FaceganError
 from facegan.latent import render, sample_latents, z_to_codes
 
 Z95 = 1.959964  # the normal quantile of a two-sided 95 % interval
@@ -66,11 +69,47 @@ def generated_probabilities(generator: torch.nn.Module, classifier: torch.nn.Mod
                             seed: int = 0) -> torch.Tensor:
     """The classifier's probabilities (n, A) for faces ``seed``'s z draws (truncation 1: the generator's own
     distribution, not the cleaner centre that truncation picks)."""
-    from facegan.editing.attributes import predict, resize_for_attribute_classifier
+    from facegan.editing.attribute_classifier import predict, resize_for_attribute_classifier
 
     codes = z_to_codes(generator, sample_latents(n, generator.latent_dim, seed))
     return torch.cat([predict(classifier, resize_for_attribute_classifier(render(generator, chunk)))
                       for chunk in codes.split(1024)])
+
+
+@dataclass(frozen=True)
+class BiasReport:
+    """What :func:`bias_report` measured."""
+    rows: list[dict]  # one per attribute, from bias_rows
+    real_source: str | None  # the labelled real faces measured (None: generated faces only)
+
+
+def bias_report(generator: torch.nn.Module, classifier_path: str, n: int, seed: int, device: torch.device,
+                data: str | None = None, attrs: str | None = None) -> BiasReport:
+    """Score ``n`` of the generator's faces (``seed``'s z) with the attribute classifier in ``classifier_path``
+    and, given a folder of real faces and their labels (``data``, ``attrs``), the real faces too."""
+    from facegan.editing.attribute_classifier import load_classifier
+
+    classifier, names, info = load_classifier(classifier_path, device)
+    generated = positive_shares(generated_probabilities(generator, classifier, n, seed), names)
+    real_predicted = real_labels = real_source = None
+    if data:
+        real_predicted, real_labels, real_source = real_shares(classifier, names, data, attrs)
+    return BiasReport(bias_rows(generated, real_predicted, real_labels, info.get("held_out")), real_source)
+
+
+def real_shares(classifier: torch.nn.Module, names: tuple[str, ...], data: str,
+                attrs: str) -> tuple[dict[str, Share], dict[str, Share], str]:
+    """Labelled real faces (a folder, their label file) -> per attribute of the classifier's ``names``, the share
+    the classifier calls positive and the share the labels give; and the faces' source."""
+    from facegan.editing.attribute_classifier import CLASSIFIER_SIDE, predict
+
+    real = load_labelled(data, attrs, size=CLASSIFIER_SIDE)
+    missing = [name for name in names if name not in real.names]
+    if missing:
+        raise FaceganError(f"{attrs} has no labels for {', '.join(missing[:3])}: it needs CelebA's 40 attributes")
+    order = [real.names.index(name) for name in names]  # the label columns in the classifier's order
+    return (positive_shares(predict(classifier, real.images), names), label_shares(real.labels[:, order], names),
+            real.source)
 
 
 def overlaps(a: Share, b: Share) -> bool:

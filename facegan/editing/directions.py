@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from facegan.editing.attributes import resize_for_attribute_classifier
+from facegan.editing.attribute_classifier import resize_for_attribute_classifier
 from facegan.editing.names import EDITABLE_ATTRIBUTES, FRIENDLY_NAMES, resolve_name
 from facegan.errors import FaceganError
 from facegan.fileio import atomic_path, read_tagged_safetensors
@@ -135,7 +135,7 @@ def fit_directions(generator: torch.nn.Module, classifier, classifier_names: tup
                    attributes: tuple[str, ...] = EDITABLE_ATTRIBUTES, samples: int = 20_000, share: float = 0.05,
                    method: str = "svm", sefa: int = 8, seed: int = 0, say=print) -> Directions:
     """Sample ``samples`` codes, score their faces, fit one direction per attribute (+ ``sefa`` SeFa ones)."""
-    from facegan.editing.attributes import predict
+    from facegan.editing.attribute_classifier import predict
 
     if method not in METHODS:
         raise FaceganError(f"method must be one of {', '.join(METHODS)} (got {method!r})")

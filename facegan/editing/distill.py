@@ -58,7 +58,7 @@ def read_teacher_scores(path: str | Path, names: tuple[str, ...]) -> tuple[list[
 
 def read_feature_table(path: str | Path) -> dict[str, list[float]]:
     """{file name: feature vector} from a CSV with a key column, then D >= 1 numeric columns (any names),
-    e.g. a pretrained face network's embedding per face (bench/dlib_hints.py writes one)."""
+    e.g. a pretrained face network's embedding per face (recipes/dlib_hints.py writes one)."""
     path = Path(path)
     reader = csv.reader(_read_lines(path, "hint table", "a CSV: member, then one column per feature"))
     header = next(reader, None) or []

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from facegan.editing.attributes import resize_for_attribute_classifier
+from facegan.editing.attribute_classifier import resize_for_attribute_classifier
 from facegan.errors import FaceganError
 from facegan.latent import latent_space, ws_from_codes, z_to_codes
 

@@ -7,7 +7,7 @@ within this call's retries or on the next call). The CelebA zip is checked and u
 IDX files into ``mnist/``, each checked against its published MD5 (a file that does not match is
 deleted, never used), from the mirror torchvision uses, then Google's. A pre-trained StyleGAN2 or StyleGAN3 pickle
 (:mod:`facegan.interop.pretrained`) is checked against its recorded size/checksum when one is recorded, then
-imported (:mod:`facegan.interop.stylegan`, nothing in it is run) into a generator export.
+imported (:mod:`facegan.interop.importers`, nothing in it is run) into a generator export.
 """
 from __future__ import annotations
 
@@ -216,7 +216,7 @@ def download_pretrained(name: str, out: str | Path | None = None, url: str | Non
                         keep_pkl: bool = False, progress: bool = True) -> Path:
     """Fetch NVIDIA's pickle ``name`` into facegan's cache (resumable) and import its G_ema to ``out``
     (default ``<name>.safetensors``); the pickle is deleted afterwards unless ``keep_pkl``."""
-    from facegan.interop.stylegan import import_generator
+    from facegan.interop.importers import import_generator
 
     if name not in PRETRAINED:
         raise FaceganError(f"unknown pre-trained generator {name!r}; available: {', '.join(PRETRAINED)}")

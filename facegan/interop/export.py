@@ -14,12 +14,13 @@ from safetensors.torch import save_file
 from facegan.errors import FaceganError
 from facegan.fileio import atomic_path, content_digest, export_path, load_module_state, read_tagged_safetensors
 from facegan.models import generator_from_meta
+from facegan.models.contract import GeneratorBase, has_fast_path
 
 EXPORT_FORMAT = "facegan.generator"
 EXPORT_VERSION = "1"
 
 
-def export_generator(generator: torch.nn.Module, path: Path, train_config: dict | None = None, half: bool = False,
+def export_generator(generator: GeneratorBase, path: Path, train_config: dict | None = None, half: bool = False,
                      source: dict | None = None, metrics: dict | None = None) -> Path:
     """Save the generator's weights + architecture (+ training config) as safetensors, atomically.
     ``half``: floating-point weights stored as fp16 (half the size; loading casts them back to fp32).
@@ -55,7 +56,7 @@ def read_export(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, st
     return weights, metadata
 
 
-def load_generator(path: str | Path, device: str | torch.device = "cpu", exact: bool = False) -> torch.nn.Module:
+def load_generator(path: str | Path, device: str | torch.device = "cpu", exact: bool = False) -> GeneratorBase:
     """Rebuild a generator from its export (or a run directory's) alone, in eval mode on ``device``.
     ``exact``: a StyleGAN3 draws with NVIDIA's reference ops instead of its fast path (the same images to
     1e-4, several times slower; docs/performance.md); other generators have one path."""
@@ -68,7 +69,7 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu", exact: 
     except (KeyError, TypeError, ValueError) as e:  # fields missing or of the wrong type: edited or foreign
         raise FaceganError(f"{path} has unreadable architecture metadata ({type(e).__name__}: {e})") from None
     load_module_state(generator, weights, f"{path}")  # load_state_dict casts fp16 files to the model's fp32
-    if exact:
+    if exact and has_fast_path(generator):
         generator.exact = True
     return generator.to(device).eval()
 
@@ -84,7 +85,7 @@ def architecture_of(path: str | Path, metadata: dict[str, str]) -> dict:
     return arch
 
 
-def load_generator_weights(generator: torch.nn.Module, path: str | Path) -> None:
+def load_generator_weights(generator: GeneratorBase, path: str | Path) -> None:
     """Load an export's weights into ``generator`` (fine-tuning), which must be the architecture the export
     describes: another one (or other settings) is refused in one line naming both."""
     weights, metadata = read_export(path)

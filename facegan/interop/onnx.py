@@ -25,6 +25,7 @@ import torch
 from facegan.errors import FaceganError, first_line
 from facegan.fileio import atomic_path
 from facegan.latent import sample_latents, ws_from_codes
+from facegan.models.contract import GeneratorBase, has_fast_path, is_style
 
 TOLERANCE = 1e-4  # fp32; images span about [-1, 1]
 OPSET = 18
@@ -33,7 +34,7 @@ OPSET = 18
 class StyleGraph(torch.nn.Module):
     """A style generator as the graph computes it: z (N, latent_dim), psi (1,) -> images."""
 
-    def __init__(self, generator: torch.nn.Module):
+    def __init__(self, generator: GeneratorBase):
         super().__init__()
         self.generator = generator
 
@@ -45,7 +46,7 @@ class StyleGraph(torch.nn.Module):
         return G.synthesis(ws, **synthesis_options(G))
 
 
-def synthesis_options(generator: torch.nn.Module) -> dict:
+def synthesis_options(generator: GeneratorBase) -> dict:
     """Constant noise, and StyleGAN2's modulation in its shared-weight form (a batch-independent kernel)."""
     arch = generator.arch()
     if arch.get("arch") == "stylegan2" and arch.get("style_block", "modulated") == "modulated":
@@ -53,20 +54,20 @@ def synthesis_options(generator: torch.nn.Module) -> dict:
     return {"noise_mode": "const"}
 
 
-def graph_for(generator: torch.nn.Module) -> tuple[torch.nn.Module, tuple[str, ...]]:
+def graph_for(generator: GeneratorBase) -> tuple[torch.nn.Module, tuple[str, ...]]:
     """(the module to export, its input names)."""
-    if hasattr(generator, "mapping"):
+    if is_style(generator):
         return StyleGraph(generator).eval(), ("z", "psi")
     return generator.eval(), ("z",)
 
 
-def _inputs(generator: torch.nn.Module, names: tuple[str, ...], n: int, seed: int, psi: float) -> tuple:
+def _inputs(generator: GeneratorBase, names: tuple[str, ...], n: int, seed: int, psi: float) -> tuple:
     z = sample_latents(n, generator.latent_dim, seed)
     return (z, torch.tensor([psi])) if len(names) == 2 else (z,)
 
 
 @torch.no_grad()
-def check_onnx(path: Path, generator: torch.nn.Module, names: tuple[str, ...], batches: tuple[int, ...] = (1, 3)) -> float:
+def check_onnx(path: Path, generator: GeneratorBase, names: tuple[str, ...], batches: tuple[int, ...] = (1, 3)) -> float:
     """Largest |onnxruntime - torch| over fresh z (batches of 1 and 3, psi 0.7 and 1 for style generators)."""
     module, _ = graph_for(generator)
     examples = [_inputs(generator, names, n, seed, psi) for n, seed, psi in zip(batches, (11, 12), (0.7, 1.0))]
@@ -87,7 +88,7 @@ def _max_difference(path: Path, module: torch.nn.Module, names: tuple[str, ...],
     return worst
 
 
-def export_onnx(generator: torch.nn.Module, out: str | Path) -> tuple[Path, float, bool]:
+def export_onnx(generator: GeneratorBase, out: str | Path) -> tuple[Path, float, bool]:
     """Write ``generator`` as ONNX to ``out`` (atomically), checked by onnxruntime; returns (out, the
     largest difference from facegan's images, whether the batch size is free). A graph torch.export cannot
     make with a free batch (StyleGAN3's input: its affine grid) is exported for batches of 1."""
@@ -101,7 +102,7 @@ def export_onnx(generator: torch.nn.Module, out: str | Path) -> tuple[Path, floa
     generator = generator.cpu().eval()
     # a StyleGAN3 draws with its fast path by default, whose bands are sized from the batch when traced: the
     # graph records the reference ops instead (shapes free of the batch; the browser runs them as exported)
-    fast = getattr(generator, "exact", True) is False
+    fast = has_fast_path(generator) and not generator.exact
     if fast:
         generator.exact = True
     try:
@@ -111,7 +112,7 @@ def export_onnx(generator: torch.nn.Module, out: str | Path) -> tuple[Path, floa
             generator.exact = False
 
 
-def _export_generator(generator: torch.nn.Module, out: Path) -> tuple[Path, float, bool]:
+def _export_generator(generator: GeneratorBase, out: Path) -> tuple[Path, float, bool]:
     module, names = graph_for(generator)
     with atomic_path(out) as tmp:
         dynamic = True
@@ -155,7 +156,7 @@ class MappingGraph(torch.nn.Module):
     """z (N, latent_dim) -> w (N, w_dim): a style generator's mapping, for the page (truncation, blends and
     edits are done on w in the page itself)."""
 
-    def __init__(self, generator: torch.nn.Module):
+    def __init__(self, generator: GeneratorBase):
         super().__init__()
         self.generator = generator
 
@@ -166,7 +167,7 @@ class MappingGraph(torch.nn.Module):
 class SynthesisGraph(torch.nn.Module):
     """w (N, w_dim) -> images: the same w for every layer, constant noise, shared-weight modulation."""
 
-    def __init__(self, generator: torch.nn.Module):
+    def __init__(self, generator: GeneratorBase):
         super().__init__()
         self.generator = generator
 
@@ -175,7 +176,7 @@ class SynthesisGraph(torch.nn.Module):
         return G.synthesis(ws_from_codes(G, w), **synthesis_options(G))  # one w for every layer
 
 
-def export_page(generator: torch.nn.Module, edits: dict[str, torch.Tensor], folder: str | Path) -> dict:
+def export_page(generator: GeneratorBase, edits: dict[str, torch.Tensor], folder: str | Path) -> dict:
     """What the browser page (web/) loads, into ``folder``: ``synthesis.onnx`` (codes -> images; the codes are
     w for a style generator, z otherwise), ``mapping.onnx`` (z -> w, style generators only) and ``page.json``
     (the code sizes, w_avg, and ``edits``: per slider the code offset of one unit, editing.directions'
@@ -187,7 +188,7 @@ def export_page(generator: torch.nn.Module, edits: dict[str, torch.Tensor], fold
 
     folder = Path(folder)
     generator = generator.cpu().eval()
-    style = hasattr(generator, "mapping")
+    style = is_style(generator)
     graphs = {"synthesis.onnx": (SynthesisGraph(generator) if style else generator.eval(),
                                  generator.w_dim if style else generator.latent_dim)}
     if style:

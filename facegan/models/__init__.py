@@ -13,11 +13,16 @@ holds the networks and two functions:
 
 ``classifiers/`` holds the attribute and digit CNNs; ``summary.py`` the layer tables.
 
-Every generator takes z of shape (N, G.latent_dim) and returns (N, C, H, W) in [-1, 1], and has
-``arch() -> dict`` (with at least "arch", "latent_dim", "channels", "resolution"). Every
-discriminator returns one logit per image. This file imports no torch, so the CLI and config can list
-the names without paying for it. A generator-only architecture (``stylegan3``: imported, never trained)
-has ``networks.py`` with ``generator_from_meta`` only; its ``build_models`` refuses in one line.
+What a G and a D must do is declared in ``contract.py``: every generator derives from ``GeneratorBase``
+(z (N, G.latent_dim) -> (N, C, H, W) in [-1, 1], ``arch() -> dict`` with at least "arch", "latent_dim",
+"channels", "resolution") and every discriminator from ``DiscriminatorBase`` (logits, one or more per
+image). A network switches an optional feature on with a flag there (``STYLE``: mapping and synthesis,
+w_dim, num_ws; ``CAN_TRANSFORM``; ``GROWS``; ``DRAWS_RANDOM``; ``HAS_FAST_PATH``), and callers ask the
+contract's predicates (``is_style(G)``, ...), so a new architecture says what it has in one place;
+tests/test_contract.py checks every registered one against what it declares. This file imports no torch,
+so the CLI and config can list the names without paying for it. A generator-only architecture
+(``stylegan3``: imported, never trained) has ``networks.py`` with ``generator_from_meta`` only; its
+``build_models`` refuses in one line.
 
     >>> ARCHITECTURES
     ('dcgan', 'stylegan2', 'mlp', 'progan', 'fastgan')

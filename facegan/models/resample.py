@@ -1,6 +1,6 @@
 """FIR resampling without multiplying inserted zeros: ``upfirdn2d``'s result at a fraction of its cost on a CPU.
 
-The reference ``upfirdn2d`` (``stylegan2.networks``, NVIDIA's ``_upfirdn2d_ref`` op for op) upsamples by
+The reference ``upfirdn2d`` (``stylegan2.layers``, NVIDIA's ``_upfirdn2d_ref`` op for op) upsamples by
 inserting zeros, pads, convolves with a depthwise convolution, then keeps every ``down``-th sample. That is
 exact and simple, but for ``up=2`` three quarters of a 2-D pass's multiplications are by inserted zeros (15/16
 for ``up=4``), for ``down=2`` three quarters of the computed samples are thrown away, and every step writes a

@@ -3,7 +3,7 @@
 ``train`` reads top to bottom in labelled sections: set-up (processes, data, networks), restore or a new
 run directory, the epochs, finish. A step itself (D on real and on fake.detach(), then G through D, then
 the EMA generator follows G) is :mod:`facegan.training.steps`, over its two small objects
-:class:`~facegan.training.steps.Parts` (networks, optimisers, random streams: what a checkpoint restores)
+:class:`~facegan.training.setup.Parts` (networks, optimisers, random streams: what a checkpoint restores)
 and :class:`~facegan.training.steps.Position` (where in the run we are); a growing run's phase is
 :mod:`facegan.training.schedule`'s. Stats accumulate on the device and are read once per log interval, so a
 step never waits for the host. Around the steps this module keeps the logging, the deadline, Ctrl-C, the
@@ -42,9 +42,9 @@ from facegan.training.device import describe, pick_device
 from facegan.training.runlock import run_lock
 from facegan.training.runlog import (Meter, RunRecords, StopRequest, duration, format_record, plural, prepare_run_dir,
                                      reload_history, silent)
+from facegan.training.setup import Parts, eager_fallback, setup
 from facegan.training.state import restore, snapshot
-from facegan.training.steps import (Parts, Position, eager_fallback, epoch_finished, setup, steps_per_epoch,
-                                   training_steps)
+from facegan.training.steps import Position, epoch_finished, steps_per_epoch, training_steps
 from facegan.viz import captioned, grid_image, labelled_grid, plot_losses
 
 GRID_SEED = 1234  # the fixed latent batch behind every per-epoch grid
@@ -61,15 +61,6 @@ class EpochEnd:
 
 
 Callback = Callable[[EpochEnd], None]
-
-
-# ----------------------------------------------------------------------------- the two state objects
-
-
-# ----------------------------------------------------------------------------- set-up
-
-
-# ----------------------------------------------------------------------------- one step
 
 
 # ----------------------------------------------------------------------------- the loop's parts

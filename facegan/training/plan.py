@@ -22,7 +22,8 @@ import torch
 from facegan.config import TrainConfig
 from facegan.data.images import FaceData, resize_square
 from facegan.training.runlog import duration, silent
-from facegan.training.steps import Position, setup, training_steps
+from facegan.training.setup import setup
+from facegan.training.steps import Position, training_steps
 
 WARMUP_STEPS = 5  # the first steps set up kernels and memory: not the machine's pace
 MEASURE_SECONDS = 5.0

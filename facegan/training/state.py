@@ -24,7 +24,8 @@ from facegan.fileio import atomic_path, content_digest, load_module_state
 from facegan.training.augment import AdaptiveAugment
 
 if TYPE_CHECKING:
-    from facegan.training.steps import Parts, Position
+    from facegan.training.setup import Parts
+    from facegan.training.steps import Position
 
 STATE_FORMAT = "facegan.train_state"
 STATE_VERSION = 2  # 2: no loss history (log.jsonl has it), EMA generator, images_seen

@@ -35,10 +35,29 @@ TINY_DATA = ["--synthetic-count", "128", "--device", "cpu", "--no-progress", "--
              "--grid-size", "4"]
 
 
+KERNEL_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "avx_vnni")
+
+
 def machine() -> dict:
-    """What decides whether float results can be expected bit for bit."""
+    """What decides whether float results can be expected bit for bit: torch's build and ATen's vector
+    level, and the CPU features oneDNN picks its kernels by (two "AVX512" hosts, one with AMX, train the
+    same bf16 step to different last bits)."""
     return {"torch": torch.__version__, "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "threads": torch.get_num_threads(), "machine": platform.machine()}
+            "threads": torch.get_num_threads(), "machine": platform.machine(), **cpu_kind()}
+
+
+def cpu_kind() -> dict:
+    """The CPU as oneDNN sees it (Linux; elsewhere nothing): model number, the KERNEL_FLAGS it has, and its
+    cache sizes (oneDNN blocks its loops by them, which orders the sums differently)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {}
+    first = dict(line.split(":", 1) for line in text.split("\n\n")[0].splitlines() if ":" in line)
+    first = {k.strip(): v.strip() for k, v in first.items()}
+    caches = sorted(p.read_text().strip() for p in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*/size"))
+    return {"cpu_model": f"{first.get('cpu family', '?')}/{first.get('model', '?')}",
+            "cpu_flags": [flag for flag in KERNEL_FLAGS if flag in first.get("flags", "").split()], "caches": caches}
 
 
 def tensors_digest(tensors: dict[str, torch.Tensor]) -> dict:

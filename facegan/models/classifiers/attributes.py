@@ -6,7 +6,7 @@ Four stride-2 stages (conv 3x3 + BatchNorm + ReLU, twice per stage) halve the si
 average pooling makes it work at any resolution >= 16 (trained at 64 px). ``features`` returns the
 pooled (N, 8 * width) vector and ``stage_outputs`` every stage's maps: perceptual features that need no
 download (used to compare faces and to project photos).
-No I/O here: facegan.editing.attributes trains, saves and loads it.
+No I/O here: facegan.editing.attribute_training trains it, facegan.editing.attribute_classifier saves and loads it.
 """
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from facegan.errors import FaceganError
+from facegan.models.contract import DiscriminatorBase, GeneratorBase
 from facegan.models.dcgan.config import UPSAMPLES, DCGANConfig
 
 MAX_CHANNELS = 512
@@ -55,7 +56,7 @@ def _double(c_in: int, c_out: int, upsample: str) -> list[nn.Module]:
     return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False)]
 
 
-class Generator(nn.Module):
+class Generator(GeneratorBase):
     def __init__(self, latent_dim: int = 256, width: float = 1.0, resolution: int = 64, channels: int = 3,
                  upsample: str = "transpose"):
         super().__init__()
@@ -87,7 +88,7 @@ class Generator(nn.Module):
                 "resolution": self.resolution, "channels": self.channels, "upsample": self.upsample}
 
 
-class Discriminator(nn.Module):
+class Discriminator(DiscriminatorBase):
     def __init__(self, width: float = 1.0, resolution: int = 64, channels: int = 3):
         super().__init__()
         self.width, self.resolution, self.channels = width, resolution, channels

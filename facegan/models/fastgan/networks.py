@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from facegan.errors import FaceganError
+from facegan.models.contract import GeneratorBase
 from facegan.models.dcgan.networks import Discriminator
 from facegan.models.fastgan.config import FastGANConfig
 
@@ -47,7 +48,7 @@ class SkipLayerExcitation(nn.Module):
         return big * self.net(small)
 
 
-class Generator(nn.Module):
+class Generator(GeneratorBase):
     def __init__(self, latent_dim: int = 256, width: int = 16, resolution: int = 64, channels: int = 3):
         super().__init__()
         check_resolution(resolution)

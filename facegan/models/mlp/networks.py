@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from facegan.models.contract import DiscriminatorBase, GeneratorBase
 from facegan.models.mlp.config import MLPConfig
 
 
@@ -43,7 +44,7 @@ class Dropout(nn.Module):
         return f"p={self.p}"
 
 
-class Generator(nn.Module):
+class Generator(GeneratorBase):
     def __init__(self, latent_dim: int = 64, hidden: tuple[int, ...] = (256, 512, 1024), channels: int = 1,
                  resolution: int = 28, batchnorm: bool = False):
         super().__init__()
@@ -72,7 +73,9 @@ class Generator(nn.Module):
                 "channels": self.channels, "resolution": self.resolution, "batchnorm": self.batchnorm}
 
 
-class Discriminator(nn.Module):
+class Discriminator(DiscriminatorBase):
+    DRAWS_RANDOM = True  # dropout masks, from self.rng
+
     def __init__(self, hidden: tuple[int, ...] = (1024, 512, 256), channels: int = 1, resolution: int = 28,
                  dropout: float = 0.3):
         super().__init__()

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from facegan.errors import FaceganError
+from facegan.models.contract import DiscriminatorBase, GeneratorBase
 from facegan.models.growing import downsample, fade, upsample
 from facegan.models.progan.config import ProGANConfig
 
@@ -94,6 +95,8 @@ def check_resolution(resolution: int) -> None:
 class Growing(nn.Module):
     """The phase both networks share: the side they run at and how far its layers have faded in."""
 
+    GROWS = True  # the contract's flag (facegan.models.contract.grows), for G and D alike
+
     def __init__(self, resolution: int):
         super().__init__()
         self.resolution = resolution
@@ -108,7 +111,7 @@ class Growing(nn.Module):
         return self.alpha < 1 and self.phase_resolution > 4
 
 
-class Generator(Growing):
+class Generator(Growing, GeneratorBase):
     def __init__(self, latent_dim: int = 256, resolution: int = 64, channels: int = 3,
                  cfg: ProGANConfig | None = None):
         super().__init__(resolution)
@@ -163,7 +166,7 @@ class LReLUNorm(nn.Module):
         return pixel_norm(F.leaky_relu(x, 0.2))
 
 
-class Discriminator(Growing):
+class Discriminator(Growing, DiscriminatorBase):
     def __init__(self, resolution: int = 64, channels: int = 3, cfg: ProGANConfig | None = None):
         super().__init__(resolution)
         cfg = cfg or ProGANConfig()

@@ -21,6 +21,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from facegan.errors import FaceganError
+from facegan.models.contract import DiscriminatorBase, draws_random, set_random_stream
 from facegan.models.projected.config import ProjectedConfig
 from facegan.models.projected.efficientnet_lite import TAP_CHANNELS, EfficientNetLite0, pretrained_lite0
 
@@ -83,7 +84,7 @@ class Head(nn.Module):
         return self.net(x).flatten(1)  # (B, patches)
 
 
-class ProjectedDiscriminator(nn.Module):
+class ProjectedDiscriminator(DiscriminatorBase):
     """(B, C, R, R) in [-1, 1] -> (B, K) patch logits over ``cfg.proj_scales`` scales."""
 
     def __init__(self, cfg: ProjectedConfig, channels: int, features: EfficientNetLite0 | None = None):
@@ -116,23 +117,23 @@ class ProjectedDiscriminator(nn.Module):
         return torch.cat([head(m) for head, m in zip(self.heads, mixed)], dim=1)  # (B, K)
 
 
-class NativeAndProjected(nn.Module):
+class NativeAndProjected(DiscriminatorBase):
     """The architecture's own D beside the projected heads: (B, C, R, R) -> (B, 2K), the native logit
     repeated K times next to the K projected patch logits, so each side is half of every loss average."""
 
-    def __init__(self, native: nn.Module, projected: ProjectedDiscriminator):
+    def __init__(self, native: DiscriminatorBase, projected: ProjectedDiscriminator):
         super().__init__()
         self.native, self.projected = native, projected
+        self.DRAWS_RANDOM = draws_random(native)  # the projected heads draw nothing; an MLP D its dropout masks
 
     @property
     def rng(self) -> torch.Generator | None:
         """The native D's random stream (an MLP D's dropout), set by the trainer like any D's."""
-        return getattr(self.native, "rng", None)
+        return self.native.rng if draws_random(self.native) else None
 
     @rng.setter
     def rng(self, value: torch.Generator | None) -> None:
-        if hasattr(self.native, "rng"):
-            self.native.rng = value
+        set_random_stream(self.native, value)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         projected = self.projected(images)  # (B, K)
@@ -140,7 +141,8 @@ class NativeAndProjected(nn.Module):
         return torch.cat([native, projected], dim=1)
 
 
-def build_discriminator(kind: str, cfg: ProjectedConfig, native: nn.Module, channels: int) -> nn.Module:
+def build_discriminator(kind: str, cfg: ProjectedConfig, native: DiscriminatorBase,
+                        channels: int) -> DiscriminatorBase:
     """The discriminator ``kind`` names, ``projected`` or ``native+projected`` (beside ``native``, the
     architecture's own D, which the registry keeps as it is)."""
     projected = ProjectedDiscriminator(cfg, channels)

@@ -1,5 +1,6 @@
 """StyleGAN 1's style block (Karras et al., 2019; NVIDIA's ``training/networks_stylegan.py``), as the
-``style_block="adain"`` option of the StyleGAN2 generator, and a probe of the synthesis feature maps.
+``style_block="adain"`` option of the StyleGAN2 generator (``networks.py`` builds it; both build on
+``layers.py``).
 
 Per layer (``layer_epilogue`` there): 3x3 conv -> + per-pixel noise (per-channel weight, init 0) -> + bias
 -> leaky ReLU 0.2 -> instance norm -> ``x * (1 + s_scale) + s_bias`` with (s_scale, s_bias) = A(w), an
@@ -18,11 +19,8 @@ float32. Where this differs, on purpose:
   StyleGAN 1's nearest-neighbour upscale + [1, 2, 1] blur, so the two blocks differ only in the style;
 - ``conv_clamp`` clamps a layer's output after the style (where values are O(1)), never before the
   instance norm: clamping there would cut off the strong local spikes (droplets) this block is
-  compared for.
-
-:func:`feature_maps` records each synthesis layer's activations after the leaky ReLU and before any
-normalisation (AdaIN: the instance norm's input; modulated: the layer's output), for droplet
-measurements (``facegan.evaluation.droplets``).
+  compared for (``facegan.evaluation.droplets`` reads the instance norm's input through a forward hook
+  on :class:`InstanceNorm`).
 """
 from __future__ import annotations
 
@@ -31,9 +29,8 @@ import math
 import torch
 from torch import nn
 
-from facegan.models.stylegan2.networks import (NOISE_MODES, SQRT2, Conv2dLayer, FullyConnectedLayer,
-                                               SynthesisLayer, SynthesisNetwork, bias_act, conv2d_resample,
-                                               setup_filter, upsample2d)
+from facegan.models.stylegan2.layers import (SQRT2, Conv2dLayer, FullyConnectedLayer, SkipSynthesisNetwork, bias_act,
+                                             conv2d_resample, layer_noise, setup_filter, upsample2d)
 
 
 def instance_norm(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -57,17 +54,6 @@ class InstanceNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return instance_norm(x)
-
-
-def layer_noise(shape: tuple[int, int, int, int], noise_const: torch.Tensor, noise_mode: str,
-                rng: torch.Generator | None) -> torch.Tensor | None:
-    """The per-pixel noise (N, 1, H, W) of ``shape`` (N, C, H, W): fresh from ``rng`` ("random"),
-    the stored map ("const", (H, W), broadcast) or none."""
-    if noise_mode not in NOISE_MODES:
-        raise ValueError(f"noise_mode must be one of {', '.join(NOISE_MODES)} (got {noise_mode!r})")
-    if noise_mode == "random":
-        return torch.randn([shape[0], 1, shape[2], shape[3]], device=noise_const.device, generator=rng)
-    return noise_const if noise_mode == "const" else None
 
 
 class AdaINLayer(nn.Module):
@@ -96,7 +82,7 @@ class AdaINLayer(nn.Module):
         if self.weight is not None:
             x = conv2d_resample(x, (self.weight * self.weight_gain).to(dtype), self.resample_filter, up=self.up,
                                 padding=self.padding, flip_weight=(self.up == 1))  # (N, O, r, r)
-        noise = layer_noise(x.shape, self.noise_const, noise_mode, rng)
+        noise = layer_noise(noise_mode, x.shape[0], self.noise_const, rng)  # random (N, 1, r, r), const (r, r)
         if noise is not None:
             x = x + (noise * self.noise_strength.reshape(1, -1, 1, 1)).to(dtype)
         x = bias_act(x, self.bias, act="lrelu", gain=1)  # NVIDIA's plain leaky ReLU (its gain is in the weights)
@@ -140,9 +126,9 @@ class AdaINBlock(nn.Module):
         return x, img
 
 
-class AdaINSynthesisNetwork(SynthesisNetwork):
+class AdaINSynthesisNetwork(SkipSynthesisNetwork):
     """ws (N, num_ws, w_dim) -> image (N, img_channels, R, R) through AdaIN blocks b4 ... b{R};
-    num_ws = 2 log2(R) - 2, ws[2k], ws[2k + 1] styling block b{2^(k+2)}. The forward is StyleGAN2's."""
+    num_ws = 2 log2(R) - 2, ws[2k], ws[2k + 1] styling block b{2^(k+2)}. The skeleton is StyleGAN2's."""
 
     block_class = AdaINBlock
     torgb_takes_w = False  # StyleGAN 1's toRGB is a plain convolution
@@ -152,30 +138,3 @@ class AdaINSynthesisNetwork(SynthesisNetwork):
         64 px: [4, 4, 8, 8, 16, 16, 32, 32, 64, 64]."""
         return [res for res in self.block_resolutions for _ in range(2)]
 
-
-# ----------------------------------------------------------------------------- feature-map probe
-def feature_maps(generator: nn.Module, ws: torch.Tensor, noise_mode: str = "const") -> dict[str, torch.Tensor]:
-    """Each synthesis layer's feature maps (N, C, r, r) for ws (N, num_ws, w_dim), by layer name
-    ("b4.input", "b8.conv0", ...): after the leaky ReLU and before any normalisation, so an AdaIN
-    layer's instance-norm input and a modulated layer's output (its normalisation is in the weights).
-    Forward hooks, removed afterwards; no gradients."""
-    found: dict[str, torch.Tensor] = {}
-
-    def keep(name: str, take_input: bool):
-        def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-            found[name] = (inputs[0] if take_input else output).detach().float()
-        return hook
-
-    handles = []
-    for name, module in generator.synthesis.named_modules():
-        if isinstance(module, SynthesisLayer):
-            handles.append(module.register_forward_hook(keep(name, take_input=False)))
-        elif isinstance(module, InstanceNorm):
-            handles.append(module.register_forward_hook(keep(name.rsplit(".", 1)[0], take_input=True)))
-    try:
-        with torch.no_grad():
-            generator.synthesis(ws, noise_mode=noise_mode)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return found

@@ -5,7 +5,9 @@ The math, and every parameter and buffer name, follow NVIDIA's stylegan2-ada-pyt
 (``training/networks.py`` and the reference paths of ``torch_utils/ops``: ``_upfirdn2d_ref``,
 ``conv2d_resample``, ``_bias_act_ref``), so an official network's ``state_dict`` maps onto these
 modules name for name (without class conditioning: c_dim 0). Everything runs as ordinary
-conv2d / conv_transpose2d, so no compiled extension is needed and double backward (R1) works.
+conv2d / conv_transpose2d, so no compiled extension is needed and double backward (R1) works. The
+resampling ops, the equalised layers, the per-pixel noise and the skip skeleton, which the AdaIN block
+shares, are in ``layers.py``; this module holds the mapping, the modulated synthesis and the discriminator.
 
 - Generator: z (N, latent_dim) -> ``mapping`` -> ws (N, num_ws, w_dim) -> ``synthesis`` -> (N, C, R, R).
   Like the official G there is no tanh: images are roughly in [-1, 1] and clamped when saved.
@@ -22,134 +24,26 @@ stream) or from ``rng=`` passed to ``forward``, so a trainer that checkpoints th
 state resumes bit for bit. Noise mode defaults to "random" in training mode and "const" (the stored
 ``noise_const`` buffers) in eval mode, so a seed names the same face whatever the batch.
 
-``style_block="adain"`` swaps the synthesis network for StyleGAN 1's AdaIN layers (``adain.py``); the
-mapping network, the skip skeleton, num_ws, truncation, mixing and the discriminator stay as here.
+``style_block="adain"`` swaps the synthesis network for StyleGAN 1's AdaIN layers (``adain.py``, chosen
+by :func:`build_synthesis`); the mapping network, the skip skeleton, num_ws, truncation, mixing and the
+discriminator stay as here.
 """
 from __future__ import annotations
 
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from facegan.errors import FaceganError
-from facegan.models.resample import padding4
+from facegan.models.contract import DiscriminatorBase, GeneratorBase
+from facegan.models.stylegan2.adain import AdaINSynthesisNetwork
 from facegan.models.stylegan2.config import MBSTD_GROUP, STYLE_BLOCKS, StyleGAN2Config
+from facegan.models.stylegan2.layers import (SQRT2, Conv2dLayer, FullyConnectedLayer, SkipSynthesisNetwork, bias_act,
+                                             block_channels, check_resolution, conv2d_resample, layer_noise,
+                                             setup_filter, upsample2d)
 
-FIR = (1, 3, 3, 1)  # the binomial low-pass filter of every up/downsampling
-SQRT2 = math.sqrt(2)  # leaky ReLU's gain ("def_gain" of lrelu in the official bias_act)
-NOISE_MODES = ("random", "const", "none")
 CONV_CLAMP = 256  # official PyTorch training configs clamp conv outputs to +-256 (TF-converted FFHQ: None)
-
-
-# ----------------------------------------------------------------------------- resampling ops
-def setup_filter(taps=FIR) -> torch.Tensor:
-    """1-D taps -> the normalised 2-D FIR filter (outer product / sum), as the official setup_filter
-    makes for fewer than 8 taps: [1, 3, 3, 1] -> a (4, 4) filter summing to 1."""
-    f = torch.as_tensor(taps, dtype=torch.float32)
-    f = torch.outer(f, f) if f.ndim == 1 else f
-    return f / f.sum()
-
-
-def upfirdn2d(x: torch.Tensor, f: torch.Tensor | None, up: int = 1, down: int = 1, padding=0,
-              flip_filter: bool = False, gain: float = 1) -> torch.Tensor:
-    """Upsample (insert up-1 zeros after each pixel), pad (negative = crop), convolve with the FIR
-    filter ``f`` (true convolution unless ``flip_filter``), keep every ``down``-th pixel; the filter is
-    scaled by gain^(ndim/2). The official ``_upfirdn2d_ref``, op for op. x (N, C, H, W)."""
-    if f is None:
-        f = torch.ones(1, 1, dtype=torch.float32, device=x.device)
-    n, c, h, w = x.shape
-    px0, px1, py0, py1 = padding4(padding)
-    if up > 1:  # (N, C, H, 1, W, 1) -> zeros after each pixel -> (N, C, H*up, W*up)
-        x = F.pad(x.reshape(n, c, h, 1, w, 1), [0, up - 1, 0, 0, 0, up - 1]).reshape(n, c, h * up, w * up)
-    x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
-    x = x[:, :, max(-py0, 0):x.shape[2] - max(-py1, 0), max(-px0, 0):x.shape[3] - max(-px1, 0)]
-    f = (f * (gain ** (f.ndim / 2))).to(x.dtype)
-    if not flip_filter:
-        f = f.flip(list(range(f.ndim)))
-    f = f[None, None].repeat([c, 1] + [1] * f.ndim)  # depthwise: one copy per channel
-    if f.ndim == 4:
-        x = F.conv2d(x, f, groups=c)
-    else:  # separable taps: rows, then columns
-        x = F.conv2d(F.conv2d(x, f.unsqueeze(2), groups=c), f.unsqueeze(3), groups=c)
-    return x[:, :, ::down, ::down]
-
-
-def upsample2d(x: torch.Tensor, f: torch.Tensor, up: int = 2) -> torch.Tensor:
-    """(N, C, H, W) -> (N, C, H*up, W*up): zero insertion + FIR, gain up^2 (a constant stays constant)."""
-    fw = f.shape[-1]
-    p0, p1 = (fw + up - 1) // 2, (fw - up) // 2
-    return upfirdn2d(x, f, up=up, padding=[p0, p1, p0, p1], gain=up * up)
-
-
-def downsample2d(x: torch.Tensor, f: torch.Tensor, down: int = 2) -> torch.Tensor:
-    """(N, C, H, W) -> (N, C, H/down, W/down): FIR, then every down-th pixel."""
-    fw = f.shape[-1]
-    p0, p1 = (fw - down + 1) // 2, (fw - down) // 2
-    return upfirdn2d(x, f, down=down, padding=[p0, p1, p0, p1])
-
-
-def _conv(x: torch.Tensor, w: torch.Tensor, stride: int = 1, padding=0, groups: int = 1,
-          transpose: bool = False, flip_weight: bool = True) -> torch.Tensor:
-    if not flip_weight:  # conv2d computes a correlation; flipping makes it a convolution
-        w = w.flip([2, 3])
-    op = F.conv_transpose2d if transpose else F.conv2d
-    return op(x, w, stride=stride, padding=padding, groups=groups)
-
-
-def conv2d_resample(x: torch.Tensor, w: torch.Tensor, f: torch.Tensor | None = None, up: int = 1,
-                    down: int = 1, padding: int = 0, groups: int = 1, flip_weight: bool = True) -> torch.Tensor:
-    """Convolution with optional FIR up/downsampling, padding applied once (official conv2d_resample).
-    Upsampling is a stride-2 transposed convolution followed by the FIR filter (gain up^2)."""
-    out_channels, in_per_group, kh, kw = w.shape
-    fw = f.shape[-1] if f is not None else 1
-    px0, px1, py0, py1 = padding4(padding)
-    if up > 1:
-        px0, px1 = px0 + (fw + up - 1) // 2, px1 + (fw - up) // 2
-        py0, py1 = py0 + (fw + up - 1) // 2, py1 + (fw - up) // 2
-    if down > 1:
-        px0, px1 = px0 + (fw - down + 1) // 2, px1 + (fw - down) // 2
-        py0, py1 = py0 + (fw - down + 1) // 2, py1 + (fw - down) // 2
-    pad = [px0, px1, py0, py1]
-
-    if kw == 1 and kh == 1 and down > 1 and up == 1:  # 1x1 + down: downsample first (D's skip)
-        return _conv(upfirdn2d(x, f, down=down, padding=pad), w, groups=groups, flip_weight=flip_weight)
-    if kw == 1 and kh == 1 and up > 1 and down == 1:  # 1x1 + up: convolve first
-        return upfirdn2d(_conv(x, w, groups=groups, flip_weight=flip_weight), f, up=up, padding=pad, gain=up ** 2)
-    if down > 1 and up == 1:  # FIR, then a strided convolution (D's conv1)
-        return _conv(upfirdn2d(x, f, padding=pad), w, stride=down, groups=groups, flip_weight=flip_weight)
-    if up > 1:  # transposed strided convolution, then FIR (G's conv0)
-        if groups == 1:
-            w = w.transpose(0, 1)
-        else:  # (G*O, I, k, k) -> (G*I, O, k, k)
-            w = w.reshape(groups, out_channels // groups, in_per_group, kh, kw).transpose(1, 2)
-            w = w.reshape(groups * in_per_group, out_channels // groups, kh, kw)
-        px0, px1, py0, py1 = px0 - (kw - 1), px1 - (kw - up), py0 - (kh - 1), py1 - (kh - up)
-        pxt, pyt = max(min(-px0, -px1), 0), max(min(-py0, -py1), 0)
-        x = _conv(x, w, stride=up, padding=[pyt, pxt], groups=groups, transpose=True, flip_weight=not flip_weight)
-        x = upfirdn2d(x, f, padding=[px0 + pxt, px1 + pxt, py0 + pyt, py1 + pyt], gain=up ** 2)
-        return upfirdn2d(x, f, down=down) if down > 1 else x
-    if px0 == px1 and py0 == py1 and px0 >= 0 and py0 >= 0:  # plain convolution
-        return _conv(x, w, padding=[py0, px0], groups=groups, flip_weight=flip_weight)
-    x = upfirdn2d(x, None, padding=pad)  # general fallback (asymmetric padding)
-    return _conv(x, w, groups=groups, flip_weight=flip_weight)
-
-
-def bias_act(x: torch.Tensor, b: torch.Tensor | None = None, act: str = "linear", gain: float | None = None,
-             clamp: float | None = None) -> torch.Tensor:
-    """x + b (per channel, dim 1), then leaky ReLU 0.2 ("lrelu") or nothing ("linear"), times gain
-    (default sqrt(2) for lrelu, 1 for linear), then clamped to +-clamp (official _bias_act_ref)."""
-    if b is not None:
-        x = x + b.to(x.dtype).reshape([-1 if i == 1 else 1 for i in range(x.ndim)])
-    if act == "lrelu":
-        x = F.leaky_relu(x, 0.2)
-    gain = float(gain if gain is not None else (SQRT2 if act == "lrelu" else 1.0))
-    if gain != 1:
-        x = x * gain
-    if clamp is not None and clamp >= 0:
-        x = x.clamp(-clamp, clamp)
-    return x
 
 
 def normalize_2nd_moment(x: torch.Tensor, dim: int = 1, eps: float = 1e-8) -> torch.Tensor:
@@ -216,55 +110,7 @@ def mix_styles(ws_a: torch.Tensor, ws_b: torch.Tensor, crossover) -> torch.Tenso
     return torch.where((layer >= torch.as_tensor(crossover, device=ws_a.device))[None, :, None], ws_b, ws_a)
 
 
-# ----------------------------------------------------------------------------- layers
-class FullyConnectedLayer(nn.Module):
-    """Equalised-learning-rate linear layer: y = x @ (W * lr_mul / sqrt(fan_in)).T + b * lr_mul,
-    weights stored as N(0, 1) / lr_mul, so Adam's step size is the same for every layer."""
-
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, activation: str = "linear",
-                 lr_multiplier: float = 1.0, bias_init: float = 0.0):
-        super().__init__()
-        self.activation = activation
-        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_multiplier)
-        self.bias = nn.Parameter(torch.full([out_features], float(bias_init))) if bias else None
-        self.weight_gain = lr_multiplier / math.sqrt(in_features)
-        self.bias_gain = lr_multiplier
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w = self.weight.to(x.dtype) * self.weight_gain
-        b = self.bias
-        if b is not None:
-            b = b.to(x.dtype)
-            if self.bias_gain != 1:
-                b = b * self.bias_gain
-        if self.activation == "linear" and b is not None:
-            return torch.addmm(b.unsqueeze(0), x, w.t())
-        return bias_act(x.matmul(w.t()), b, act=self.activation)
-
-
-class Conv2dLayer(nn.Module):
-    """Equalised-learning-rate convolution (weight gain 1/sqrt(fan_in)) with optional FIR up/downsampling,
-    bias, activation and clamp (the discriminator's layers)."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True,
-                 activation: str = "linear", up: int = 1, down: int = 1, conv_clamp: float | None = None):
-        super().__init__()
-        self.activation, self.up, self.down, self.conv_clamp = activation, up, down, conv_clamp
-        self.register_buffer("resample_filter", setup_filter())
-        self.padding = kernel_size // 2
-        self.weight_gain = 1 / math.sqrt(in_channels * kernel_size ** 2)
-        self.act_gain = SQRT2 if activation == "lrelu" else 1.0
-        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
-        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
-
-    def forward(self, x: torch.Tensor, gain: float = 1) -> torch.Tensor:
-        w = self.weight * self.weight_gain
-        x = conv2d_resample(x, w.to(x.dtype), self.resample_filter, up=self.up, down=self.down,
-                            padding=self.padding, flip_weight=(self.up == 1))
-        clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
-        return bias_act(x, self.bias, act=self.activation, gain=self.act_gain * gain, clamp=clamp)
-
-
+# ----------------------------------------------------------------------------- mapping and modulated synthesis
 class MappingNetwork(nn.Module):
     """z (N, z_dim) -> RMS-normalised -> num_layers equalised FC + lrelu (lr_mul 0.01) -> w, broadcast to
     (N, num_ws, w_dim). ``w_avg`` tracks the mean w (beta 0.995) in training mode; truncation pulls the
@@ -319,15 +165,10 @@ class SynthesisLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random", fused_modconv: bool = True,
                 gain: float = 1, rng: torch.Generator | None = None) -> torch.Tensor:
-        if noise_mode not in NOISE_MODES:
-            raise ValueError(f"noise_mode must be one of {', '.join(NOISE_MODES)} (got {noise_mode!r})")
         styles = self.affine(w)  # (N, I)
-        noise = None
-        if noise_mode == "random":
-            noise = torch.randn([x.shape[0], 1, self.resolution, self.resolution], device=x.device,
-                                generator=rng) * self.noise_strength
-        elif noise_mode == "const":
-            noise = self.noise_const * self.noise_strength
+        noise = layer_noise(noise_mode, x.shape[0], self.noise_const, rng)  # random (N, 1, r, r), const (r, r)
+        if noise is not None:
+            noise = noise * self.noise_strength  # one strength for all channels
         x = modulated_conv2d(x, self.weight, styles, noise=noise, up=self.up, padding=self.padding,
                              resample_filter=self.resample_filter, flip_weight=(self.up == 1),
                              fused_modconv=fused_modconv)
@@ -391,25 +232,10 @@ class SynthesisBlock(nn.Module):
         return x, img
 
 
-class SynthesisNetwork(nn.Module):
-    """ws (N, num_ws, w_dim) -> image (N, img_channels, R, R) through blocks b4 ... b{R}."""
-    block_class = SynthesisBlock  # StyleGAN 1's AdaIN network swaps in its own block (adain.py)
+class SynthesisNetwork(SkipSynthesisNetwork):
+    """ws (N, num_ws, w_dim) -> image (N, img_channels, R, R) through modulated blocks b4 ... b{R}."""
+    block_class = SynthesisBlock
     torgb_takes_w = True  # the last block's toRGB is modulated by a w of its own
-
-    def __init__(self, w_dim: int, img_resolution: int, img_channels: int, channel_base: int = 32768,
-                 channel_max: int = 512, conv_clamp: float | None = None):
-        super().__init__()
-        check_resolution(img_resolution)
-        self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
-        self.block_resolutions = [2 ** i for i in range(2, int(math.log2(img_resolution)) + 1)]
-        channels = block_channels(img_resolution, channel_base, channel_max)
-        self.num_ws = 0
-        for res in self.block_resolutions:
-            block = self.block_class(channels[res // 2] if res > 4 else 0, channels[res], w_dim, res, img_channels,
-                                     conv_clamp=conv_clamp)
-            self.num_ws += block.num_conv
-            setattr(self, f"b{res}", block)
-        self.num_ws += 1 if self.torgb_takes_w else 0  # the last block's torgb
 
     def ws_resolutions(self) -> list[int]:
         """The image side each of the num_ws ws drives. ws[0] is b4.conv1; then each block's conv0 and
@@ -420,42 +246,26 @@ class SynthesisNetwork(nn.Module):
             sides += [res, res]
         return sides + [self.block_resolutions[-1]]
 
-    def forward(self, ws: torch.Tensor, noise_mode: str | None = None, fused_modconv: bool | None = None,
-                rng: torch.Generator | None = None) -> torch.Tensor:
-        """``noise_mode`` None: "random" in training mode, "const" in eval mode (so W-space edits of a
-        face are deterministic); random noise is drawn from ``rng`` (None: torch's global stream)."""
-        noise_mode = noise_mode or ("random" if self.training else "const")
-        if ws.ndim != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
-            raise ValueError(f"synthesis expects ws of shape (N, {self.num_ws}, {self.w_dim}), got {tuple(ws.shape)}")
-        ws = ws.to(torch.float32)
-        x = img = None
-        w_idx = 0
-        for res in self.block_resolutions:
-            block = getattr(self, f"b{res}")
-            block_ws = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
-            w_idx += block.num_conv
-            x, img = block(x, img, block_ws, noise_mode=noise_mode, fused_modconv=fused_modconv, rng=rng)
-        return img
-
 
 def build_synthesis(style_block: str, w_dim: int, img_resolution: int, img_channels: int, channel_base: int,
                     channel_max: int, conv_clamp: float | None) -> nn.Module:
-    """The synthesis network of a style block: StyleGAN2's modulated one, or StyleGAN 1's AdaIN one
-    (imported here, not at the top: ``adain.py`` builds on this module's layers)."""
+    """The synthesis network of a style block: StyleGAN2's modulated one, or StyleGAN 1's AdaIN one."""
     if style_block not in STYLE_BLOCKS:
         raise FaceganError(f"style_block must be one of {', '.join(STYLE_BLOCKS)} (got {style_block!r})")
     if style_block == "modulated":
         return SynthesisNetwork(w_dim, img_resolution, img_channels, channel_base, channel_max, conv_clamp)
-    from facegan.models.stylegan2.adain import AdaINSynthesisNetwork
     return AdaINSynthesisNetwork(w_dim, img_resolution, img_channels, channel_base, channel_max, conv_clamp)
 
 
-class Generator(nn.Module):
+class Generator(GeneratorBase):
     """z (N, latent_dim) -> (N, channels, resolution, resolution), roughly in [-1, 1].
 
     ``style_mixing``: in training mode, with this probability a batch's ws from a random crossover
     layer on come from a second z (mixing regularisation; the draws use the noise generator).
     """
+
+    STYLE = True  # mapping z -> ws (N, num_ws, w_dim), synthesis ws -> images
+    DRAWS_RANDOM = True  # per-pixel noise and style mixing in training mode, from self.rng
 
     def __init__(self, latent_dim: int = 512, w_dim: int = 512, resolution: int = 64, channels: int = 3,
                  channel_base: int = 32768, channel_max: int = 512, mapping_layers: int = 8,
@@ -584,7 +394,7 @@ class DiscriminatorEpilogue(nn.Module):
         return self.out(self.fc(x.flatten(1)))  # (N, 1)
 
 
-class Discriminator(nn.Module):
+class Discriminator(DiscriminatorBase):
     """(N, channels, R, R) -> logits (N, 1): residual blocks b{R} ... b8, then the epilogue b4."""
 
     def __init__(self, resolution: int = 64, channels: int = 3, channel_base: int = 32768, channel_max: int = 512,
@@ -608,21 +418,6 @@ class Discriminator(nn.Module):
 
 
 # ----------------------------------------------------------------------------- registry entry points
-def check_resolution(resolution: int) -> None:
-    if resolution < 4 or resolution > 1024 or resolution & (resolution - 1):
-        raise FaceganError(f"the stylegan2 architecture needs a square power-of-two image size from 4 to 1024 "
-                           f"(got {resolution}); resize the data (--resolution) or pick another --arch")
-
-
-def block_channels(resolution: int, channel_base: int, channel_max: int) -> dict[int, int]:
-    """Channels at each side 4 ... resolution: min(channel_base // side, channel_max).
-
-    >>> block_channels(64, 4096, 512)
-    {4: 512, 8: 512, 16: 256, 32: 128, 64: 64}
-    """
-    return {2 ** i: min(channel_base // 2 ** i, channel_max) for i in range(2, int(math.log2(resolution)) + 1)}
-
-
 def build_models(cfg: StyleGAN2Config, latent_dim: int, channels: int,
                  resolution: int) -> tuple[Generator, Discriminator]:
     check_resolution(resolution)

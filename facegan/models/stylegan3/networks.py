@@ -33,8 +33,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from facegan.errors import FaceganError
+from facegan.models.contract import GeneratorBase
 from facegan.models.resample import downsample_cropped, upsample_uncropped
-from facegan.models.stylegan2.networks import FullyConnectedLayer, MappingNetwork, mix_styles, upfirdn2d
+from facegan.models.stylegan2.layers import FullyConnectedLayer, upfirdn2d
+from facegan.models.stylegan2.networks import MappingNetwork, mix_styles
 
 # SynthesisNetwork and SynthesisLayer arguments of NVIDIA's StyleGAN3 with their official defaults (the
 # importer refuses others). num_fp16_res only changes how NVIDIA's code runs on a GPU, not what it computes.
@@ -427,8 +429,12 @@ class SynthesisNetwork(nn.Module):
         return x.to(torch.float32)
 
 
-class Generator(nn.Module):
+class Generator(GeneratorBase):
     """z (N, latent_dim) -> (N, channels, resolution, resolution), roughly in [-1, 1]; ``arch()`` rebuilds it."""
+
+    STYLE = True  # mapping z -> ws (N, num_ws, w_dim), synthesis ws -> images
+    CAN_TRANSFORM = True  # transformed(rotate, translate): the Fourier-feature input turns and moves
+    HAS_FAST_PATH = True  # exact: NVIDIA's reference ops, or the fast path
 
     def __init__(self, latent_dim: int = 512, w_dim: int = 512, resolution: int = 1024, channels: int = 3,
                  mapping_layers: int = 2, mapping_lr_multiplier: float = 0.01, w_avg_beta: float = 0.998,
@@ -437,7 +443,6 @@ class Generator(nn.Module):
         self.latent_dim, self.w_dim, self.resolution, self.channels = latent_dim, w_dim, resolution, channels
         self.mapping_layers, self.mapping_lr_multiplier, self.w_avg_beta = mapping_layers, mapping_lr_multiplier, w_avg_beta
         self.synthesis_kwargs = {**SYNTHESIS_DEFAULTS, **synthesis_kwargs}
-        self.rng: torch.Generator | None = None  # the style generators' common interface (nothing random here)
         self.synthesis = SynthesisNetwork(w_dim, resolution, channels, **synthesis_kwargs)
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(latent_dim, w_dim, self.num_ws, mapping_layers, mapping_lr_multiplier, w_avg_beta)

@@ -1,10 +1,10 @@
-"""The shipped attribute classifier's hint table (a step of bench/attributes_real.sh): dlib's 128-d
+"""The shipped attribute classifier's hint table (a step of recipes/attributes.sh): dlib's 128-d
 face-identity embedding of every labelled and unlabelled face, as the CSV `facegan attributes train
 --hint` reads (member, then dlib0..dlib127). models/attributes.md says why the student learns to
 predict it; bench/research/attributes_hint.py is the experiment that chose it.
 
     pip install -r bench/requirements-edit.txt     # dlib and its face models (optional bench dependencies)
-    python bench/dlib_hints.py --data /tmp/facegan-attrs/labelled --attrs faces64_attrs.csv \\
+    python recipes/dlib_hints.py --data /tmp/facegan-attrs/labelled --attrs faces64_attrs.csv \\
         --unlabelled /tmp/facegan-attrs/unlabelled/faces64 --work /tmp/facegan-attrs --out /tmp/facegan-attrs/dlib_hints.csv
 
 dlib takes ~90 ms a face on one core: the 16,358 faces take ~25 minutes the first time; the embeddings
@@ -16,14 +16,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import lib  # noqa: F401  (first: this checkout's facegan)
+import checkout  # noqa: F401  (first: this checkout's facegan, bench/ on sys.path; recipes/checkout.py)
 import numpy as np
 import torch
 from face_identity import IdentityEmbedding  # bench/face_identity.py
 
 from facegan.data.images import decode_images, list_images
 from facegan.data.labels import load_labelled
-from facegan.editing.attributes import write_scores
+from facegan.editing.attribute_commands import write_scores
 
 
 def embeddings(names, images: torch.Tensor, cache: Path) -> dict[str, np.ndarray]:

@@ -1,6 +1,6 @@
 """Make a trained generator a shipped model: score it against the held-out faces, store it as fp16.
 
-    python bench/ship_generator.py EXPORT models/NAME.safetensors --holdout DIR --data "what it was trained on"
+    python recipes/ship_generator.py EXPORT models/NAME.safetensors --holdout DIR --data "what it was trained on"
 
 SWD and MS-SSIM of 1,000 fakes against the --holdout images (as `facegan eval --n 1000 --metrics
 swd,msssim` does) go into the file's metadata, where the app's model card reads them; --data replaces
@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import lib  # noqa: F401  (first: this checkout's facegan)
+import checkout  # noqa: F401  (first: this checkout's facegan; recipes/checkout.py)
 import torch
 
 from facegan.data.images import load_faces
