@@ -14,16 +14,21 @@ class FaceganError(Exception):
 
 
 def first_line(error: BaseException, limit: int = 200) -> str:
-    """The first line of another library's error, for quoting inside a one-line FaceganError: terminal
-    colour codes (torch.onnx colours its messages) dropped, cut at ``limit``; the type's name if empty::
+    """The first sentence of another library's error, for quoting inside a one-line FaceganError: terminal
+    colour codes (torch.onnx colours its messages) dropped, cut at the end of its first line or sentence
+    and at ``limit``; the type's name if empty::
 
         >>> first_line(RuntimeError("\\x1b[31mbad shape\\x1b[0m\\n  at line 3"))
         'bad shape'
+        >>> first_line(RuntimeError("failed finding central directory. This is an internal miniz error. If ..."))
+        'failed finding central directory.'
         >>> first_line(KeyError())
         'KeyError'
     """
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()
-    return text.splitlines()[0][:limit] if text else type(error).__name__
+    if not text:
+        return type(error).__name__
+    return re.split(r"(?<=[.!?])\s+(?=[A-Z])", text.splitlines()[0])[0][:limit]
 
 
 def require_int_at_least(name: str, value: int, minimum: int = 1) -> int:

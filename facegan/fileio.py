@@ -12,6 +12,7 @@ naming the file, with the previous file untouched. The new file gets the permiss
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import secrets
@@ -207,3 +208,34 @@ def read_tagged_safetensors(path: Path, fmt: str, kind: str) -> tuple[dict[str, 
         raise FaceganError(f"{path} is a safetensors file but not a {kind} (its metadata format is "
                            f"{metadata.get('format')!r})")
     return weights, metadata
+
+
+def content_digest(tree) -> str:
+    """SHA-256 of a checkpoint-like tree (dicts, lists, tensors, numbers, strings, None), computed from its
+    values, not its file: a file's bytes differ between torch versions, its values do not. A tensor counts
+    its dtype, shape and bytes; a dict its keys in sorted order. Written beside the values when saving and
+    recomputed when loading, it catches what a format's own framing cannot: a flipped byte in tensor data
+    loads without any error from torch or safetensors."""
+    import torch
+
+    digest = hashlib.sha256()
+
+    def feed(value) -> None:
+        if isinstance(value, torch.Tensor):
+            t = value.detach().cpu().contiguous()
+            digest.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+            digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        elif isinstance(value, dict):
+            digest.update(f"D{len(value)}".encode())
+            for key in sorted(value, key=repr):
+                digest.update(repr(key).encode())
+                feed(value[key])
+        elif isinstance(value, (list, tuple)):
+            digest.update(f"L{len(value)}".encode())
+            for item in value:
+                feed(item)
+        else:  # int, float, str, bool, None: their repr is exact (floats round-trip)
+            digest.update(repr(value).encode())
+
+    feed(tree)
+    return digest.hexdigest()

@@ -1,4 +1,4 @@
-"""facegan's command line: train | sample | interpolate | mix | eval | attributes | directions | edit | project |
+"""facegan's command line: train | verify | sample | interpolate | mix | eval | attributes | directions | edit | project |
 import | digits | download | app. Thin: parse, prepare the arguments, then call the package.
 
 Each command lives in one place: a group module (``train``, ``generate``, ``evaluate``, ``edit``, ``interop``,
@@ -22,7 +22,7 @@ COMMANDS = {command.name: command for group in (train, generate, evaluate, edit,
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="facegan", description="Face generation with GANs: train, sample, interpolate, mix, eval, "
+    parser = Parser(prog="facegan", description="Face generation with GANs: train, verify, sample, interpolate, mix, eval, "
                                                  "attributes, directions, edit, project, import, digits, download, app.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     parents = make_parents()
@@ -39,13 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         command.prepare(args)  # torch-free: before any command's heavy imports
         prepare_shared(args)
-        command.run(args)
+        status = command.run(args)  # None, or an exit status of its own (verify: 1 when a file is damaged)
     except FaceganError as e:
         print(f"facegan {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

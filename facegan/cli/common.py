@@ -41,7 +41,7 @@ class Command:
     name: str
     add_parser: Callable[[argparse._SubParsersAction, Parents], argparse.ArgumentParser]
     prepare: Callable[[argparse.Namespace], None]  # checks the arguments (one-line errors), parses some in place
-    run: Callable[[argparse.Namespace], None]
+    run: Callable[[argparse.Namespace], int | None]  # an exit status of its own, or None for 0
 
 
 def make_parents() -> Parents:

@@ -27,6 +27,9 @@ def add_train_parser(sub: argparse._SubParsersAction, parents: Parents) -> argpa
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its newest checkpoint (only its "
                                                            "budget, --epochs, --minutes, --kimg, and --device may "
                                                            "change; a time limit continues with what it has left)")
+    train.add_argument("--checkpoint", type=int, metavar="STEP",
+                       help="with --resume: continue from the checkpoint of this step (checkpoints/state-STEP.pt) "
+                            "instead of the newest intact one; the newer ones are kept in checkpoints/set-aside/")
     train.add_argument("--no-progress", action="store_true", help="no progress bars (they are off anyway when stderr is not a terminal: "
                                                                   "one plain line per epoch instead)")
     add_config_flags(train)
@@ -67,6 +70,8 @@ def config_overrides(args: argparse.Namespace) -> dict:
 
 
 def prepare_train(args: argparse.Namespace) -> None:
+    if args.checkpoint is not None and not args.resume:
+        raise FaceganError("--checkpoint picks the checkpoint a run resumes from: give it with --resume RUN_DIR")
     if args.resume:
         extra = sorted(set(config_overrides(args)) - set(RESUME_CHANGES))
         if extra or args.preset:
@@ -87,11 +92,47 @@ def run_train(args: argparse.Namespace) -> None:
 
     overrides = config_overrides(args)
     if args.resume:
-        cfg = resume_config(args.resume, **{k: overrides[k] for k in RESUME_CHANGES if k in overrides})
+        cfg = resume_config(args.resume, checkpoint=args.checkpoint,
+                            **{k: overrides[k] for k in RESUME_CHANGES if k in overrides})
     else:
         device = pick_device(overrides.get("device", "auto"))
         cfg = build_config(args.preset or "auto", overrides, device.type)
-    train(cfg, resume=args.resume, progress=progress_bars(args.no_progress))
+    train(cfg, resume=args.resume, checkpoint=args.checkpoint, progress=progress_bars(args.no_progress))
 
 
-COMMANDS = [Command("train", add_train_parser, prepare_train, run_train)]
+def add_verify_parser(sub: argparse._SubParsersAction, parents: Parents) -> argparse.ArgumentParser:
+    verify = sub.add_parser("verify", help="check every file of a run directory (config, checkpoints, export, log)",
+                            description="Check every file of a run: what is intact and what is not, like a "
+                                        "filesystem check. Exits 1 when something is damaged. Reads only.")
+    verify.add_argument("run", metavar="RUN_DIR", help="the run directory (runs/NNN-name)")
+    return verify
+
+
+def prepare_verify(args: argparse.Namespace) -> None:
+    if not Path(args.run).is_dir():
+        raise FaceganError(f"run directory {args.run} does not exist")
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from facegan.training.runlock import describe_holder, holder
+    from facegan.training.state import resume_point
+    from facegan.training.verify import verify_run
+
+    checks = verify_run(args.run)
+    in_use = holder(args.run)
+    print(f"{args.run}" + (f" (in use by {describe_holder(in_use)}: training goes on as it is checked)"
+                           if in_use is not None else ""))
+    width = max(len(c.name) for c in checks)
+    for c in checks:
+        print(f"  {c.name:<{width}}  " + (f"ok   {c.detail}" if c.problem is None else f"BAD  {c.problem}"))
+    damaged = [c for c in checks if c.problem is not None]
+    try:
+        resume = f"; --resume uses {resume_point(args.run).path.name}"
+    except FaceganError:
+        resume = "; no checkpoint to resume from"
+    print(f"{len(damaged)} of {len(checks)} files damaged or missing{resume}")
+    return 1 if damaged else 0
+
+
+COMMANDS = [Command("train", add_train_parser, prepare_train, run_train),
+            Command("verify", add_verify_parser, prepare_verify, run_verify)]

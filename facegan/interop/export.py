@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import save_file
 
 from facegan.errors import FaceganError
-from facegan.fileio import atomic_path, export_path, load_module_state, read_tagged_safetensors
+from facegan.fileio import atomic_path, content_digest, export_path, load_module_state, read_tagged_safetensors
 from facegan.models import generator_from_meta
 from facegan.models.contract import GeneratorBase, has_fast_path
 
@@ -29,7 +29,8 @@ def export_generator(generator: GeneratorBase, path: Path, train_config: dict | 
     weights = {k: v.detach().to("cpu") for k, v in generator.state_dict().items()}
     weights = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in weights.items()}
     metadata = {"format": EXPORT_FORMAT, "format_version": EXPORT_VERSION,
-                "arch": json.dumps(generator.arch()), "train_config": json.dumps(train_config or {})}
+                "arch": json.dumps(generator.arch()), "train_config": json.dumps(train_config or {}),
+                "checksum": content_digest(weights)}  # safetensors has none: a changed byte would load
     if source is not None:
         metadata["source"] = json.dumps(source, default=str)
     if metrics is not None:
@@ -48,7 +49,11 @@ def read_export(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, st
     if path.suffix != ".safetensors":
         raise FaceganError(f"{path} is not a .safetensors generator export; pass the generator.safetensors "
                            f"of a run directory (state-*.pt checkpoints are for --resume)")
-    return read_tagged_safetensors(path, EXPORT_FORMAT, "facegan generator export")
+    weights, metadata = read_tagged_safetensors(path, EXPORT_FORMAT, "facegan generator export")
+    if "checksum" in metadata and metadata["checksum"] != content_digest(weights):  # (older exports: none)
+        raise FaceganError(f"{path} is damaged: its weights do not match the checksum saved with them "
+                           f"(a changed byte: a bad copy or a failing disk)")
+    return weights, metadata
 
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu", exact: bool = False) -> GeneratorBase:

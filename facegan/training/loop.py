@@ -13,6 +13,7 @@ Run it from the shell with ``facegan train`` (see ``facegan train --help``).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import time
@@ -38,6 +39,7 @@ from facegan.training import state as ckpt
 from facegan.training.amp import resolve as resolve_precision
 from facegan.training.plan import Plan, fit_job
 from facegan.training.device import describe, pick_device
+from facegan.training.runlock import run_lock
 from facegan.training.runlog import (Meter, RunRecords, StopRequest, duration, format_record, plural, prepare_run_dir,
                                      reload_history, silent)
 from facegan.training.setup import Parts, eager_fallback, setup
@@ -195,9 +197,10 @@ def save(p: Parts, pos: Position, records: RunRecords) -> Path:
 
 
 def resume_config(run_dir: str | Path, epochs: int | None = None, device: str | None = None,
-                  minutes: float | None = None, kimg: float | None = None) -> TrainConfig:
-    """The config a run was trained with, with only its budget (epochs, minutes, kimg) or device changed."""
-    values = ckpt.latest_state(run_dir)["config"]
+                  minutes: float | None = None, kimg: float | None = None, checkpoint: int | None = None) -> TrainConfig:
+    """The config a run was trained with (that of its checkpoint of step ``checkpoint``, else its newest
+    intact one), with only its budget (epochs, minutes, kimg) or device changed."""
+    values = ckpt.resume_point(run_dir, checkpoint).state["config"]
     changes = {"epochs": epochs, "device": device, "minutes": minutes, "kimg": kimg}
     values.update({k: v for k, v in changes.items() if v is not None})
     return TrainConfig.from_dict(values)
@@ -205,28 +208,31 @@ def resume_config(run_dir: str | Path, epochs: int | None = None, device: str | 
 
 # ----------------------------------------------------------------------------- the loop
 def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: str | Path | None = None,
-          callbacks: list[Callback] = (), progress: bool = True, faces: FaceData | None = None) -> Path:
+          callbacks: list[Callback] = (), progress: bool = True, faces: FaceData | None = None,
+          checkpoint: int | None = None) -> Path:
     """Train ``cfg.arch`` as ``cfg`` says and return the run directory.
 
-    ``resume``: a run directory; training continues from its newest checkpoint (``cfg.epochs`` may
-    be larger than before). ``faces``: already-loaded data (else ``cfg.data`` is loaded).
+    ``resume``: a run directory; training continues from its newest intact checkpoint, or that of step
+    ``checkpoint`` (``cfg.epochs`` may be larger than before). ``faces``: already-loaded data (else
+    ``cfg.data`` is loaded). The run directory is locked while it trains (one writer: runlock.py).
     Ctrl-C saves a checkpoint, then re-raises KeyboardInterrupt. A write that fails (a full disk) stops the
     run with one FaceganError line naming the file and the intact checkpoint to resume from.
     """
-    try:
-        return train_run(cfg, run_dir, resume, callbacks, progress, faces)
-    except WriteFailed as e:
-        raise stopped_by_write(e, cfg, resume) from None
+    with contextlib.ExitStack() as held:  # the run's lock, released however train ends
+        try:
+            return train_run(cfg, run_dir, resume, checkpoint, callbacks, progress, faces, held)
+        except WriteFailed as e:
+            raise stopped_by_write(e, cfg, resume) from None
 
 
-def train_run(cfg: TrainConfig, run_dir: str | Path | None, resume: str | Path | None, callbacks: list[Callback],
-              progress: bool, faces: FaceData | None) -> Path:
+def train_run(cfg: TrainConfig, run_dir: str | Path | None, resume: str | Path | None, checkpoint: int | None,
+              callbacks: list[Callback], progress: bool, faces: FaceData | None, held: contextlib.ExitStack) -> Path:
     """:func:`train`'s body."""
     # --- set-up: processes, data, networks -------------------------------------------------------
-    resumed = resumable_state(cfg, resume)
-    run_dir = Path(resume) if resumed is not None else run_dir
     ranks, device = distributed.setup(pick_device(cfg.device))
     say = functools.partial(print, flush=True) if ranks.is_main else silent  # rank 0 alone; flushed for logs
+    resumed = resumable_state(cfg, resume, checkpoint, ranks.is_main, held, say)
+    run_dir = Path(resume) if resumed is not None else run_dir
     progress = progress and ranks.is_main
     announce(cfg, device, ranks, say)
     faces = training_data(cfg, faces, ranks.world, progress, say)
@@ -240,7 +246,7 @@ def train_run(cfg: TrainConfig, run_dir: str | Path | None, resume: str | Path |
     if resumed is not None:
         restore(p, pos, resumed, f"checkpoint of {run_dir}", say, rng_seed)
         say(f"resuming {run_dir} at epoch {pos.epoch + 1}, step {pos.step}")
-    run_dir = prepare_run_dir(cfg, run_dir, resumed, ranks.is_main)
+    run_dir = prepare_run_dir(cfg, run_dir, resumed, ranks.is_main, held)
     records = RunRecords(run_dir, writes=ranks.is_main, data=faces.source)
     if resumed is not None:
         reload_history(records, pos.step)
@@ -311,15 +317,28 @@ def stopped_by_write(error: WriteFailed, cfg: TrainConfig, resume: str | Path | 
                         f"(or copy {run_dir} to a disk with room) and continue with: facegan train --resume {run_dir}")
 
 
-def resumable_state(cfg: TrainConfig, resume: str | Path | None) -> dict | None:
-    """The newest checkpoint of the run to resume (None for a new run), if it has epochs left to train."""
-    resumed = ckpt.latest_state(resume) if resume else None
-    if resumed is not None and cfg.kimg and resumed["images_seen"] >= cfg.kimg * 1000:
+def resumable_state(cfg: TrainConfig, resume: str | Path | None, checkpoint: int | None, is_main: bool,
+                    held: contextlib.ExitStack, say: Callable) -> dict | None:
+    """The state to resume from (None for a new run): the run locked (rank 0), its checkpoint of step
+    ``checkpoint`` or else its newest intact one (damaged newer ones named and set aside), if it has some
+    of its budget left."""
+    if not resume:
+        return None
+    if is_main:
+        held.enter_context(run_lock(resume))
+    point = ckpt.resume_point(resume, checkpoint)
+    resumed = point.state
+    if cfg.kimg and resumed["images_seen"] >= cfg.kimg * 1000:
         raise FaceganError(f"{resume} has already trained {resumed['images_seen'] / 1000:g}k images, its budget of "
                            f"{cfg.kimg:g}k; pass --kimg N with N > {resumed['images_seen'] / 1000:g} to continue")
-    if resumed is not None and cfg.epochs <= resumed["epoch"]:
+    if cfg.epochs <= resumed["epoch"]:
         raise FaceganError(f"{resume} has already trained {plural(resumed['epoch'], 'epoch')}; "
                            f"pass --epochs N with N > {resumed['epoch']} to continue")
+    moved = ckpt.set_aside_newer(point) if is_main else []
+    if point.skipped or moved:  # one line: what was used, what was passed over and why, where it went
+        skipped = "".join(f"; skipped: {why}" for _, why in point.skipped)
+        kept = f"; the newer checkpoints are kept in {moved[0].parent}" if moved else ""
+        say(f"resuming from {point.path.name}{skipped}{kept}")
     return resumed
 
 

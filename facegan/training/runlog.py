@@ -4,6 +4,7 @@ nothing here touches the networks.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
@@ -16,13 +17,17 @@ from facegan.config import TrainConfig
 from facegan.fileio import append_jsonl, write_text_atomic
 from facegan.training import distributed
 from facegan.training import state as ckpt
+from facegan.training.runlock import run_lock
 
 
-def prepare_run_dir(cfg: TrainConfig, run_dir: str | Path | None, resumed: dict | None, is_main: bool) -> Path:
-    """A new numbered run directory (or the given / resumed one), the same on every rank; config.json."""
+def prepare_run_dir(cfg: TrainConfig, run_dir: str | Path | None, resumed: dict | None, is_main: bool,
+                    held: contextlib.ExitStack) -> Path:
+    """A new numbered run directory (or the given / resumed one), the same on every rank, locked by rank 0
+    into ``held`` before anything is written (a resumed one is locked already); config.json."""
     if is_main and resumed is None:
         run_dir = Path(run_dir) if run_dir else new_run_dir(cfg.runs_dir, cfg.name)
         run_dir.mkdir(parents=True, exist_ok=True)
+        held.enter_context(run_lock(run_dir))
     run_dir = Path(distributed.broadcast_object(str(run_dir)))
     if is_main:
         write_text_atomic(run_dir / "config.json", cfg.to_json() + "\n")

@@ -9,15 +9,18 @@ formats are migrated on load (:func:`migrate`). The generator export is :mod:`fa
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 
+from facegan.config import RESUME_CHANGES, TrainConfig
 from facegan.errors import FaceganError, first_line
-from facegan.fileio import atomic_path, load_module_state
+from facegan.fileio import atomic_path, content_digest, load_module_state
 from facegan.training.augment import AdaptiveAugment
 
 if TYPE_CHECKING:
@@ -33,8 +36,9 @@ def save_state(run_dir: Path, state: dict[str, Any], keep: int) -> Path:
     """Write ``state`` as checkpoints/state-<step>.pt atomically and keep only the newest ``keep``."""
     folder = Path(run_dir) / "checkpoints"
     path = folder / f"state-{state['step']:08d}.pt"
+    state = {"format": STATE_FORMAT, "format_version": STATE_VERSION, **state}
     with atomic_path(path) as tmp:
-        torch.save({"format": STATE_FORMAT, "format_version": STATE_VERSION, **state}, tmp)
+        torch.save({**state, "checksum": content_digest(state)}, tmp)
     for old in list_checkpoints(run_dir)[:-keep]:
         old.unlink()
     return path
@@ -62,6 +66,10 @@ def load_state(path: Path) -> dict[str, Any]:
                            f"{type(e).__name__}: {first_line(e)}") from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise FaceganError(f"{path} is not a facegan training checkpoint")
+    checksum = state.pop("checksum", None)  # (checkpoints before issue 42 have none)
+    if checksum is not None and checksum != content_digest(state):
+        raise FaceganError(f"{path} is damaged: its values do not match the checksum saved with them "
+                           f"(a changed byte: a bad copy or a failing disk)")
     if state.get("format_version") not in (1, STATE_VERSION):
         raise FaceganError(f"{path} has checkpoint format {state.get('format_version')}, this facegan "
                            f"reads 1 to {STATE_VERSION}: update facegan to resume it")
@@ -83,13 +91,102 @@ def migrate(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def latest_state(run_dir: Path) -> dict[str, Any]:
+    """The newest intact checkpoint's state (:func:`resume_point`)."""
+    return resume_point(run_dir).state
+
+
+@dataclass
+class ResumePoint:
+    """The checkpoint a run resumes from, and the newer ones passed over on the way, with why."""
+    path: Path
+    state: dict[str, Any]
+    skipped: list[tuple[Path, str]]
+
+
+def resume_point(run_dir: Path, step: int | None = None) -> ResumePoint:
+    """The checkpoint of ``step``, or else the newest intact one: newest first, each must load, match its
+    checksum, hold the step its name says and the run's config (:func:`checked_state`). None intact: one
+    line listing what was tried and why."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FaceganError(f"run directory {run_dir} does not exist")
-    checkpoints = list_checkpoints(run_dir)
-    if not checkpoints:
+    found = list_checkpoints(run_dir)
+    if not found:
         raise FaceganError(f"{run_dir} has no checkpoints/state-*.pt to resume from")
-    return load_state(checkpoints[-1])
+    config = run_config(run_dir)
+    if step is not None:
+        chosen = [path for path in found if step_of(path) == step]
+        if not chosen:
+            raise FaceganError(f"{run_dir} has no checkpoint of step {step}; its checkpoints are of steps "
+                               f"{', '.join(str(step_of(path)) for path in found)}")
+        return ResumePoint(chosen[0], checked_state(chosen[0], config), [])
+    skipped = []
+    for path in reversed(found):
+        try:
+            return ResumePoint(path, checked_state(path, config), skipped)
+        except FaceganError as e:
+            skipped.append((path, str(e).replace(str(path), path.name)))
+    raise FaceganError(f"{run_dir} has no intact checkpoint to resume from; tried " +
+                       "; ".join(f"{path.name} ({why})" for path, why in skipped))
+
+
+def checked_state(path: Path, run_config: dict | None) -> dict[str, Any]:
+    """:func:`load_state`, and the state belongs where it lies: its step is its file name's, and its
+    config is the run's (``run_config``, from config.json; None: not checked) but for what a resume may
+    change (budget, device)."""
+    state = load_state(path)
+    if state.get("step") != step_of(path):
+        raise FaceganError(f"{path} holds step {state.get('step')}, not the step {step_of(path)} its name says "
+                           f"(renamed, or copied from elsewhere?)")
+    if run_config is not None:
+        try:
+            ours, theirs = same_run_view(run_config), same_run_view(state["config"])
+        except (KeyError, TypeError, ValueError, FaceganError) as e:
+            raise FaceganError(f"{path} holds no readable training config ({first_line(e)})") from None
+        differ = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
+        if differ:
+            raise FaceganError(f"{path} was written by another run: its config differs from config.json in "
+                               f"{', '.join(differ[:5])}")
+    return state
+
+
+def same_run_view(config: dict) -> dict:
+    """A saved config as two checkpoints of one run share it: complete (older formats filled in) and without
+    what a resume may change."""
+    values = TrainConfig.from_dict(config).to_dict()
+    return {k: v for k, v in values.items() if k not in RESUME_CHANGES}
+
+
+def run_config(run_dir: Path) -> dict | None:
+    """The run's config.json as a dict; None when it is missing or unreadable (``verify`` reports that)."""
+    try:
+        values = json.loads((Path(run_dir) / "config.json").read_text())
+        TrainConfig.from_dict(values)
+        return values
+    except (OSError, ValueError, TypeError, FaceganError):
+        return None
+
+
+def step_of(path: Path) -> int:
+    return int(_STATE_NAME.search(path.name).group(1))
+
+
+def set_aside_newer(point: ResumePoint) -> list[Path]:
+    """Move the checkpoints newer than ``point`` (damaged ones, or a later trajectory given up by
+    ``--checkpoint``) into checkpoints/set-aside/, kept for inspection: left in place they would count as
+    the newest, and pruning to the newest ``keep`` would delete the resumed run's own new checkpoints."""
+    newer = [path for path in list_checkpoints(point.path.parent.parent) if step_of(path) > step_of(point.path)]
+    folder = point.path.parent / "set-aside"
+    moved = []
+    for path in newer:
+        folder.mkdir(exist_ok=True)
+        target = folder / path.name
+        n = 1
+        while target.exists():  # an earlier resume set one of this name aside already: keep both
+            target, n = folder / f"{path.stem}.{n}{path.suffix}", n + 1
+        os.replace(path, target)
+        moved.append(target)
+    return moved
 
 
 def read_history(run_dir: Path, up_to_step: int | None = None) -> list[dict]:
@@ -97,8 +194,18 @@ def read_history(run_dir: Path, up_to_step: int | None = None) -> list[dict]:
     log = Path(run_dir) / "log.jsonl"
     if not log.is_file():
         return []
-    records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    records = [parsed for line in log.read_text(errors="replace").splitlines() if (parsed := log_record(line))]
     return [r for r in records if up_to_step is None or r["step"] <= up_to_step]
+
+
+def log_record(line: str) -> dict | None:
+    """One log.jsonl line as a record; None for a blank or torn one (a crash in mid-append leaves half a
+    line: a resume drops it, and ``facegan verify`` reports it)."""
+    try:
+        record = json.loads(line) if line.strip() else None
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) and "step" in record else None
 
 
 def load_optimizer_state(optimizer: torch.optim.Optimizer, saved: dict) -> None:
