@@ -66,7 +66,10 @@ def labelled_grid(images: torch.Tensor, nrow: int, labels: list[str], scale: int
 def captioned(figure: Image.Image, caption: str, margin: int = 4) -> Image.Image:
     """``figure`` with a white band below it where ``caption`` is written, wrapped at word boundaries to
     the figure's width (the band grows a line at a time); keeps the figure's mode (greyscale stays "L")."""
-    font = ImageFont.load_default(size=12)  # Aileron where FreeType is built in (Pillow >= 10.1), else bitmap
+    try:
+        font = ImageFont.load_default(size=12)  # Pillow >= 10.1: Aileron where FreeType is built in, else bitmap
+    except TypeError:  # older Pillow (requirements allow 9.5): its small bitmap font
+        font = ImageFont.load_default()
     draw = ImageDraw.Draw(figure)
     lines: list[str] = []
     for word in caption.split():
