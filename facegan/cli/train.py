@@ -115,8 +115,7 @@ def prepare_verify(args: argparse.Namespace) -> None:
 
 def run_verify(args: argparse.Namespace) -> int:
     from facegan.training.runlock import describe_holder, holder
-    from facegan.training.state import resume_point
-    from facegan.training.verify import verify_run
+    from facegan.training.verify import resume_checkpoint, verify_run
 
     checks = verify_run(args.run)
     in_use = holder(args.run)
@@ -126,10 +125,8 @@ def run_verify(args: argparse.Namespace) -> int:
     for c in checks:
         print(f"  {c.name:<{width}}  " + (f"ok   {c.detail}" if c.problem is None else f"BAD  {c.problem}"))
     damaged = [c for c in checks if c.problem is not None]
-    try:
-        resume = f"; --resume uses {resume_point(args.run).path.name}"
-    except FaceganError:
-        resume = "; no checkpoint to resume from"
+    usable = resume_checkpoint(checks)
+    resume = f"; --resume uses {usable}" if usable else "; no checkpoint to resume from"
     print(f"{len(damaged)} of {len(checks)} files damaged or missing{resume}")
     return 1 if damaged else 0
 

@@ -33,6 +33,18 @@ def verify_run(run_dir: str | Path) -> list[FileCheck]:
             check_log(run_dir)]
 
 
+def resume_checkpoint(checks: list[FileCheck]) -> str | None:
+    """The checkpoint ``--resume`` would use, read off the checks (the newest intact one: the same test
+    :func:`facegan.training.state.resume_point` makes), without loading anything again."""
+    intact = [c.name for c in checks if c.name.startswith("checkpoints/state-") and c.problem is None]
+    return intact[-1].removeprefix("checkpoints/") if intact else None
+
+
+def problem_of(error: FaceganError, path: Path) -> str:
+    """A loader's one-line error about ``path``, said of the file in its row: the path dropped."""
+    return str(error).replace(f"{path} ", "").replace(str(path), path.name)
+
+
 def check_config(run_dir: Path, config: dict | None) -> FileCheck:
     path = run_dir / "config.json"
     if not path.is_file():
@@ -52,7 +64,7 @@ def check_checkpoints(run_dir: Path, config: dict | None) -> list[FileCheck]:
         try:
             state = ckpt.checked_state(path, config)
         except FaceganError as e:
-            checks.append(FileCheck(name, str(e).replace(f"{path} ", "").replace(str(path), path.name)))
+            checks.append(FileCheck(name, problem_of(e, path)))
             continue
         checks.append(FileCheck(name, None, f"step {state['step']}, epoch {state['epoch']}, "
                                             f"{state['images_seen']:,} images"))
@@ -68,7 +80,7 @@ def check_export(run_dir: Path) -> FileCheck:
     try:
         arch = load_generator(path).arch()
     except FaceganError as e:
-        return FileCheck(path.name, str(e).replace(f"{path} ", "").replace(str(path), path.name))
+        return FileCheck(path.name, problem_of(e, path))
     return FileCheck(path.name, None, f"{arch['arch']}, {arch['resolution']} px")
 
 
